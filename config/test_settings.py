@@ -1,0 +1,31 @@
+"""Settings for the test suite: the real PostgreSQL and Redis, apart from a dev server's data."""
+
+import os
+import tempfile
+
+from .settings import *  # noqa: F403
+from .settings import CHANNEL_LAYERS, DATABASES, EMBEDDED
+
+if EMBEDDED:
+    raise RuntimeError(
+        "tests run against the real PostgreSQL and Redis, never the embedded fallback"
+    )
+
+# Separate names per test process, so that two runs at once (or a dev server) never meet.
+RUN_ID = f"test{os.getpid()}"
+DATABASES["default"]["TEST"] = {"NAME": f"test_meetings_{RUN_ID}"}
+# Consumers query the database from worker threads; persistent connections would outlive the
+# test database and block its teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"captions-{RUN_ID}"
+REDIS_KEY_PREFIX = f"captions-{RUN_ID}"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="captions-test-media-")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# tests stream recorded speech faster than real time
+CAPTIONS_MAX_AUDIO_RATE = 50.0
+CAPTIONS_AUDIO_BURST_SECONDS = 300
+CAPTIONS_MAX_CONNECTIONS_PER_USER = 50
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,42 @@
+"""Who may see and do what in a meeting: one helper, used by views and consumers alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Meeting, Membership, User
+
+
+@dataclass(frozen=True)
+class Access:
+    meeting: Meeting
+    role: str
+
+    @property
+    def can_speak(self) -> bool:
+        return self.role in {Membership.Role.HOST, Membership.Role.SPEAKER}
+
+    @property
+    def can_edit(self) -> bool:
+        """Hosts correct transcripts, rename speakers and manage members."""
+        return self.role == Membership.Role.HOST
+
+
+def get_meeting_for_user(user: User, slug: str) -> Access:
+    """The meeting and the user's role in it.
+
+    Raises Http404 when there is no such meeting and PermissionDenied when the
+    user is not one of its participants. Staff may look at every meeting as hosts.
+    """
+    meeting = Meeting.objects.select_related("owner").filter(slug=slug).first()
+    if meeting is None:
+        raise Http404("No such meeting")
+    role = meeting.role_of(user)
+    if role is None and user.is_staff:
+        role = Membership.Role.HOST
+    if role is None:
+        raise PermissionDenied("You are not a participant of this meeting")
+    return Access(meeting, role)

@@ -1,0 +1,299 @@
+"""Accounts, meetings and what is said in them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+class User(AbstractUser):
+    display_name = models.CharField(max_length=100, blank=True)
+
+    @property
+    def name(self) -> str:
+        """What other participants see."""
+        return self.display_name or self.get_full_name() or self.username
+
+
+TOKEN_PREFIX = "mc_"
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 bits of randomness, so a plain SHA-256 is enough: no salt or
+    # slow hash is needed to resist guessing, and lookups stay a single index probe.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A per-user token for non-browser clients; only its hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: User, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=raw[:10], token_hash=hash_token(raw)
+        )
+        return token, raw
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+
+def new_join_code() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class MeetingQuerySet(models.QuerySet):
+    def for_user(self, user: User) -> MeetingQuerySet:
+        """Meetings the user owns or is a member of."""
+        return self.filter(models.Q(owner=user) | models.Q(memberships__user=user)).distinct()
+
+    def live(self) -> MeetingQuerySet:
+        return self.filter(started_at__isnull=False, ended_at__isnull=True)
+
+    def rooms(self) -> MeetingQuerySet:
+        return self.filter(kind=Meeting.Kind.ROOM)
+
+
+class Meeting(models.Model):
+    class Kind(models.TextChoices):
+        ROOM = "room", "Meeting room"
+        # /ws/realtime/transcribe keeps a user's own captions in their personal meeting
+        PERSONAL = "personal", "Personal transcript"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ROOM)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="owned_meetings"
+    )
+    language = models.CharField(
+        max_length=10, default="en", help_text="ISO 639-1 code, or 'auto' to detect."
+    )
+    glossary = models.TextField(
+        blank=True, help_text="Names and jargon the speech engine should expect."
+    )
+    join_code = models.CharField(max_length=32, default=new_join_code, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("meetings-room", args=[self.slug])
+
+    @classmethod
+    def unique_slug(cls, title: str) -> str:
+        base = slugify(title)[:60] or "meeting"
+        slug = base
+        while cls.objects.filter(slug=slug).exists():
+            slug = f"{base}-{secrets.token_hex(3)}"
+        return slug
+
+    @classmethod
+    def personal_for(cls, user: User) -> Meeting:
+        meeting, _ = cls.objects.get_or_create(
+            slug=f"personal-{user.pk}",
+            defaults={
+                "title": f"{user.name}'s transcript",
+                "owner": user,
+                "kind": cls.Kind.PERSONAL,
+            },
+        )
+        return meeting
+
+    def start(self) -> bool:
+        """Mark the meeting started (the clock of its segments); True if this call did it."""
+        # A conditional UPDATE, so two speakers starting at once agree on one start time.
+        now = timezone.now()
+        updated = Meeting.objects.filter(pk=self.pk, started_at__isnull=True).update(started_at=now)
+        if updated:
+            self.started_at = now
+        else:
+            self.refresh_from_db(fields=["started_at"])
+        return bool(updated)
+
+    def end(self) -> None:
+        self.ended_at = timezone.now()
+        self.save(update_fields=["ended_at"])
+
+    def ms_since_start(self, moment) -> int:
+        if self.started_at is None:
+            return 0
+        return max(0, int((moment - self.started_at).total_seconds() * 1000))
+
+    def add_member(self, user: User, role: str) -> Membership:
+        with transaction.atomic():
+            membership, _ = Membership.objects.get_or_create(
+                meeting=self, user=user, defaults={"role": role}
+            )
+        return membership
+
+    def role_of(self, user: User) -> str | None:
+        if user.pk == self.owner_id:
+            return Membership.Role.HOST
+        membership = self.memberships.filter(user=user).first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        HOST = "host", "Host"
+        SPEAKER = "speaker", "Speaker"
+        LISTENER = "listener", "Listener"
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.SPEAKER)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="one_membership_per_user")
+        ]
+        ordering = ["joined_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.meeting} ({self.role})"
+
+    @property
+    def can_speak(self) -> bool:
+        return self.role in {self.Role.HOST, self.Role.SPEAKER}
+
+
+class SegmentQuerySet(models.QuerySet):
+    def for_meeting(self, meeting: Meeting) -> SegmentQuerySet:
+        """The live transcript of a meeting, in spoken order."""
+        return self.filter(meeting=meeting, version__isnull=True).order_by("start_ms", "id")
+
+
+class Segment(models.Model):
+    """One final caption: an utterance of one speaker."""
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="segments")
+    # null for the live transcript; batch re-transcriptions are other versions
+    version = models.ForeignKey(
+        "TranscriptVersion", models.CASCADE, null=True, blank=True, related_name="segments"
+    )
+    speaker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="segments"
+    )
+    speaker_name = models.CharField(max_length=100, blank=True)
+    item_id = models.CharField(max_length=64)
+    text = models.TextField()
+    original_text = models.TextField(blank=True, help_text="As transcribed, before corrections.")
+    start_ms = models.PositiveIntegerField()
+    end_ms = models.PositiveIntegerField()
+    avg_logprob = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    engine = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # An upstream replay must never store an utterance twice.
+            models.UniqueConstraint(fields=["meeting", "item_id"], name="one_segment_per_item")
+        ]
+        indexes = [models.Index(fields=["meeting", "version", "start_ms"])]
+        ordering = ["start_ms", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.speaker_name}: {self.text[:50]}"
+
+    LOW_CONFIDENCE = 0.6
+
+    @property
+    def is_low_confidence(self) -> bool:
+        return self.confidence is not None and self.confidence < self.LOW_CONFIDENCE
+
+    @property
+    def was_corrected(self) -> bool:
+        return bool(self.original_text) and self.original_text != self.text
+
+
+class TranscriptVersion(models.Model):
+    """A re-transcription of a meeting or an upload, kept beside the live transcript."""
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="versions")
+    engine = models.CharField(max_length=20)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.engine} transcript of {self.meeting}"
+
+
+def recording_path(recording: Recording, filename: str) -> str:
+    return f"recordings/{recording.meeting.slug}/{uuid.uuid4().hex}.wav"
+
+
+class Recording(models.Model):
+    """One speaker's raw audio for one live session, kept for re-transcription.
+
+    ``offset_ms`` places the recording on the meeting's clock.
+    """
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="recordings")
+    speaker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
+    speaker_name = models.CharField(max_length=100, blank=True)
+    file = models.FileField(upload_to=recording_path)
+    sample_rate = models.PositiveIntegerField(default=16000)
+    offset_ms = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["offset_ms", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.speaker_name} in {self.meeting} at {self.offset_ms} ms"

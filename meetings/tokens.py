@@ -1,0 +1,40 @@
+"""API tokens for clients that have no browser session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import ApiToken, User, hash_token
+
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def user_for_token(raw: str | None) -> User | None:
+    """The active user a raw token belongs to, or None."""
+    if not raw:
+        return None
+    token = (
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(token_hash=hash_token(raw.strip()))
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def token_from_authorization(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()

@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="meetings-index"),
+    path("meetings/new/", views.create, name="meetings-create"),
+    path("m/<slug:slug>/", views.room, name="meetings-room"),
+    path("m/<slug:slug>/transcript/", views.transcript, name="meetings-transcript"),
+    path("m/<slug:slug>/invite/", views.invite, name="meetings-invite"),
+    path("m/<slug:slug>/join-link/", views.rotate_join_code, name="meetings-rotate-join-code"),
+    path("m/<slug:slug>/join/<str:code>/", views.join, name="meetings-join"),
+    path("accounts/signup/", views.signup, name="accounts-signup"),
+    path("accounts/profile/", views.profile, name="accounts-profile"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="accounts-login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
+    path("healthz", views.healthz, name="healthz"),
+]

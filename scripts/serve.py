@@ -1,0 +1,94 @@
+"""Prepare the database and serve the site with Daphne (called by scripts/serve.sh).
+
+Where PostgreSQL or Redis cannot be reached, says so in one line and runs on the
+embedded defaults (an SQLite file and the in-memory channel layer), so the demo
+works on a laptop with nothing installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_postgres_database(url: str) -> None:
+    """CREATE DATABASE when the server is there but the database is not yet."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default="8000")
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/meetings")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    missing = [
+        name
+        for name, ok in (
+            ("PostgreSQL", reachable(database_url, 5432)),
+            ("Redis", reachable(redis_url, 6379)),
+        )
+        if not ok
+    ]
+    if missing:
+        print(
+            f"{' and '.join(missing)} not reachable: running on the embedded defaults "
+            "(SQLite file, in-memory channel layer), for a single-process demo only."
+        )
+        os.environ["EMBEDDED"] = "1"
+        (ROOT / "var").mkdir(exist_ok=True)
+    else:
+        ensure_postgres_database(database_url)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from meetings.models import User
+
+    if not User.objects.filter(is_superuser=True).exists():
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser("admin", "", password, display_name="Admin")
+        print(
+            f"Demo admin created. Log in at http://{args.host}:{args.port}/ as admin / {password}"
+        )
+        print("(shown once; reset it with: .venv/bin/python manage.py changepassword admin)")
+
+    print(f"Serving on http://{args.host}:{args.port}/")
+    daphne = str(ROOT / ".venv" / "bin" / "daphne")
+    os.execv(daphne, [daphne, "-b", args.host, "-p", args.port, "config.asgi:application"])
+
+
+if __name__ == "__main__":
+    main()

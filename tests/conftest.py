@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from .base import Cast
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _real_services(django_db_setup, django_db_blocker) -> None:
+    """The suite tests the real servers: PostgreSQL and Redis, never stand-ins."""
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return Cast()
+
+
+@pytest.fixture
+def live_cast(transactional_db) -> Cast:
+    """The cast for consumer tests, whose database work happens on other threads."""
+    return Cast()

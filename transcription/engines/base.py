@@ -1,0 +1,186 @@
+"""The small interface every speech engine implements.
+
+Two kinds of engine live behind it:
+
+* a *realtime* engine opens one :class:`EngineSession` per speaker. Audio goes in
+  as it arrives (16-bit little-endian mono PCM at the engine's
+  ``input_sample_rate``); events come out of :meth:`EngineSession.events` as the
+  plain dataclasses below, the same for every engine.
+* a *batch* engine turns a whole recording into a :class:`Transcript`.
+
+Consumers and jobs only ever talk to these classes; which engine runs is a
+setting (see :mod:`transcription.engines`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How one realtime session should listen.
+
+    ``language`` is an ISO-639-1 code, or ``None`` to let the engine detect it.
+    ``prompt`` carries the meeting's glossary (names, jargon) to bias decoding.
+    """
+
+    model: str = ""
+    language: str | None = "en"
+    prompt: str = ""
+    vad_threshold: float = 0.5
+    silence_ms: int = 500
+    prefix_padding_ms: int = 300
+    noise_reduction: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    item_id: str
+    audio_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechStopped:
+    item_id: str
+    audio_ms: int
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The whole utterance so far (not a delta); only ever grows for one item."""
+
+    item_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The end of one utterance.
+
+    ``start_ms``/``end_ms`` are on the session's audio clock: milliseconds of
+    audio appended since the session opened.
+    """
+
+    item_id: str
+    text: str
+    start_ms: int
+    end_ms: int
+    avg_logprob: float | None = None
+    language: str | None = None
+
+    @property
+    def confidence(self) -> float | None:
+        return confidence_from_logprob(self.avg_logprob)
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """Something went wrong upstream. ``fatal`` means the session is over."""
+
+    code: str
+    message: str
+    fatal: bool = False
+
+
+Event = SpeechStarted | SpeechStopped | Partial | Final | EngineError
+
+
+class EngineUnavailable(Exception):
+    """The engine cannot run here (missing package, model, key or server)."""
+
+
+class EngineSession:
+    """One speaker's upstream session.
+
+    Contract:
+
+    * ``append`` never blocks the event loop for long: heavy work (model
+      inference, network I/O) happens elsewhere. It may wait briefly to apply
+      back-pressure when the engine is overloaded.
+    * every utterance that produces text ends in exactly one :class:`Final`;
+      partials of an item only move forward and come before its final.
+    * ``commit`` ends the current utterance now; ``clear`` drops audio that was
+      not transcribed yet.
+    * ``close`` flushes: pending speech is finalised, its events are delivered,
+      and then :meth:`events` ends. After ``close`` nothing else may be called.
+    """
+
+    async def append(self, pcm16: bytes) -> None:
+        raise NotImplementedError
+
+    async def commit(self) -> None:
+        raise NotImplementedError
+
+    async def clear(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def events(self) -> AsyncIterator[Event]:
+        raise NotImplementedError
+
+
+class RealtimeEngine:
+    """Opens realtime sessions. One instance per process is enough."""
+
+    name: str = ""
+    input_sample_rate: int = 16000
+
+    async def open(self, config: SessionConfig) -> EngineSession:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    start_ms: int
+    end_ms: int
+    text: str
+    avg_logprob: float | None = None
+    #: (word, start_ms, end_ms, probability) where the engine knows them
+    words: list[tuple[str, int, int, float]] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float | None:
+        return confidence_from_logprob(self.avg_logprob)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    segments: list[TranscriptSegment]
+    language: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+
+ProgressCallback = Callable[[float], None]
+
+
+class BatchEngine:
+    """Transcribes a whole recording: float32 mono samples at 16 kHz."""
+
+    name: str = ""
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = "en",
+        prompt: str = "",
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        raise NotImplementedError
+
+
+def confidence_from_logprob(avg_logprob: float | None) -> float | None:
+    """Average token log-probability → a confidence in (0, 1]."""
+    if avg_logprob is None or math.isnan(avg_logprob):
+        return None
+    return min(1.0, max(1e-6, math.exp(avg_logprob)))

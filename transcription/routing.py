@@ -1,0 +1,8 @@
+from django.urls import path
+
+from .consumers import MeetingConsumer, PersonalTranscriptionConsumer
+
+websocket_urlpatterns = [
+    path("ws/meetings/<slug:slug>/", MeetingConsumer.as_asgi()),
+    path("ws/realtime/transcribe", PersonalTranscriptionConsumer.as_asgi()),
+]
