@@ -12,8 +12,11 @@ if EMBEDDED:
     )
 
 # Separate names per test process, so that two runs at once (or a dev server) never meet.
-RUN_ID = f"test{os.getpid()}"
+# Servers the tests start (tests/servers.py) inherit the run id and use the test database.
+RUN_ID = os.environ.setdefault("CAPTIONS_TEST_RUN_ID", f"test{os.getpid()}")
 DATABASES["default"]["TEST"] = {"NAME": f"test_meetings_{RUN_ID}"}
+if os.environ.get("CAPTIONS_TEST_SERVER"):
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]
 # Consumers query the database from worker threads; persistent connections would outlive the
 # test database and block its teardown.
 DATABASES["default"]["CONN_MAX_AGE"] = 0

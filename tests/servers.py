@@ -1,0 +1,74 @@
+"""Real server processes for tests: Daphne serving the project on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def daphne_server(**env: str) -> Iterator[str]:
+    """Start `daphne config.asgi:application` on a free port; yields its http:// base URL.
+
+    Call it inside a test that uses `transactional_db` (or `live_cast`), so what the
+    test writes is committed and visible to the server.
+    """
+    port = free_port()
+    server_env = dict(
+        os.environ, CAPTIONS_TEST_SERVER="1", DJANGO_SETTINGS_MODULE="config.test_settings", **env
+    )
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"daphne-{port}.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"daphne exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
