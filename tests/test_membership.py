@@ -60,7 +60,7 @@ def test_it_explains_an_unknown_invitee(client, cast):
 
 def test_it_joins_by_link_with_the_secret_code(client, cast):
     client.force_login(cast.charlie)
-    client.get(f"/m/weekly-sync/join/wrong-code/")
+    client.get("/m/weekly-sync/join/wrong-code/")
     assert cast.meeting.role_of(cast.charlie) is None
     client.get(f"/m/weekly-sync/join/{cast.meeting.join_code}/")
     assert cast.meeting.role_of(cast.charlie) == Membership.Role.SPEAKER
