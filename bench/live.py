@@ -232,9 +232,8 @@ def main() -> None:
     timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
     levels = [int(n) for n in args.speakers.split(",")]
     print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
-    print(
-        f"{len(timings)} clips, {sum(len(t.pcm) for t in timings) / 32000:.1f} s of speech each speaker\n"
-    )
+    seconds = sum(len(t.pcm) for t in timings) / 32000
+    print(f"{len(timings)} clips, {seconds:.1f} s of speech for each speaker\n")
 
     capacity = 0
     single: list[SpeakerRun] | None = None
@@ -248,7 +247,8 @@ def main() -> None:
             capacity = level
         print(
             f"{level} speaker(s): onset→first partial p50 {figures['partial_p50']:.2f} s "
-            f"p95 {figures['partial_p95']:.2f} s · end of speech→final p50 {figures['final_p50']:.2f} s "
+            f"p95 {figures['partial_p95']:.2f} s · "
+            f"end of speech→final p50 {figures['final_p50']:.2f} s "
             f"p95 {figures['final_p95']:.2f} s · clips without a final {figures['missing_finals']}"
             f"{'' if within else '  (over the bound)'}"
         )
