@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from .base import Cast
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _real_services(django_db_setup, django_db_blocker) -> None:
+def _real_services(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The suite tests the real servers: PostgreSQL and Redis, never stand-ins."""
-    from django.conf import settings
-
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql"
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    yield
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 @pytest.fixture
