@@ -198,11 +198,16 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await self.engine_session.clear()
 
     async def on_stop(self, message: dict[str, Any]) -> None:
-        if self.engine_session is None:
-            await self.send_event({"type": "session.stopped"})
-            return
         await self._stop_upstream()
-        await self.send_event({"type": "session.stopped"})
+        if self.broadcasts:
+            # The last finals reach this client through the group; queueing the reply on
+            # the same channel keeps it behind them.
+            await self.channel_layer.send(
+                self.channel_name,
+                {"type": "room.session_stopped", "event": {"type": "session.stopped"}},
+            )
+        else:
+            await self.send_event({"type": "session.stopped"})
 
     message_handlers = {
         "ping": on_ping,
@@ -380,6 +385,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     room_speech_stopped = room_caption_partial
     room_participant_joined = room_caption_partial
     room_participant_left = room_caption_partial
+    room_session_stopped = room_caption_partial
 
     async def _watch_idle(self) -> None:
         idle = settings.CAPTIONS_IDLE_SECONDS
