@@ -115,7 +115,7 @@ EMBEDDED = envbool("EMBEDDED", "0")
 
 DATABASE_URL = envstr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/meetings")
 if EMBEDDED:
-    DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'demo.sqlite3'}"
+    DATABASE_URL = "sqlite:///" + envstr("EMBEDDED_DB_PATH", str(BASE_DIR / "var" / "demo.sqlite3"))
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }

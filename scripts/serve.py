@@ -65,7 +65,8 @@ def main() -> None:
             "(SQLite file, in-memory channel layer), for a single-process demo only."
         )
         os.environ["EMBEDDED"] = "1"
-        (ROOT / "var").mkdir(exist_ok=True)
+        db_path = Path(os.environ.get("EMBEDDED_DB_PATH", ROOT / "var" / "demo.sqlite3"))
+        db_path.parent.mkdir(parents=True, exist_ok=True)
     else:
         ensure_postgres_database(database_url)
 
