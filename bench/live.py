@@ -46,8 +46,8 @@ LATENCY_BOUND_SECONDS = 1.5
 @dataclass
 class ClipTiming:
     clip: Clip
-    sample_rate: int
     pcm: bytes
+    sample_rate: int
     onset_s: float
     end_s: float
 

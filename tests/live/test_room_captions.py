@@ -11,7 +11,7 @@ from meetings.models import Recording, Segment
 from tests.base import communicator
 from tests.speech import clip, clips, corpus_word_error_rate, word_error_rate
 
-from .streaming import collect, noise, of_type, silence, stream
+from .streaming import CHUNK_MS, collect, noise, of_type, silence, stream
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -20,11 +20,15 @@ CORPUS_WER_BOUND = 0.05
 CLIP_WER_BOUND = 0.2
 
 
-async def speak_clip(comm, name: str) -> list[dict]:
-    """One utterance in its own upstream session: the clip, a pause, then session.stop."""
+async def speak_clip(comm, name: str, *, real_time: bool = False) -> list[dict]:
+    """One utterance in its own upstream session: the clip, a pause, then session.stop.
+
+    As fast as the engine takes it, unless `real_time`: partials are sent while someone
+    speaks, so only audio paced like speech is sure to get them before its final.
+    """
     pcm, rate = clip(name).pcm16()
     await comm.send_json_to({"type": "session.start", "sample_rate": rate})
-    await stream(comm, pcm + silence(1.0, rate), rate)
+    await stream(comm, pcm + silence(1.0, rate), rate, pace=CHUNK_MS / 1000 if real_time else 0)
     await comm.send_json_to({"type": "session.stop"})
     return await collect(comm, lambda e: e["type"] == "session.stopped")
 
@@ -73,10 +77,15 @@ async def test_it_shows_the_same_captions_to_every_participant(live_cast):
     joined = await listener.receive_json_from(timeout=5)
     assert joined == {
         "type": "participant.joined",
-        "participant": {"id": live_cast.dave.pk, "name": "Dave", "role": "listener"},
+        "participant": {
+            "id": live_cast.dave.pk,
+            "name": "Dave",
+            "role": "listener",
+            "connections": 1,
+        },
     }
 
-    spoken = await speak_clip(speaker, "A_LS_1089-134691-0001")
+    spoken = await speak_clip(speaker, "A_LS_1089-134691-0001", real_time=True)
     spoken_finals = of_type(spoken, "caption.final")
     heard_finals: list[dict] = []
 
