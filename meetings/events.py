@@ -6,7 +6,7 @@ The same dictionaries travel over the channel layer (wrapped as
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class SpeakerInfo(TypedDict):
@@ -18,6 +18,8 @@ class ParticipantInfo(TypedDict):
     id: int
     name: str
     role: str
+    #: open connections of this person to the room, on every server process
+    connections: NotRequired[int]
 
 
 class CaptionPartial(TypedDict):

@@ -22,13 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def daphne_server(**env: str) -> Iterator[str]:
-    """Start `daphne config.asgi:application` on a free port; yields its http:// base URL.
+def daphne_server(port: int | None = None, **env: str) -> Iterator[str]:
+    """Start `daphne config.asgi:application` (on a free port unless given); yields its URL.
 
     Call it inside a test that uses `transactional_db` (or `live_cast`), so what the
     test writes is committed and visible to the server.
     """
-    port = free_port()
+    port = port or free_port()
     server_env = dict(
         os.environ, CAPTIONS_TEST_SERVER="1", DJANGO_SETTINGS_MODULE="config.test_settings", **env
     )
@@ -65,10 +65,17 @@ def daphne_server(**env: str) -> Iterator[str]:
                 time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server the way a supervisor would: SIGTERM, then SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

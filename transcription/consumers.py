@@ -30,7 +30,7 @@ from meetings.access import Access, get_meeting_for_user
 from meetings.events import ParticipantInfo, SpeakerInfo, error_event, room_group
 from meetings.models import Meeting, Membership, Recording, Segment
 
-from . import limits
+from . import limits, presence
 from .audio import AudioDecodeError, StreamResampler
 from .capture import CaptureState
 from .engines import get_realtime_engine
@@ -106,10 +106,16 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         self.meeting = self.access.meeting
         if self.broadcasts:
             await self.channel_layer.group_add(room_group(self.meeting.pk), self.channel_name)
-        await self.send_event(await self._session_ready())
+            connections = await presence.change(self.meeting.pk, self.user.pk, +1)
+        in_room = await presence.connections(self.meeting.pk) if self.broadcasts else {}
+        await self.send_event(await self._session_ready(in_room))
         if self.broadcasts:
             await actions.send_event(
-                self.meeting.pk, {"type": "participant.joined", "participant": self.participant}
+                self.meeting.pk,
+                {
+                    "type": "participant.joined",
+                    "participant": {**self.participant, "connections": connections},
+                },
             )
         self.tasks.append(asyncio.create_task(self._watch_idle()))
 
@@ -122,8 +128,13 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 await asyncio.wait_for(self._stop_upstream(), FLUSH_ON_DISCONNECT_SECONDS)
             await self._abort_upstream()
         if self.counted and self.broadcasts:
+            connections = await presence.change(self.meeting.pk, self.user.pk, -1)
             await actions.send_event(
-                self.meeting.pk, {"type": "participant.left", "participant": self.participant}
+                self.meeting.pk,
+                {
+                    "type": "participant.left",
+                    "participant": {**self.participant, "connections": connections},
+                },
             )
             await self.channel_layer.group_discard(room_group(self.meeting.pk), self.channel_name)
         if self.counted:
@@ -408,14 +419,19 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         )
 
     @database_sync_to_async
-    def _session_ready(self) -> dict[str, Any]:
+    def _session_ready(self, in_room: dict[int, int]) -> dict[str, Any]:
         recent = list(
             Segment.objects.for_meeting(self.meeting).order_by("-start_ms", "-id")[
                 : settings.CAPTIONS_HISTORY
             ]
         )
         participants = [
-            {"id": m.user_id, "name": m.user.name, "role": m.role}
+            {
+                "id": m.user_id,
+                "name": m.user.name,
+                "role": m.role,
+                "connections": in_room.get(m.user_id, 0),
+            }
             for m in Membership.objects.filter(meeting=self.meeting).select_related("user")
         ]
         return {

@@ -1,0 +1,361 @@
+// The live part of the room page: one WebSocket to /ws/meetings/<slug>/ (docs/PROTOCOL.md)
+// that brings every participant's captions and, after Start, carries this microphone.
+"use strict";
+
+(function () {
+  const room = document.getElementById("room");
+  if (!room) return;
+
+  const els = {
+    captions: document.getElementById("captions"),
+    status: document.getElementById("connection-status"),
+    alert: document.getElementById("room-alert"),
+    start: document.getElementById("mic-start"),
+    stop: document.getElementById("mic-stop"),
+    meter: document.getElementById("mic-level"),
+    participants: document.getElementById("participants"),
+    smaller: document.getElementById("text-smaller"),
+    larger: document.getElementById("text-larger"),
+  };
+  const canSpeak = room.dataset.canSpeak === "true";
+  const lowConfidence = Number(room.dataset.lowConfidence);
+  const wsUrl = new URL(room.dataset.wsPath, location.href);
+  wsUrl.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+
+  const FRAME_MS = 100;
+  const PING_EVERY_MS = 20000;
+  const MAX_QUEUED_FRAMES = 200; // 20 s of audio kept while the connection is down
+  const MAX_CAPTION_LINES = 300;
+  const RETRY_CODES_NEVER = new Set([4401, 4403, 4404]);
+  const CLOSE_MESSAGES = {
+    4401: "You are logged out. Log in again to rejoin the meeting.",
+    4403: "You are not a participant of this meeting.",
+    4404: "This meeting does not exist any more.",
+    4408: "The connection was idle for too long.",
+    4429: "Too many connections or too much audio from your account; retrying shortly.",
+    1009: "A message was too large for the server.",
+  };
+
+  let socket = null;
+  let retries = 0;
+  let retryTimer = null;
+  let pingTimer = null;
+  let leaving = false;
+  let capture = null; // {context, stream, node, sampleRate}
+  const queuedFrames = [];
+
+  // --- Connection ------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(retryTimer);
+    setStatus("connecting", "Connecting…");
+    socket = new WebSocket(wsUrl);
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", (message) => {
+      if (typeof message.data === "string") handleEvent(JSON.parse(message.data));
+    });
+    socket.addEventListener("close", onClose);
+  }
+
+  function onOpen() {
+    pingTimer = setInterval(() => send({ type: "ping" }), PING_EVERY_MS);
+    if (capture) startSpeaking();
+  }
+
+  function onClose(event) {
+    clearInterval(pingTimer);
+    socket = null;
+    if (leaving) return;
+    const reason = CLOSE_MESSAGES[event.code];
+    if (RETRY_CODES_NEVER.has(event.code)) {
+      setStatus("closed", "Disconnected");
+      showAlert(reason);
+      stopCapture();
+      return;
+    }
+    // Exponential backoff with jitter, so a restarted server is not stampeded.
+    const delay = Math.min(30000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
+    retries += 1;
+    setStatus("reconnecting", `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+    if (reason) showAlert(reason);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function sendAudio(pcm) {
+    if (socket && socket.readyState === WebSocket.OPEN && socket.speaking) {
+      socket.send(pcm);
+    } else {
+      // Kept while reconnecting, sent as soon as the room is back.
+      queuedFrames.push(pcm);
+      if (queuedFrames.length > MAX_QUEUED_FRAMES) queuedFrames.shift();
+    }
+  }
+
+  function startSpeaking() {
+    send({ type: "session.start", sample_rate: capture.sampleRate });
+    socket.speaking = true;
+    while (queuedFrames.length) socket.send(queuedFrames.shift());
+  }
+
+  window.addEventListener("pagehide", () => {
+    leaving = true;
+    if (socket) socket.close(1000);
+  });
+
+  // --- Events from the server ------------------------------------------------------
+
+  function handleEvent(event) {
+    switch (event.type) {
+      case "session.ready":
+        retries = 0;
+        setStatus("connected", "Connected");
+        hideAlert();
+        renderParticipants(event.participants);
+        for (const final of event.history) showCaption(final, true);
+        break;
+      case "caption.partial":
+        showCaption(event, false);
+        break;
+      case "caption.final":
+        showCaption(event, true);
+        break;
+      case "participant.joined":
+      case "participant.left":
+        markPresence(event.participant, event.type === "participant.joined");
+        break;
+      case "error":
+        showAlert(event.message);
+        break;
+      default:
+        break; // speech.started/stopped, pong, session.stopped: nothing to show
+    }
+  }
+
+  // --- Captions --------------------------------------------------------------------
+
+  function showCaption(event, isFinal) {
+    const id = `caption-${event.item_id}`;
+    const existing = document.getElementById(id);
+    if (existing && existing.dataset.final === "true") return; // a final never changes
+    if (!event.text) {
+      if (existing) existing.remove(); // an utterance that came to nothing
+      return;
+    }
+
+    const stickToBottom = isScrolledToBottom();
+    const line = document.createElement("p");
+    line.id = id;
+    line.className = isFinal ? "caption final" : "caption partial";
+    line.dataset.final = String(isFinal);
+    const speaker = document.createElement("span");
+    speaker.className = "speaker";
+    speaker.textContent = `${event.speaker.name}: `;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = event.text;
+    line.append(speaker, text);
+    if (isFinal && event.confidence != null && event.confidence < lowConfidence) {
+      line.classList.add("low-confidence");
+      line.title = `Low confidence (${Math.round(event.confidence * 100)} %)`;
+    }
+    if (!isFinal) {
+      // Screen readers announce finals only: a partial would be read again and again.
+      line.setAttribute("aria-hidden", "true");
+    }
+
+    if (existing) {
+      // A new node (not new text in the old one), so the live region announces the final.
+      existing.replaceWith(line);
+    } else {
+      els.captions.append(line);
+      while (els.captions.childElementCount > MAX_CAPTION_LINES) {
+        els.captions.firstElementChild.remove();
+      }
+    }
+    if (stickToBottom) els.captions.scrollTop = els.captions.scrollHeight;
+  }
+
+  function isScrolledToBottom() {
+    const c = els.captions;
+    return c.scrollHeight - c.scrollTop - c.clientHeight < 40;
+  }
+
+  // --- Participants ----------------------------------------------------------------
+
+  const people = new Map(); // user id → {name, role, connections}
+
+  function renderParticipants(participants) {
+    people.clear();
+    for (const person of participants) {
+      people.set(person.id, { name: person.name, role: person.role, connections: person.connections });
+    }
+    drawParticipants();
+  }
+
+  function markPresence(person, joined) {
+    // The server counts every connection (tabs, devices) of each person in the room.
+    const known = people.get(person.id) || { name: person.name, role: person.role };
+    known.connections = person.connections ?? (joined ? 1 : 0);
+    people.set(person.id, known);
+    drawParticipants();
+  }
+
+  function drawParticipants() {
+    const items = [...people.entries()].map(([id, person]) => {
+      const item = document.createElement("li");
+      item.dataset.userId = id;
+      item.classList.toggle("present", person.connections > 0);
+      const presence = person.connections > 0 ? " · in the room" : "";
+      item.textContent = `${person.name} (${person.role})${presence}`;
+      return item;
+    });
+    els.participants.replaceChildren(...items);
+  }
+
+  // --- Microphone ------------------------------------------------------------------
+
+  async function startCapture() {
+    hideAlert();
+    if (!navigator.mediaDevices || !window.AudioWorkletNode) {
+      showAlert("This browser cannot capture the microphone here: it needs a recent browser and a secure page (https or localhost).");
+      return;
+    }
+    els.start.disabled = true;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+    } catch (error) {
+      els.start.disabled = false;
+      showAlert(microphoneErrorMessage(error));
+      return;
+    }
+    try {
+      capture = await openAudioGraph(stream);
+    } catch (error) {
+      stream.getTracks().forEach((track) => track.stop());
+      els.start.disabled = false;
+      showAlert(`The microphone could not be started (${error.message}).`);
+      return;
+    }
+    els.start.hidden = true;
+    els.stop.hidden = false;
+    els.stop.focus();
+    if (socket && socket.readyState === WebSocket.OPEN) startSpeaking();
+  }
+
+  async function openAudioGraph(stream) {
+    // 16 kHz is what the speech engine wants; browsers that cannot resample a
+    // microphone stream themselves get their own rate and the server resamples.
+    let context = new AudioContext({ sampleRate: 16000, latencyHint: "interactive" });
+    let source;
+    try {
+      source = context.createMediaStreamSource(stream);
+    } catch {
+      await context.close();
+      context = new AudioContext({ latencyHint: "interactive" });
+      source = context.createMediaStreamSource(stream);
+    }
+    await context.audioWorklet.addModule(room.dataset.workletUrl);
+    // No outputs: the browser pulls the node on its own, nothing is played back.
+    const node = new AudioWorkletNode(context, "pcm-capture", {
+      numberOfInputs: 1,
+      numberOfOutputs: 0,
+      channelCount: 1,
+      channelCountMode: "explicit",
+      processorOptions: { frameMs: FRAME_MS },
+    });
+    node.port.onmessage = ({ data }) => {
+      sendAudio(data.pcm);
+      showLevel(data.level);
+    };
+    source.connect(node);
+    await context.resume();
+    // Keep the source referenced: a collected source node silently stops the audio.
+    return { context, stream, source, node, sampleRate: context.sampleRate };
+  }
+
+  function stopCapture() {
+    if (!capture) return;
+    const { context, stream, source, node } = capture;
+    capture = null;
+    node.port.onmessage = null;
+    source.disconnect();
+    stream.getTracks().forEach((track) => track.stop());
+    context.close();
+    queuedFrames.length = 0;
+    if (socket) {
+      send({ type: "session.stop" });
+      socket.speaking = false;
+    }
+    showLevel(0);
+    els.stop.hidden = true;
+    els.start.hidden = false;
+    els.start.disabled = false;
+    els.start.focus();
+  }
+
+  function microphoneErrorMessage(error) {
+    switch (error.name) {
+      case "NotAllowedError":
+      case "SecurityError":
+        return "Microphone access was denied. Allow the microphone for this site in the browser's settings, then press Start again.";
+      case "NotFoundError":
+      case "OverconstrainedError":
+        return "No microphone was found. Connect one and press Start again.";
+      case "NotReadableError":
+        return "The microphone is in use by another application or could not be read.";
+      default:
+        return `The microphone could not be opened (${error.message || error.name}).`;
+    }
+  }
+
+  function showLevel(rms) {
+    if (!els.meter) return;
+    // Speech sits between -50 and -10 dBFS; show that range across the meter.
+    const db = 20 * Math.log10(Math.max(rms, 1e-5));
+    els.meter.value = Math.min(1, Math.max(0, (db + 60) / 50));
+  }
+
+  // --- Page state ------------------------------------------------------------------
+
+  function setStatus(state, text) {
+    els.status.dataset.state = state;
+    els.status.textContent = text;
+  }
+
+  function showAlert(text) {
+    if (!text) return;
+    els.alert.textContent = text;
+    els.alert.hidden = false;
+  }
+
+  function hideAlert() {
+    els.alert.hidden = true;
+    els.alert.textContent = "";
+  }
+
+  function setCaptionSize(rem) {
+    const size = Math.min(3.5, Math.max(1, rem));
+    document.documentElement.style.setProperty("--caption-size", `${size}rem`);
+    localStorage.setItem("caption-size", String(size));
+    return size;
+  }
+
+  let captionSize = setCaptionSize(Number(localStorage.getItem("caption-size")) || 1.5);
+  els.smaller.addEventListener("click", () => (captionSize = setCaptionSize(captionSize - 0.25)));
+  els.larger.addEventListener("click", () => (captionSize = setCaptionSize(captionSize + 0.25)));
+
+  if (canSpeak) {
+    els.start.hidden = false;
+    els.start.addEventListener("click", startCapture);
+    els.stop.addEventListener("click", stopCapture);
+  }
+  connect();
+})();
