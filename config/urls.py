@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from transcription import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/audio/transcribe", api.transcribe, name="api-transcribe"),
+    path("api/jobs/<int:job_id>", api.job_status, name="api-job"),
     path("", include("meetings.urls")),
 ]

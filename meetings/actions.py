@@ -99,3 +99,10 @@ def do_correct_segment(segment: Segment, text: str, editor: User) -> Segment:
     segment.edited_at = timezone.now()
     segment.save(update_fields=["text", "original_text", "edited_by", "edited_at"])
     return segment
+
+
+def do_rename_speaker(meeting: Meeting, old_name: str, new_name: str) -> int:
+    """Rename a speaker in every version of a meeting's transcript; the original is kept."""
+    segments = Segment.objects.filter(meeting=meeting, speaker_name=old_name)
+    segments.filter(original_speaker_name="").update(original_speaker_name=old_name)
+    return segments.update(speaker_name=new_name)

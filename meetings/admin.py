@@ -3,8 +3,14 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
+from transcription.jobs import start_job
+from transcription.models import Engine
+
+from . import exports
 from .models import ApiToken, Meeting, Membership, Recording, Segment, TranscriptVersion, User
 
 
@@ -64,6 +70,12 @@ class MeetingAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
     search_fields = ("title", "slug", "owner__username")
     inlines = [MembershipInline]
+    actions = [
+        "retranscribe_with_whispercpp",
+        "retranscribe_with_faster_whisper",
+        "retranscribe_with_openai",
+        "export_transcripts",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_segments=Count("segments"))
@@ -71,6 +83,53 @@ class MeetingAdmin(admin.ModelAdmin):
     @admin.display(description="segments", ordering="n_segments")
     def segment_count(self, meeting) -> int:
         return meeting.n_segments
+
+    def retranscribe(self, request, queryset, engine: str) -> None:
+        started = skipped = 0
+        for meeting in queryset:
+            if not meeting.recordings.exists():
+                skipped += 1
+                continue
+            start_job(
+                engine=engine, meeting=meeting, language=meeting.language, created_by=request.user
+            )
+            started += 1
+        url = reverse("admin:transcription_transcriptionjob_changelist")
+        if started:
+            messages.success(
+                request,
+                format_html(
+                    '{} jobs started: follow them in <a href="{}">the job list</a>.', started, url
+                ),
+            )
+        if skipped:
+            messages.warning(request, f"{skipped} meetings have no recordings to transcribe.")
+
+    @admin.action(description="Re-transcribe with whisper.cpp")
+    def retranscribe_with_whispercpp(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, Engine.WHISPERCPP)
+
+    @admin.action(description="Re-transcribe with faster-whisper (batch)")
+    def retranscribe_with_faster_whisper(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, Engine.LOCAL)
+
+    @admin.action(description="Re-transcribe with OpenAI (batch)")
+    def retranscribe_with_openai(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, Engine.OPENAI)
+
+    @admin.action(description="Export transcripts (ZIP of SRT, WebVTT, TXT, JSON, DOCX)")
+    def export_transcripts(self, request, queryset) -> HttpResponse:
+        from .views import transcript_export
+
+        files = []
+        for meeting in queryset:
+            for version in [None, *meeting.versions.all()]:
+                for fmt in exports.FORMATS:
+                    body, filename = transcript_export(meeting, version, fmt)
+                    files.append((f"{meeting.slug}/{filename}", body))
+        response = HttpResponse(exports.zip_files(files), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="transcripts.zip"'
+        return response
 
 
 @admin.register(Segment)
@@ -111,9 +170,14 @@ class SegmentAdmin(admin.ModelAdmin):
 
 @admin.register(TranscriptVersion)
 class TranscriptVersionAdmin(admin.ModelAdmin):
-    list_display = ("meeting", "engine", "label", "created_at")
+    list_display = ("meeting", "engine", "label", "created_at", "side_by_side")
     list_select_related = ("meeting",)
     raw_id_fields = ("meeting",)
+
+    @admin.display(description="review")
+    def side_by_side(self, version: TranscriptVersion) -> str:
+        url = reverse("meetings-transcript", args=[version.meeting.slug])
+        return format_html('<a href="{}?compare={}">side by side with live</a>', url, version.pk)
 
 
 @admin.register(Recording)

@@ -45,3 +45,12 @@ class InviteForm(forms.Form):
         if user is None:
             raise forms.ValidationError(f"There is no user called {username!r}.")
         return user
+
+
+class CorrectSegmentForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), strip=True)
+
+
+class RenameSpeakerForm(forms.Form):
+    old_name = forms.CharField(max_length=100, label="Speaker")
+    new_name = forms.CharField(max_length=100, label="New name", strip=True)

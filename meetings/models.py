@@ -217,6 +217,9 @@ class Segment(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="segments"
     )
     speaker_name = models.CharField(max_length=100, blank=True)
+    original_speaker_name = models.CharField(
+        max_length=100, blank=True, help_text="As recorded, before the speaker was renamed."
+    )
     item_id = models.CharField(max_length=64)
     text = models.TextField()
     original_text = models.TextField(blank=True, help_text="As transcribed, before corrections.")
@@ -226,6 +229,8 @@ class Segment(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=10, blank=True)
     engine = models.CharField(max_length=20, blank=True)
+    #: [[word, start_ms, end_ms, probability], ...] where the engine gives them (batch)
+    words = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     edited_by = models.ForeignKey(

@@ -8,6 +8,18 @@ urlpatterns = [
     path("meetings/new/", views.create, name="meetings-create"),
     path("m/<slug:slug>/", views.room, name="meetings-room"),
     path("m/<slug:slug>/transcript/", views.transcript, name="meetings-transcript"),
+    path(
+        "m/<slug:slug>/transcript/export.<str:fmt>",
+        views.export_transcript,
+        name="meetings-export",
+    ),
+    path(
+        "m/<slug:slug>/segments/<int:segment_id>/correct/",
+        views.correct_segment,
+        name="meetings-correct-segment",
+    ),
+    path("m/<slug:slug>/speakers/rename/", views.rename_speaker, name="meetings-rename-speaker"),
+    path("search/", views.search, name="meetings-search"),
     path("m/<slug:slug>/invite/", views.invite, name="meetings-invite"),
     path("m/<slug:slug>/join-link/", views.rotate_join_code, name="meetings-rotate-join-code"),
     path("m/<slug:slug>/join/<str:code>/", views.join, name="meetings-join"),

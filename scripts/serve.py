@@ -11,6 +11,7 @@ import argparse
 import os
 import secrets
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -86,9 +87,21 @@ def main() -> None:
         )
         print("(shown once; reset it with: .venv/bin/python manage.py changepassword admin)")
 
-    print(f"Serving on http://{args.host}:{args.port}/")
-    daphne = str(ROOT / ".venv" / "bin" / "daphne")
-    os.execv(daphne, [daphne, "-b", args.host, "-p", args.port, "config.asgi:application"])
+    print(f"Serving on http://{args.host}:{args.port}/ (and a transcription worker)")
+    python = str(ROOT / ".venv" / "bin" / "python")
+    # The batch jobs started from the admin run in a worker beside the web server.
+    worker = subprocess.Popen([python, "manage.py", "transcription_worker"], cwd=ROOT)
+    daphne = subprocess.Popen(
+        [python, "-m", "daphne", "-b", args.host, "-p", args.port, "config.asgi:application"],
+        cwd=ROOT,
+    )
+    try:
+        daphne.wait()
+    except KeyboardInterrupt:
+        daphne.wait()
+    finally:
+        worker.terminate()
+        worker.wait()
 
 
 if __name__ == "__main__":

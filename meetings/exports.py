@@ -1,0 +1,149 @@
+"""Transcripts out: SRT, WebVTT, plain text, JSON and DOCX.
+
+Every format is built from the same list of :class:`ExportLine`, so corrections and renamed
+speakers reach every export the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ExportLine:
+    start_ms: int
+    end_ms: int
+    speaker: str
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    extension: str
+    content_type: str
+
+
+FORMATS = {
+    "srt": ExportFormat("srt", "application/x-subrip; charset=utf-8"),
+    "vtt": ExportFormat("vtt", "text/vtt; charset=utf-8"),
+    "txt": ExportFormat("txt", "text/plain; charset=utf-8"),
+    "json": ExportFormat("json", "application/json"),
+    "docx": ExportFormat(
+        "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    ),
+}
+
+
+def lines_from_segments(segments: Iterable) -> list[ExportLine]:
+    """Segments (or anything with their fields) → export lines, in spoken order."""
+    lines = [
+        ExportLine(s.start_ms, max(s.end_ms, s.start_ms), s.speaker_name, s.text, s.confidence)
+        for s in segments
+        if s.text.strip()
+    ]
+    return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
+
+
+def export(lines: list[ExportLine], fmt: str, *, title: str = "") -> bytes:
+    writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
+    try:
+        writer = writers[fmt]
+    except KeyError:
+        choices = ", ".join(FORMATS)
+        raise ValueError(f"unknown export format {fmt!r} (choose from {choices})") from None
+    return writer(lines, title=title)
+
+
+def clock(ms: int, separator: str = ".") -> str:
+    """12345678 ms → 03:25:45.678 (SRT wants a comma before the milliseconds)."""
+    hours, rest = divmod(max(ms, 0), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def short_clock(ms: int) -> str:
+    """For people reading: 1:02:03 or 2:03."""
+    hours, rest = divmod(max(ms, 0) // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _cue_times(line: ExportLine) -> tuple[int, int]:
+    # A cue must last; players drop zero-length ones.
+    return line.start_ms, max(line.end_ms, line.start_ms + 1)
+
+
+def to_srt(lines: list[ExportLine], *, title: str = "") -> bytes:
+    cues = []
+    for number, line in enumerate(lines, start=1):
+        start, end = _cue_times(line)
+        text = f"{line.speaker}: {line.text}" if line.speaker else line.text
+        cues.append(f"{number}\n{clock(start, ',')} --> {clock(end, ',')}\n{text}\n")
+    return "\n".join(cues).encode()
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(lines: list[ExportLine], *, title: str = "") -> bytes:
+    header = "WEBVTT" + (f" - {title}" if title else "")
+    cues = [header + "\n"]
+    for line in lines:
+        start, end = _cue_times(line)
+        text = _vtt_escape(line.text.replace("-->", "→"))
+        if line.speaker:
+            # The voice tag: players show the speaker, parsers expose it.
+            text = f"<v {_vtt_escape(line.speaker)}>{text}"
+        cues.append(f"{clock(start)} --> {clock(end)}\n{text}\n")
+    return "\n".join(cues).encode()
+
+
+def to_txt(lines: list[ExportLine], *, title: str = "") -> bytes:
+    out = [title, "=" * len(title), ""] if title else []
+    for line in lines:
+        speaker = f"{line.speaker}: " if line.speaker else ""
+        out.append(f"[{short_clock(line.start_ms)}] {speaker}{line.text}")
+    return ("\n".join(out) + "\n").encode()
+
+
+def to_json(lines: list[ExportLine], *, title: str = "") -> bytes:
+    data = {"title": title, "segments": [asdict(line) for line in lines]}
+    return to_json_text(data).encode()
+
+
+def to_json_text(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def to_docx(lines: list[ExportLine], *, title: str = "") -> bytes:
+    from docx import Document
+    from docx.shared import RGBColor
+
+    document = Document()
+    if title:
+        document.add_heading(title, level=1)
+    for line in lines:
+        paragraph = document.add_paragraph()
+        time_run = paragraph.add_run(f"[{short_clock(line.start_ms)}] ")
+        time_run.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
+        if line.speaker:
+            paragraph.add_run(f"{line.speaker}: ").bold = True
+        paragraph.add_run(line.text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_files(files: Iterable[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in files:
+            archive.writestr(name, body)
+    return buffer.getvalue()

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.utils.html import format_html
+
+from meetings import exports
+from meetings.views import transcript_export
+
+from .jobs import result_lines, start_job
+from .models import AudioUpload, Engine, TranscriptionJob
+
+
+@admin.register(AudioUpload)
+class AudioUploadAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "owner", "size_bytes", "duration_ms", "created_at")
+    list_select_related = ("owner",)
+    search_fields = ("original_name", "owner__username")
+    fields = ("file", "original_name", "owner", "size_bytes", "duration_ms", "created_at")
+    readonly_fields = ("original_name", "owner", "size_bytes", "duration_ms", "created_at")
+    actions = [
+        "transcribe_with_whispercpp",
+        "transcribe_with_faster_whisper",
+        "transcribe_with_openai",
+    ]
+
+    def save_model(self, request, upload, form, change) -> None:
+        if not change:
+            upload.owner = request.user
+            upload.original_name = upload.file.name[:255]
+            upload.size_bytes = upload.file.size
+        super().save_model(request, upload, form, change)
+
+    def start(self, request, queryset, engine: str) -> None:
+        for upload in queryset:
+            start_job(engine=engine, upload=upload, created_by=request.user)
+        messages.success(request, f"{queryset.count()} jobs started.")
+
+    @admin.action(description="Transcribe with whisper.cpp")
+    def transcribe_with_whispercpp(self, request, queryset) -> None:
+        self.start(request, queryset, Engine.WHISPERCPP)
+
+    @admin.action(description="Transcribe with faster-whisper")
+    def transcribe_with_faster_whisper(self, request, queryset) -> None:
+        self.start(request, queryset, Engine.LOCAL)
+
+    @admin.action(description="Transcribe with OpenAI (batch)")
+    def transcribe_with_openai(self, request, queryset) -> None:
+        self.start(request, queryset, Engine.OPENAI)
+
+
+@admin.register(TranscriptionJob)
+class TranscriptionJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "source",
+        "engine",
+        "status",
+        "progress_bar",
+        "audio_seconds",
+        "speed",
+        "created_at",
+        "result_link",
+        "short_error",
+    )
+    list_filter = ("status", "engine")
+    list_select_related = ("upload", "meeting", "version")
+    readonly_fields = [f.name for f in TranscriptionJob._meta.fields]
+    actions = ["run_again", "export_results"]
+    # The job list refreshes itself while jobs run (see the change_list template).
+    change_list_template = "admin/transcription/transcriptionjob/change_list.html"
+
+    def has_add_permission(self, request) -> bool:
+        # Jobs start from the actions on meetings and uploads.
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        running = TranscriptionJob.objects.filter(
+            status__in=[TranscriptionJob.Status.QUEUED, TranscriptionJob.Status.RUNNING]
+        ).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "jobs_running": running})
+
+    @admin.display(description="source")
+    def source(self, job: TranscriptionJob) -> str:
+        return job.source_label
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_bar(self, job: TranscriptionJob) -> str:
+        return format_html(
+            '<progress max="100" value="{}" title="{}%"></progress> {}%',
+            job.progress,
+            job.progress,
+            int(job.progress),
+        )
+
+    @admin.display(description="real-time factor")
+    def speed(self, job: TranscriptionJob) -> str:
+        factor = job.real_time_factor
+        return f"{factor:.3f}" if factor is not None else "—"
+
+    @admin.display(description="result")
+    def result_link(self, job: TranscriptionJob) -> str:
+        if job.version_id:
+            from django.urls import reverse
+
+            url = reverse("meetings-transcript", args=[job.meeting.slug])
+            return format_html(
+                '<a href="{}?compare={}">side by side with live</a>', url, job.version_id
+            )
+        if job.result:
+            return format_html("{}…", job.result["text"][:60])
+        return "—"
+
+    @admin.display(description="error")
+    def short_error(self, job: TranscriptionJob) -> str:
+        return job.error[:120]
+
+    @admin.action(description="Run the selected failed jobs again")
+    def run_again(self, request, queryset) -> None:
+        failed = queryset.filter(status=TranscriptionJob.Status.FAILED)
+        for job in failed:
+            start_job(
+                engine=job.engine,
+                upload=job.upload,
+                meeting=job.meeting,
+                language=job.language,
+                created_by=request.user,
+                options=job.options,
+            )
+        messages.success(request, f"{failed.count()} jobs queued again.")
+
+    @admin.action(description="Download the results (one SRT, or a ZIP of several)")
+    def export_results(self, request, queryset) -> HttpResponse:
+        files = []
+        for job in queryset.filter(status=TranscriptionJob.Status.DONE):
+            if job.version_id:
+                body, name = transcript_export(job.meeting, job.version, "srt")
+            else:
+                body, name = exports.export(result_lines(job.result), "srt"), f"job-{job.pk}.srt"
+            files.append((name, body))
+        if len(files) == 1:
+            response = HttpResponse(files[0][1], content_type=exports.FORMATS["srt"].content_type)
+            response["Content-Disposition"] = f'attachment; filename="{files[0][0]}"'
+            return response
+        response = HttpResponse(exports.zip_files(files), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="transcripts.zip"'
+        return response

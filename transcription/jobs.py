@@ -1,0 +1,332 @@
+"""Durable batch transcription jobs, run by the django-tasks database worker.
+
+``start_job`` records a :class:`TranscriptionJob` and enqueues :func:`run_transcription_job`.
+The worker (``manage.py transcription_worker``) claims it, transcribes with the chosen batch
+engine, reports progress, and stores the result: a new transcript version for a meeting, the
+segments themselves for an upload. A job whose worker dies is run again by the next worker
+that notices (``recover_stale_jobs``), up to ``MAX_ATTEMPTS`` times, then failed with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict
+from datetime import timedelta
+from typing import NamedTuple
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from meetings import exports
+from meetings.models import Meeting, Segment, TranscriptVersion
+
+from .audio import WHISPER_SAMPLE_RATE, AudioDecodeError, decode_file
+from .engines import get_batch_engine
+from .engines.base import EngineUnavailable, Transcript, TranscriptSegment
+from .models import AudioUpload, TranscriptionJob
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+PROGRESS_SAVE_SECONDS = 1.0
+
+
+def stale_after() -> timedelta:
+    """A running job whose heartbeat is older than this lost its worker."""
+    return timedelta(seconds=settings.TRANSCRIPTION_JOB_STALE_SECONDS)
+
+
+def heartbeat_seconds() -> float:
+    return settings.TRANSCRIPTION_JOB_STALE_SECONDS / 6
+
+
+Status = TranscriptionJob.Status
+
+
+def start_job(
+    *,
+    engine: str,
+    upload: AudioUpload | None = None,
+    meeting: Meeting | None = None,
+    language: str = "en",
+    created_by=None,
+    options: dict | None = None,
+) -> TranscriptionJob:
+    """Record a job and hand it to the worker once the transaction commits."""
+    job = TranscriptionJob.objects.create(
+        upload=upload,
+        meeting=meeting,
+        engine=engine,
+        language=language,
+        options=options or {},
+        created_by=created_by,
+    )
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    result = run_transcription_job.enqueue(job_id)
+    TranscriptionJob.objects.filter(pk=job_id).update(task_id=str(result.id))
+
+
+@task()
+def run_transcription_job(job_id: int) -> str:
+    job = claim(job_id)
+    if job is None:
+        return "skipped"
+    with Heartbeat(job.pk):
+        try:
+            run(job)
+        except Exception as exc:
+            fail(job, describe_failure(exc))
+            if not isinstance(exc, AudioDecodeError | EngineUnavailable):
+                logger.exception("transcription job %s failed", job.pk)
+            return "failed"
+    return "done"
+
+
+def claim(job_id: int) -> TranscriptionJob | None:
+    """Mark the job running, unless another worker has it or it is finished."""
+    with transaction.atomic():
+        job = TranscriptionJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Status.QUEUED:
+            return None
+        now = timezone.now()
+        job.status = Status.RUNNING
+        job.attempts += 1
+        job.started_at = now
+        job.heartbeat_at = now
+        job.progress = 0
+        job.error = ""
+        job.save(
+            update_fields=["status", "attempts", "started_at", "heartbeat_at", "progress", "error"]
+        )
+    return job
+
+
+def run(job: TranscriptionJob) -> None:
+    engine = get_batch_engine(job.engine)
+    progress = ProgressReporter(job.pk)
+    language = job.language or None
+    prompt = job.options.get("prompt", "")
+    if job.upload_id:
+        audio = decode_file(job.upload.file.path)
+        job.audio_seconds = audio.size / WHISPER_SAMPLE_RATE
+        transcript = engine.transcribe(audio, language=language, prompt=prompt, progress=progress)
+        finish_upload(job, transcript)
+    else:
+        finish_meeting(job, transcribe_meeting(job, engine, language, progress))
+
+
+class SpeakerTranscript(NamedTuple):
+    speaker_name: str
+    speaker: object  # the User, or None if the account is gone
+    transcript: Transcript
+    offset_ms: int
+
+
+def transcribe_meeting(job, engine, language, progress) -> list[SpeakerTranscript]:
+    """Each speaker's recordings separately, so every segment keeps its speaker."""
+    meeting = job.meeting
+    prompt = job.options.get("prompt", meeting.glossary)
+    recordings = list(meeting.recordings.select_related("speaker"))
+    if not recordings:
+        raise AudioDecodeError("this meeting has no recordings to transcribe")
+    audio = [decode_file(r.file.path) for r in recordings]
+    total = sum(a.size for a in audio) or 1
+    job.audio_seconds = total / WHISPER_SAMPLE_RATE
+    done = 0
+    results = []
+    for recording, samples in zip(recordings, audio, strict=True):
+        share = samples.size / total
+
+        def report(percent: float, done=done, share=share) -> None:
+            progress(100 * done / total + percent * share)
+
+        transcript = engine.transcribe(samples, language=language, prompt=prompt, progress=report)
+        results.append(
+            SpeakerTranscript(
+                recording.speaker_name, recording.speaker, transcript, recording.offset_ms
+            )
+        )
+        done += samples.size
+    return results
+
+
+def finish_upload(job: TranscriptionJob, transcript: Transcript) -> None:
+    job.result = transcript_json(transcript)
+    job.upload.duration_ms = int((job.audio_seconds or 0) * 1000)
+    job.upload.save(update_fields=["duration_ms"])
+    succeed(job)
+
+
+def finish_meeting(job: TranscriptionJob, results) -> None:
+    meeting = job.meeting
+    with transaction.atomic():
+        version = TranscriptVersion.objects.create(
+            meeting=meeting,
+            engine=job.engine,
+            label=f"{job.get_engine_display()} · {timezone.localtime():%Y-%m-%d %H:%M}",
+        )
+        segments = []
+        for speaker_name, speaker, transcript, offset_ms in results:
+            for part in transcript.segments:
+                if not part.text.strip():
+                    continue
+                segments.append(
+                    Segment(
+                        meeting=meeting,
+                        version=version,
+                        speaker=speaker,
+                        speaker_name=speaker_name,
+                        item_id=f"v{version.pk}-{len(segments)}",
+                        text=part.text.strip(),
+                        original_text=part.text.strip(),
+                        start_ms=offset_ms + part.start_ms,
+                        end_ms=offset_ms + part.end_ms,
+                        avg_logprob=part.avg_logprob,
+                        confidence=part.confidence,
+                        language=transcript.language or "",
+                        engine=job.engine,
+                        words=[
+                            [w, offset_ms + start, offset_ms + end, p]
+                            for w, start, end, p in part.words
+                        ],
+                    )
+                )
+        Segment.objects.bulk_create(segments)
+        job.version = version
+        succeed(job)
+
+
+def transcript_json(transcript: Transcript) -> dict:
+    return {
+        "text": transcript.text,
+        "language": transcript.language,
+        "segments": [segment_json(s) for s in transcript.segments],
+    }
+
+
+def segment_json(segment: TranscriptSegment) -> dict:
+    data = asdict(segment)
+    data["confidence"] = segment.confidence
+    return data
+
+
+def result_lines(result: dict) -> list[exports.ExportLine]:
+    """An upload's stored result as export lines (uploads have no speakers)."""
+    return [
+        exports.ExportLine(s["start_ms"], s["end_ms"], "", s["text"].strip(), s["confidence"])
+        for s in result["segments"]
+        if s["text"].strip()
+    ]
+
+
+def succeed(job: TranscriptionJob) -> None:
+    job.status = Status.DONE
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def fail(job: TranscriptionJob, reason: str) -> None:
+    TranscriptionJob.objects.filter(pk=job.pk).update(
+        status=Status.FAILED, error=reason, finished_at=timezone.now()
+    )
+
+
+def describe_failure(exc: Exception) -> str:
+    """What went wrong, in words an admin can act on."""
+    if isinstance(exc, AudioDecodeError):
+        return f"The audio could not be read: {exc}."
+    if isinstance(exc, EngineUnavailable):
+        return f"The speech engine is not available: {exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"An audio file is missing from storage ({exc.filename})."
+    if isinstance(exc, MemoryError):
+        return "The worker ran out of memory on this file."
+    return f"Transcription failed unexpectedly ({type(exc).__name__}: {exc})."
+
+
+class ProgressReporter:
+    """Engine progress → the job's row, at most once a second."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.saved_at = 0.0
+
+    def __call__(self, percent: float) -> None:
+        now = time.monotonic()
+        if now - self.saved_at < PROGRESS_SAVE_SECONDS and percent < 100:
+            return
+        self.saved_at = now
+        TranscriptionJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+            progress=round(min(max(percent, 0.0), 99.9), 1), heartbeat_at=timezone.now()
+        )
+
+
+class Heartbeat:
+    """While the job runs, a thread tells the database its worker is alive."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{job_id}")
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stopped.wait(heartbeat_seconds()):
+                TranscriptionJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+
+def recover_stale_jobs() -> list[TranscriptionJob]:
+    """Run again the jobs whose worker died; fail them after MAX_ATTEMPTS. Returns them."""
+    cutoff = timezone.now() - stale_after()
+    recovered = []
+    with transaction.atomic():
+        stale = TranscriptionJob.objects.select_for_update(skip_locked=True).filter(
+            status=Status.RUNNING, heartbeat_at__lt=cutoff
+        )
+        for job in stale:
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status = Status.FAILED
+                job.error = (
+                    f"The worker stopped {job.attempts} times while running this job "
+                    "(killed, restarted or out of memory); it was not tried again."
+                )
+                job.finished_at = timezone.now()
+            else:
+                job.status = Status.QUEUED
+                job.progress = 0
+            job.save(update_fields=["status", "error", "finished_at", "progress"])
+            if job.status == Status.QUEUED:
+                transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id))
+            recovered.append(job)
+    for job in recovered:
+        logger.warning("job %s lost its worker: %s", job.pk, job.get_status_display())
+    return recovered
+
+
+def transcribe_now(audio: np.ndarray, engine: str, language: str | None, progress=None):
+    """Transcribe in this process (short uploads, the `transcribe` command)."""
+    return get_batch_engine(engine).transcribe(audio, language=language, progress=progress)

@@ -1,0 +1,49 @@
+"""Run batch transcription jobs: `python manage.py transcription_worker`.
+
+The django-tasks database worker, plus a watchman that re-queues jobs whose worker died
+(killed, out of memory, machine restarted). Run as many as the machine has room for.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from transcription.jobs import recover_stale_jobs
+
+
+class Command(BaseCommand):
+    help = "Run queued transcription jobs (and recover those whose worker died)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--batch", action="store_true", help="exit when no job is left to run")
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="seconds between polls of the queue"
+        )
+
+    def handle(self, *args, batch: bool, interval: float, **options) -> None:
+        self.report(recover_stale_jobs())
+        watchman = threading.Thread(target=self.watch, daemon=True, name="job-watchman")
+        watchman.start()
+        # No autoreloader: it would run jobs in a child process that outlives a killed parent.
+        worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
+        if batch:
+            worker_args.append("--batch")
+        call_command("db_worker", *worker_args, verbosity=options["verbosity"])
+
+    def watch(self) -> None:
+        period = settings.TRANSCRIPTION_JOB_STALE_SECONDS / 2
+        stop = threading.Event()
+        while not stop.wait(period):
+            try:
+                self.report(recover_stale_jobs())
+            finally:
+                connection.close()
+
+    def report(self, jobs) -> None:
+        for job in jobs:
+            self.stderr.write(f"Job {job.pk} lost its worker: now {job.get_status_display()}.")

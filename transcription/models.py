@@ -1,0 +1,118 @@
+"""Batch transcription: uploaded audio and the durable jobs that transcribe it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+def upload_path(upload: AudioUpload, filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"uploads/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class AudioUpload(models.Model):
+    """An audio or video file someone uploaded to be transcribed."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="audio_uploads"
+    )
+    file = models.FileField(upload_to=upload_path)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Engine(models.TextChoices):
+    WHISPERCPP = "whispercpp", "whisper.cpp"
+    LOCAL = "local", "faster-whisper (local)"
+    OPENAI = "openai", "OpenAI batch"
+
+
+class TranscriptionJob(models.Model):
+    """One batch transcription of an upload or of a meeting's recordings.
+
+    The worker (``manage.py transcription_worker``) runs it; ``heartbeat_at`` moves while it
+    runs, so a job whose worker died is noticed and run again (or failed, with the reason).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    upload = models.ForeignKey(
+        AudioUpload, models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    meeting = models.ForeignKey(
+        "meetings.Meeting", models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    engine = models.CharField(max_length=20, choices=Engine.choices, default=Engine.WHISPERCPP)
+    language = models.CharField(max_length=10, blank=True, default="en")
+    options = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0, help_text="Percent done.")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    audio_seconds = models.FloatField(null=True, blank=True)
+
+    #: for uploads: {"text", "language", "segments": [{start_ms, end_ms, text, ...}]}
+    result = models.JSONField(null=True, blank=True)
+    #: for meetings: the transcript version the job wrote
+    version = models.OneToOneField(
+        "meetings.TranscriptVersion", models.SET_NULL, null=True, blank=True, related_name="job"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(upload__isnull=False) | models.Q(meeting__isnull=False),
+                name="job_has_a_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk}: {self.source_label} with {self.get_engine_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("api-job", args=[self.pk])
+
+    @property
+    def source_label(self) -> str:
+        if self.upload_id:
+            return self.upload.original_name
+        return f"meeting “{self.meeting.title}”"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def real_time_factor(self) -> float | None:
+        if not (self.audio_seconds and self.started_at and self.finished_at):
+            return None
+        return (self.finished_at - self.started_at).total_seconds() / self.audio_seconds
