@@ -1,0 +1,26 @@
+"""The live decodes of growing utterances: what a participant sees while someone speaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.speech import clips, normalise
+from transcription.audio import decode_file
+from transcription.engines.base import SessionConfig
+from transcription.engines.local import SAMPLE_RATE, decode
+
+pytestmark = [pytest.mark.slow]
+
+# Read speech runs at 2–3 words a second; a loop ("and so my, and so my, ...") runs far faster.
+MAX_WORDS_PER_SECOND = 5
+
+
+def test_partials_of_growing_speech_never_loop():
+    """Every second of every clip decoded as a partial would be: no text runs ahead of the audio."""
+    config = SessionConfig()
+    for speech in clips():
+        samples = decode_file(speech.path)
+        for seconds in range(1, int(samples.size / SAMPLE_RATE) + 1):
+            text = decode(samples[: seconds * SAMPLE_RATE], config, final=False).text
+            words = len(normalise(text).split())
+            assert words <= 2 + MAX_WORDS_PER_SECOND * seconds, (speech.name, seconds, text)
