@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -95,13 +96,17 @@ def main() -> None:
         [python, "-m", "daphne", "-b", args.host, "-p", args.port, "config.asgi:application"],
         cwd=ROOT,
     )
+    # Stopped by a supervisor (SIGTERM) or Ctrl-C, take both children down: none outlives us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         daphne.wait()
     except KeyboardInterrupt:
-        daphne.wait()
+        pass
     finally:
-        worker.terminate()
-        worker.wait()
+        for child in (daphne, worker):
+            child.terminate()
+        for child in (daphne, worker):
+            child.wait()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from .servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +50,10 @@ def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
                 assert r.status == 200
         finally:
             server.terminate()
-            server.wait(timeout=15)
+            server.wait(timeout=30)
+    # the web server it started went down with it
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
     output = log.read_text()
     assert (
         "PostgreSQL and Redis not reachable: running on the embedded defaults "
