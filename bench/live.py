@@ -11,6 +11,11 @@ tokens, binary PCM frames of 100 ms) and prints:
 
 Speech onset and end in each clip come from Silero VAD over the clip (faster-whisper's copy).
 
+Every speaker talks all the time, each starting at another clip of the corpus so that their pauses
+fall at different moments, as in a room where people talk over each other. ``--lockstep`` makes
+all speakers say the same clip at the same moment instead: every final of the room is then due at
+once, the worst case for the final queue.
+
 Usage (with the server running, e.g. ./scripts/serve.sh, and this checkout's settings):
 
     .venv/bin/python bench/live.py --url http://127.0.0.1:8000 --speakers 1,2,4,6
@@ -199,9 +204,15 @@ def batch_wer(timings: list[ClipTiming]) -> float:
     return corpus_word_error_rate(pairs)
 
 
-async def run_level(url: str, speakers: int, timings: list[ClipTiming]) -> list[SpeakerRun]:
+async def run_level(
+    url: str, speakers: int, timings: list[ClipTiming], lockstep: bool
+) -> list[SpeakerRun]:
     slug, tokens = set_up_room(speakers)
-    return await asyncio.gather(*(speak(url, slug, token, timings) for token in tokens))
+    shifts = [0 if lockstep else i % len(timings) for i in range(speakers)]
+    orders = [timings[shift:] + timings[:shift] for shift in shifts]
+    return await asyncio.gather(
+        *(speak(url, slug, token, order) for token, order in zip(tokens, orders, strict=True))
+    )
 
 
 def summarise(runs: list[SpeakerRun]) -> dict[str, float]:
@@ -226,6 +237,9 @@ def main() -> None:
         "--speakers", default="1,2,4,6", help="simultaneous speakers to try, in order"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the batch WER reference")
+    parser.add_argument(
+        "--lockstep", action="store_true", help="every speaker says the same clip at the same time"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -233,12 +247,13 @@ def main() -> None:
     levels = [int(n) for n in args.speakers.split(",")]
     print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
     seconds = sum(len(t.pcm) for t in timings) / 32000
-    print(f"{len(timings)} clips, {seconds:.1f} s of speech for each speaker\n")
+    order = "the same clip at the same time" if args.lockstep else "clip order rotated per speaker"
+    print(f"{len(timings)} clips, {seconds:.1f} s of speech for each speaker, {order}\n")
 
     capacity = 0
     single: list[SpeakerRun] | None = None
     for level in levels:
-        runs = asyncio.run(run_level(args.url, level, timings))
+        runs = asyncio.run(run_level(args.url, level, timings, args.lockstep))
         figures = summarise(runs)
         if single is None:
             single = runs
