@@ -122,6 +122,23 @@ async def test_it_shows_the_same_captions_to_every_participant(live_cast):
         await comm.disconnect()
 
 
+async def test_the_meetings_glossary_guides_the_spelling(live_cast):
+    async def final_text() -> str:
+        comm = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=5)
+        events = await speak_clip(comm, "A_LJ001-0003")  # "...before the woodcutters of..."
+        await comm.disconnect()
+        return " ".join(f["text"] for f in of_type(events, "caption.final"))
+
+    assert "wood cutters" in await final_text()
+    live_cast.meeting.glossary = "woodcutters"
+    await database_sync_to_async(live_cast.meeting.save)(update_fields=["glossary"])
+    text = await final_text()
+    assert "woodcutters" in text, text
+    assert word_error_rate(clip("A_LJ001-0003").reference, text) <= CLIP_WER_BOUND
+
+
 async def test_it_stores_nothing_for_silence_and_noise(live_cast):
     comm = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
     assert (await comm.connect())[0]
