@@ -18,6 +18,7 @@ import secrets
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -70,6 +71,15 @@ class CaptionConsumer(AsyncWebsocketConsumer):
 
     access: Access | None = None
     engine_session: EngineSession | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a hop to its one
+        # sync thread each time: hundreds a second in a busy room (audio frames, broadcasts).
+        # Every query here runs in database_sync_to_async, which closes them itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.state = CaptureState.IDLE
