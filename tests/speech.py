@@ -53,6 +53,12 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis) or "<empty>")
 
 
+def wrong_words(reference: str, hypothesis: str) -> int:
+    """Words substituted, left out or added, after the same normaliser."""
+    result = jiwer.process_words(normalise(reference), normalise(hypothesis) or "<empty>")
+    return result.substitutions + result.deletions + result.insertions
+
+
 def corpus_word_error_rate(pairs: list[tuple[str, str]]) -> float:
     """WER over many (reference, hypothesis) pairs, weighted by reference length."""
     references = [normalise(r) for r, _ in pairs]

@@ -9,7 +9,14 @@ from channels.db import database_sync_to_async
 
 from meetings.models import Recording, Segment
 from tests.base import communicator
-from tests.speech import clip, clips, corpus_word_error_rate, word_error_rate
+from tests.speech import (
+    clip,
+    clips,
+    corpus_word_error_rate,
+    normalise,
+    word_error_rate,
+    wrong_words,
+)
 
 from .streaming import CHUNK_MS, collect, noise, of_type, silence, stream
 
@@ -49,9 +56,9 @@ async def test_it_captions_every_clip_close_to_the_reference(live_cast):
             e for e in of_type(events, "caption.final") if e["speaker"]["id"] == live_cast.bob.pk
         ]
         text = " ".join(f["text"] for f in finals)
-        words = len(speech.reference.split())
-        wrong_words = round(word_error_rate(speech.reference, text) * words)
-        assert wrong_words <= max(CLIP_WRONG_WORDS, CLIP_WER_BOUND * words), (speech.name, text)
+        words = len(normalise(speech.reference).split())
+        errors = wrong_words(speech.reference, text)
+        assert errors <= max(CLIP_WRONG_WORDS, CLIP_WER_BOUND * words), (speech.name, text)
         for final in finals:
             assert 0 < final["confidence"] <= 1
             assert final["end_ms"] > final["start_ms"] >= 0
