@@ -7,6 +7,9 @@ COPY meetings meetings
 COPY transcription transcription
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DEBUG=1 python manage.py collectstatic --noinput
+# Production's storage (DEBUG off): hashed, compressed files and their manifest. The key is
+# only there to load the settings; the real one comes from the environment at run time.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+# Daphne's command line with the project's fixes (config/server.py)
+CMD ["python", "-m", "config.server", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

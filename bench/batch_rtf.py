@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Only the engines run here: no session or signature needs a real key.
+os.environ.setdefault("SECRET_KEY", "bench-only-no-web")
 
 import django  # noqa: E402
 

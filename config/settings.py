@@ -1,19 +1,30 @@
 """Settings for the meeting-captions service, read from environment variables.
 
-Every variable is listed in .env.example. The defaults work on a developer
-machine with PostgreSQL and Redis on localhost; production sets DEBUG=0 and a
-real SECRET_KEY (the site refuses to start without one).
+Every variable is listed in .env.example; a .env file fills in what the environment does not
+set. The defaults are production's (DEBUG off, HTTPS on), with PostgreSQL and Redis on
+localhost; the site refuses to start without a SECRET_KEY. scripts/serve.py runs the local demo
+over plain http with HTTPS=0 and a key it keeps in .env.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A local .env (never in git) fills in what the environment does not set: real environment
+# variables win. config/test_settings.py points DOTENV_PATH at nothing, so tests never read it.
+load_dotenv(os.environ.get("DOTENV_PATH", BASE_DIR / ".env"), override=False)
 
 
 def envstr(name: str, default: str = "") -> str:
@@ -49,16 +60,33 @@ def envfloat(name: str, default: str) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
+def envrate(name: str, default: str) -> str:
+    """A rate for django-ratelimit: count/period, as in 10/h, 3/m, 100/d or 5/10m."""
+    value = envstr(name, default).strip()
+    if not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 10/h, not {value!r}")
+    return value
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
 
 
-DEBUG = envbool("DEBUG", "1")
+DEBUG = envbool("DEBUG", "0")
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG"
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (./scripts/serve.sh keeps one in .env)"
+        )
+    # Never a known constant: sessions and signed values would be forgeable by anyone.
+    SECRET_KEY = get_random_secret_key()
+    warnings.warn(
+        "SECRET_KEY is not set: using a random key, valid until this process ends",
+        stacklevel=1,
+    )
+# Off only where the site is served over plain http: the local demo (scripts/serve.py).
+HTTPS = envbool("HTTPS", "0" if DEBUG else "1")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -72,6 +100,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
+    "csp",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -81,6 +111,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     # Daphne serves no static files of its own; WhiteNoise does, in development and production.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: it turns a refused login into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -140,6 +173,18 @@ else:
         }
     }
 
+# Rate limits (django-ratelimit) count in the cache, shared by every process.
+if EMBEDDED:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
@@ -153,6 +198,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # first, so that a locked-out login never reaches the password check
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes), on the site's login and the admin's: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
+# (429) for LOGIN_COOLOFF_MINUTES. Keyed on both, so that a stranger guessing elsewhere cannot
+# lock the owner out. Behind a proxy, Daphne needs --proxy-headers to see the real addresses.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# attempts are rows in PostgreSQL, listed (and cleared) in the admin
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# Sign-ups per client address (django-ratelimit, counted in the cache above), as count/period:
+# 10/h, 3/m, 100/d. More are answered 429 with the form kept.
+SIGNUP_RATE_LIMIT = envrate("SIGNUP_RATE_LIMIT", "10/h")
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "meetings-index"
 LOGOUT_REDIRECT_URL = "accounts-login"
@@ -164,7 +228,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -181,13 +245,21 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(200 * 1024 * 1024))
+# Longer audio is refused (413). Its header is read first and the decoder counts, since a few MB
+# of FLAC can hold hours; the worker transcribes in chunks, so length costs time, not memory.
+UPLOAD_MAX_SECONDS = envint("UPLOAD_MAX_SECONDS", str(4 * 3600))
+# Every other request body; both limits are applied from Content-Length before Django reads.
+REQUEST_MAX_BYTES = envint("REQUEST_MAX_BYTES", str(10 * 1024 * 1024))
+# Per user: uploads (django-ratelimit's rate: 20/h, 100/d) and jobs queued or running at once.
+UPLOAD_RATE_LIMIT = envrate("UPLOAD_RATE_LIMIT", "20/h")
+MAX_QUEUED_JOBS_PER_USER = envint("MAX_QUEUED_JOBS_PER_USER", "5")
 TRANSCRIBE_DEFAULT_ENGINE = envstr("TRANSCRIBE_DEFAULT_ENGINE", "local")
 # POST /api/audio/transcribe answers files up to this long directly; longer ones become jobs.
 TRANSCRIBE_SYNC_MAX_SECONDS = envint("TRANSCRIBE_SYNC_MAX_SECONDS", "60")
 # A running job whose worker has not been heard from for this long is run again.
 TRANSCRIPTION_JOB_STALE_SECONDS = envint("TRANSCRIPTION_JOB_STALE_SECONDS", "60")
 
-if not DEBUG:
+if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
     SESSION_COOKIE_SECURE = True
@@ -196,6 +268,28 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Error reports (the DEBUG page, mail to ADMINS) leave out credentials sent as ?token=.
+DEFAULT_EXCEPTION_REPORTER = "config.redaction.RedactingExceptionReporter"
+
+# Content-Security-Policy (django-csp): everything from this site only, no inline script or
+# eval, no plugins, no framing. The AudioWorklet module counts as a script ('self'); for the
+# room's WebSocket, config.middleware adds this host's ws:// and wss:// to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "media-src": [SELF],
+        "worker-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Speech -------------------------------------------------------------------------------
 
@@ -237,6 +331,12 @@ CAPTIONS_HISTORY = envint("CAPTIONS_HISTORY", "20")
 # audio may arrive at most this many times faster than real time, after a burst allowance
 CAPTIONS_MAX_AUDIO_RATE = envfloat("CAPTIONS_MAX_AUDIO_RATE", "2.0")
 CAPTIONS_AUDIO_BURST_SECONDS = envint("CAPTIONS_AUDIO_BURST_SECONDS", "30")
+# a connection's place in its user's quota lapses this long after its process stopped renewing it
+CAPTIONS_CONNECTION_LEASE_SECONDS = envint("CAPTIONS_CONNECTION_LEASE_SECONDS", "60")
+# commits and stops that end an utterance early (each starts a beam-5 decode), per user
+CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60")
+# open connections check their rights this often, besides being told of every revocation
+CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60")
 
 LOGGING = {
     "version": 1,
@@ -248,6 +348,8 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # one line per decoded file is noise next to our own progress reports
         "faster_whisper": {"level": "WARNING"},
+        # failed logins and lockouts are warnings; every successful login would be noise
+        "axes": {"level": "WARNING"},
     },
 }
 

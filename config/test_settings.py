@@ -3,8 +3,13 @@
 import os
 import tempfile
 
+# Tests never read a developer's .env, so it cannot change them (the servers the tests start
+# inherit this), and settings need a key before they load with DEBUG off.
+os.environ["DOTENV_PATH"] = os.devnull
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+
 from .settings import *  # noqa: F403
-from .settings import CHANNEL_LAYERS, DATABASES, EMBEDDED
+from .settings import CACHES, CHANNEL_LAYERS, DATABASES, EMBEDDED
 
 if EMBEDDED:
     raise RuntimeError(
@@ -22,14 +27,29 @@ if os.environ.get("CAPTIONS_TEST_SERVER"):
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"captions-{RUN_ID}"
 REDIS_KEY_PREFIX = f"captions-{RUN_ID}"
+CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 # Shared with the servers and workers the tests start, which inherit the run id.
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"captions-test-media-{RUN_ID}")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 # tests stream recorded speech faster than real time
 CAPTIONS_MAX_AUDIO_RATE = 50.0
 CAPTIONS_AUDIO_BURST_SECONDS = 300
-CAPTIONS_MAX_CONNECTIONS_PER_USER = 50
+# many tests sign up from one address and upload as one user; the limits' own tests set low ones
+SIGNUP_RATE_LIMIT = "1000/m"
+UPLOAD_RATE_LIMIT = "1000/m"
+# servers a test starts may ask for a lower limit
+CAPTIONS_MAX_CONNECTIONS_PER_USER = int(os.environ.get("CAPTIONS_MAX_CONNECTIONS_PER_USER", "50"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# What the tests need, set here whatever the environment says. Like the local demo: DEBUG off,
+# plain http (tests and their servers speak http://), static files straight from static/.
+DEBUG = False
+SECRET_KEY = "tests-only-not-a-secret"
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+WHITENOISE_USE_FINDERS = True

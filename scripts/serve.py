@@ -1,8 +1,9 @@
 """Prepare the database and serve the site with Daphne (called by scripts/serve.sh).
 
-Where PostgreSQL or Redis cannot be reached, says so in one line and runs on the
-embedded defaults (an SQLite file and the in-memory channel layer), so the demo
-works on a laptop with nothing installed.
+The local demo runs with production's defaults (DEBUG off) but over plain http (HTTPS=0), with
+a SECRET_KEY it generates once into the untracked .env. Where PostgreSQL or Redis cannot be
+reached, says so in one line and runs on the embedded defaults (an SQLite file and the
+in-memory channel layer), so the demo works on a laptop with nothing installed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
+
+from dotenv import dotenv_values, load_dotenv, set_key
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,12 +48,31 @@ def ensure_postgres_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", default="8000")
-    args = parser.parse_args()
+def ensure_secret_key(env_file: Path) -> None:
+    """Generate a SECRET_KEY into the .env file once; later runs reuse it, so sessions last."""
+    if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
+        return  # a real environment variable wins
+    if env_file.exists() and dotenv_values(env_file).get("SECRET_KEY"):
+        return
+    env_file.touch(mode=0o600)  # the key is a secret: readable by its owner only
+    set_key(env_file, "SECRET_KEY", secrets.token_urlsafe(50))
+    print(f"Generated a SECRET_KEY into {env_file} (not in git); it is kept for the next runs.")
 
+
+def prepare_environment() -> None:
+    """The settings of the local demo: plain http, then the .env file's."""
+    # Served over plain http: no redirect to https, no https-only cookies, no HSTS. Only a
+    # real environment variable turns it back on (a .env copied from .env.example cannot).
+    os.environ.setdefault("HTTPS", "0")
+    env_file = Path(os.environ.get("DOTENV_PATH", ROOT / ".env"))
+    ensure_secret_key(env_file)
+    load_dotenv(env_file, override=False)  # for the checks below and for the servers started
+    os.environ["DOTENV_PATH"] = str(env_file)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def choose_services() -> None:
+    """PostgreSQL and Redis where they answer, the embedded defaults where they do not."""
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/meetings")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     missing = [
@@ -72,30 +94,34 @@ def main() -> None:
     else:
         ensure_postgres_database(database_url)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+def prepare_site(host: str, port: str) -> None:
+    """Migrate, collect the static files and create the demo admin on the first run."""
     import django
+    from django.conf import settings
     from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0)
+    if not settings.DEBUG:  # without DEBUG, WhiteNoise serves the collected, hashed files
+        call_command("collectstatic", interactive=False, verbosity=0)
     from meetings.models import User
 
     if not User.objects.filter(is_superuser=True).exists():
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "", password, display_name="Admin")
-        print(
-            f"Demo admin created. Log in at http://{args.host}:{args.port}/ as admin / {password}"
-        )
+        print(f"Demo admin created. Log in at http://{host}:{port}/ as admin / {password}")
         print("(shown once; reset it with: .venv/bin/python manage.py changepassword admin)")
 
-    print(f"Serving on http://{args.host}:{args.port}/ (and a transcription worker)")
+
+def serve(host: str, port: str) -> None:
+    print(f"Serving on http://{host}:{port}/ (and a transcription worker)")
     python = str(ROOT / ".venv" / "bin" / "python")
     # The batch jobs started from the admin run in a worker beside the web server.
     worker = subprocess.Popen([python, "manage.py", "transcription_worker"], cwd=ROOT)
-    daphne = subprocess.Popen(
-        [python, "-m", "daphne", "-b", args.host, "-p", args.port, "config.asgi:application"],
-        cwd=ROOT,
-    )
+    # Daphne's command line, with the project's fixes (config/server.py)
+    server = ["-m", "config.server", "-b", host, "-p", port, "config.asgi:application"]
+    daphne = subprocess.Popen([python, *server], cwd=ROOT)
     # Stopped by a supervisor (SIGTERM) or Ctrl-C, take both children down: none outlives us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -107,6 +133,18 @@ def main() -> None:
             child.terminate()
         for child in (daphne, worker):
             child.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default="8000")
+    args = parser.parse_args()
+
+    prepare_environment()
+    choose_services()
+    prepare_site(args.host, args.port)
+    serve(args.host, args.port)
 
 
 if __name__ == "__main__":

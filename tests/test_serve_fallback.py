@@ -1,32 +1,46 @@
-"""The one-command demo still starts where PostgreSQL and Redis cannot be reached."""
+"""The one-command demo starts on a fresh machine, even where PostgreSQL and Redis are missing.
+
+It runs without DEBUG over plain http, with a SECRET_KEY it generates into .env once.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from .servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# what a fresh machine does not have (the test run sets some of them for itself)
+UNSET = {"DEBUG", "HTTPS", "SECRET_KEY", "DOTENV_PATH", "STATIC_ROOT"}
 
 
-def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
-    port = free_port()
+@contextmanager
+def demo(tmp_path: Path, port: int, log: Path) -> Iterator[str]:
+    """Run scripts/serve.py until the site answers; yields its URL, stops it afterwards."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in UNSET},
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/meetings",
         "REDIS_URL": "redis://127.0.0.1:1/0",
         "EMBEDDED_DB_PATH": str(tmp_path / "demo.sqlite3"),
         "MEDIA_ROOT": str(tmp_path / "media"),
+        # the repository's own .env and collected files are the developer's: not touched here
+        "DOTENV_PATH": str(tmp_path / ".env"),
+        "STATIC_ROOT": str(tmp_path / "static"),
     }
-    log = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "scripts/serve.py", "--port", str(port)],
@@ -40,25 +54,74 @@ def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
             while True:
                 assert server.poll() is None, log.read_text()
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                        body = r.read().decode()
+                    urllib.request.urlopen(f"{base}/healthz", timeout=2).close()
                     break
                 except OSError:
                     assert time.monotonic() < deadline, log.read_text()
                     time.sleep(0.5)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
-                assert r.status == 200
+            yield base
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def fetch(url: str) -> tuple[int, str, str]:
+    """Status, final URL and body, following redirects as a browser would."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.url, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.url, error.read().decode()
+
+
+def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with demo(tmp_path, port, log) as base:
+        status, _, body = fetch(f"{base}/healthz")
+        assert status == 200
+        assert '"status": "ok"' in body
+        with urllib.request.urlopen(f"{base}/accounts/login/", timeout=5) as r:
+            login_page = r.read().decode()
+            assert r.status == 200
+            assert r.url == f"{base}/accounts/login/"  # plain http, no redirect to https
+            assert "Secure" not in r.headers["Set-Cookie"]  # the CSRF cookie works over http
     # the web server it started went down with it
     with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        urllib.request.urlopen(f"{base}/healthz", timeout=2)
     output = log.read_text()
     assert (
         "PostgreSQL and Redis not reachable: running on the embedded defaults "
         "(SQLite file, in-memory channel layer), for a single-process demo only." in output
     )
     assert "Demo admin created. Log in at" in output
-    assert '"status": "ok"' in body
     assert (tmp_path / "demo.sqlite3").exists()
+    # without DEBUG, the collected files are served under their hashed names
+    assert re.search(r'href="/static/css/site\.[0-9a-f]{12}\.css"', login_page)
+
+
+def test_it_runs_without_debug_and_keeps_its_generated_key(tmp_path):
+    port = free_port()
+    with demo(tmp_path, port, tmp_path / "first.log") as base:
+        status, _, page = fetch(f"{base}/no-such-page/")
+        assert status == 404
+        assert "<h1>Page not found</h1>" in page  # the friendly page, not DEBUG's
+        stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page)
+        assert stylesheet
+        assert fetch(base + stylesheet.group(1))[0] == 200
+    env_file = tmp_path / ".env"
+    key = dotenv_values(env_file)["SECRET_KEY"]
+    assert key and len(key) >= 50
+    assert env_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert "Generated a SECRET_KEY into" in (tmp_path / "first.log").read_text()
+
+    with demo(tmp_path, port, tmp_path / "second.log"):
+        pass
+    assert dotenv_values(env_file)["SECRET_KEY"] == key
+    second = (tmp_path / "second.log").read_text()
+    assert "Generated a SECRET_KEY" not in second
+    assert "Demo admin created" not in second
+
+
+def test_the_env_file_is_not_committed():
+    assert ".env" in (ROOT / ".gitignore").read_text().split()

@@ -8,71 +8,26 @@ Redis and PostgreSQL. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from meetings.models import Segment
-from tests.servers import ROOT, daphne_server, free_port
-from tests.speech import clip, word_error_rate
+from tests.servers import daphne_server, free_port
+from tests.speech import word_error_rate
+
+from .pages import (
+    PHONE,
+    SPOKEN,
+    logged_in_page,
+    off_the_event_loop,
+    screenshot,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-SPOKEN = clip("A_LS_1089-134691-0001")  # "for a full hour he had paced up and down waiting..."
 SPOKEN_SECONDS = len(SPOKEN.pcm16()[0]) / 2 / SPOKEN.pcm16()[1]
-ROOM = "/m/weekly-sync/"
-
-# Show the JavaScript of the page when a test fails: it is where browser bugs surface.
-_console: list[str] = []
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--use-fake-device-for-media-stream",
-                # played once, then silence: the speaker pauses and the final follows
-                f"--use-file-for-fake-audio-capture={SPOKEN.path}%noloop",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield chromium
-        chromium.close()
-    print("\n".join(_console))
-
-
-DESKTOP = {"viewport": {"width": 1000, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def logged_in_page(
-    browser: Browser, base: str, username: str, *, microphone: bool, device: dict = DESKTOP
-) -> Page:
-    context = browser.new_context(base_url=base, **device)
-    if microphone:
-        context.grant_permissions(["microphone"])
-    page = context.new_page()
-    page.on("console", lambda message: _console.append(f"{username}: {message.text}"))
-    page.on("pageerror", lambda error: _console.append(f"{username} error: {error}"))
-    page.goto(f"/accounts/login/?next={ROOM}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"pw-{username}")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**{ROOM}")
-    expect(page.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
-    return page
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def record_caption_classes(page: Page) -> None:
@@ -163,24 +118,3 @@ def test_the_page_reconnects_after_the_server_restarts(live_cast, browser):
     with daphne_server(port=port):
         expect(status).to_have_text("Connected", timeout=40_000)
         expect(dave.get_by_role("alert")).to_be_hidden()
-
-
-def off_the_event_loop(query):
-    """Playwright's sync API runs an event loop in this thread, where the ORM may not run."""
-
-    def run():
-        try:
-            return query()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
-
-
-def wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
-        time.sleep(0.25)
