@@ -12,12 +12,14 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.body_limit import BodySizeLimitMiddleware  # noqa: E402
 from meetings.ws_auth import OriginValidator, TokenAuthMiddleware  # noqa: E402
 from transcription.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # oversized bodies are refused before Django reads them
+        "http": BodySizeLimitMiddleware(django_asgi_app),
         "websocket": OriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

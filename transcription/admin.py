@@ -8,7 +8,7 @@ from meetings import exports
 from meetings.views import transcript_export
 
 from .jobs import result_lines, start_job
-from .models import AudioUpload, Engine, TranscriptionJob
+from .models import AudioUpload, Engine, TranscriptionJob, may_use_engine, paid_engine_refusal
 
 
 @admin.register(AudioUpload)
@@ -32,6 +32,9 @@ class AudioUploadAdmin(admin.ModelAdmin):
         super().save_model(request, upload, form, change)
 
     def start(self, request, queryset, engine: str) -> None:
+        if not may_use_engine(request.user, engine):
+            messages.error(request, f"No jobs started. {paid_engine_refusal(engine)}")
+            return
         for upload in queryset:
             start_job(engine=engine, upload=upload, created_by=request.user)
         messages.success(request, f"{queryset.count()} jobs started.")
@@ -118,6 +121,10 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
     @admin.action(description="Run the selected failed jobs again")
     def run_again(self, request, queryset) -> None:
         failed = queryset.filter(status=TranscriptionJob.Status.FAILED)
+        refused = [job.engine for job in failed if not may_use_engine(request.user, job.engine)]
+        if refused:
+            messages.error(request, f"No jobs queued. {paid_engine_refusal(refused[0])}")
+            return
         for job in failed:
             start_job(
                 engine=job.engine,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -12,17 +16,29 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.core import is_ratelimited
 
 from meetings import exports
 from meetings.tokens import token_from_authorization, user_for_token
 
 from . import jobs
-from .audio import WHISPER_SAMPLE_RATE, AudioDecodeError, decode_file
+from .audio import (
+    WHISPER_SAMPLE_RATE,
+    AudioDecodeError,
+    AudioFile,
+    AudioTooLong,
+    describe_seconds,
+)
 from .engines import BATCH_ENGINES
 from .engines.base import EngineUnavailable
-from .models import AudioUpload, TranscriptionJob
+from .models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
+
+logger = logging.getLogger(__name__)
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+#: room for the multipart boundaries and the other fields around an upload of UPLOAD_MAX_BYTES
+MULTIPART_OVERHEAD = 64 * 1024
+RATE_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 
 
 def error(status: int, code: str, message: str) -> JsonResponse:
@@ -49,34 +65,26 @@ def transcribe(request: HttpRequest) -> HttpResponse:
     user, rejected = api_user(request)
     if rejected:
         return rejected
-    # Refuse an oversized body before reading it (the CSRF check would read it).
+    # Refuse an oversized body before reading it (the CSRF check would read it); the ASGI
+    # middleware (config/body_limit.py) has already done so for requests served by Daphne.
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    if declared > settings.UPLOAD_MAX_BYTES + 64 * 1024:
+    if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
         return too_large()
     if not request.headers.get("Authorization") and not request.GET.get("token"):
         csrf_failure = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
         if csrf_failure:
             return csrf_failure
-
-    upload = request.FILES.get("file")
-    engine = request.POST.get("engine") or settings.TRANSCRIBE_DEFAULT_ENGINE
-    language = request.POST.get("language") or "en"
-    response_format = request.POST.get("response_format") or "json"
-    if upload is None:
-        return error(400, "missing_file", "Send the audio as a multipart field named 'file'.")
-    if upload.size == 0:
-        return error(400, "empty_file", "The file is empty.")
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        return too_large()
-    if engine not in BATCH_ENGINES:
-        choices = ", ".join(BATCH_ENGINES)
-        return error(400, "unknown_engine", f"Unknown engine {engine!r}; choose from {choices}.")
-    if response_format not in RESPONSE_FORMATS:
-        choices = ", ".join(RESPONSE_FORMATS)
-        return error(400, "invalid_format", f"response_format must be one of {choices}.")
+    if upload_rate_limited(request, user):
+        rate = describe_rate(settings.UPLOAD_RATE_LIMIT)
+        return error(429, "rate_limited", f"Too many uploads: at most {rate}. Try again later.")
+    params, rejected = upload_params(request, user)
+    if rejected:
+        return rejected
 
     try:
-        audio = decode_file(upload)
+        audio, declared_seconds = read_short_audio(params.upload)
+    except AudioTooLong as exc:
+        return error(413, "audio_too_long", audio_too_long_message(exc))
     except AudioDecodeError as exc:
         return error(
             415,
@@ -84,25 +92,18 @@ def transcribe(request: HttpRequest) -> HttpResponse:
             f"This is not an audio or video file that can be read ({exc}). "
             "Send wav, mp3, m4a, ogg/opus, webm or flac.",
         )
-    upload.seek(0)
-    seconds = audio.size / WHISPER_SAMPLE_RATE
+    params.upload.seek(0)
     with transaction.atomic():
-        stored = AudioUpload.objects.create(
-            owner=user,
-            file=upload,
-            original_name=upload.name[:255],
-            size_bytes=upload.size,
-            duration_ms=int(seconds * 1000),
-        )
-        if seconds > settings.TRANSCRIBE_SYNC_MAX_SECONDS:
-            job = jobs.start_job(
-                engine=engine,
-                upload=stored,
-                language=language if language != "auto" else "",
-                created_by=user,
-                options={"response_format": response_format},
+        if not jobs.reserve_job_slot(user):
+            limit = settings.MAX_QUEUED_JOBS_PER_USER
+            return error(
+                429,
+                "too_many_jobs",
+                f"You already have {limit} transcriptions waiting or running: "
+                "send this file again when one of them has finished.",
             )
-    if seconds > settings.TRANSCRIBE_SYNC_MAX_SECONDS:
+        job = create_job(params, user, audio, declared_seconds)
+    if audio is None:
         return JsonResponse(
             {
                 "job": job_json(request, job),
@@ -110,28 +111,138 @@ def transcribe(request: HttpRequest) -> HttpResponse:
             },
             status=202,
         )
-    return transcribe_directly(stored, audio, engine, language, response_format, user)
+    return transcribe_directly(job, audio, params.response_format)
 
 
-def transcribe_directly(stored, audio, engine, language, response_format, user) -> HttpResponse:
-    job = TranscriptionJob.objects.create(
+@dataclass
+class UploadParams:
+    upload: UploadedFile
+    engine: str
+    language: str
+    response_format: str
+
+
+def upload_params(
+    request: HttpRequest, user
+) -> tuple[UploadParams, None] | tuple[None, JsonResponse]:
+    """The upload's fields, or the error that refuses them."""
+    upload = request.FILES.get("file")
+    engine = request.POST.get("engine") or settings.TRANSCRIBE_DEFAULT_ENGINE
+    language = request.POST.get("language") or "en"
+    response_format = request.POST.get("response_format") or "json"
+    if upload is None:
+        return None, error(400, "missing_file", "Send the audio as a multipart field named 'file'.")
+    if upload.size == 0:
+        return None, error(400, "empty_file", "The file is empty.")
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        return None, too_large()
+    if engine not in BATCH_ENGINES:
+        choices = ", ".join(BATCH_ENGINES)
+        message = f"Unknown engine {engine!r}; choose from {choices}."
+        return None, error(400, "unknown_engine", message)
+    if not may_use_engine(user, engine):
+        return None, error(403, "engine_not_allowed", paid_engine_refusal(engine))
+    if response_format not in RESPONSE_FORMATS:
+        choices = ", ".join(RESPONSE_FORMATS)
+        message = f"response_format must be one of {choices}."
+        return None, error(400, "invalid_format", message)
+    return UploadParams(upload, engine, language, response_format), None
+
+
+def read_short_audio(upload: UploadedFile) -> tuple[np.ndarray | None, float | None]:
+    """(samples, the length the header gives); no samples when the file is one for a job.
+
+    This process decodes at most TRANSCRIBE_SYNC_MAX_SECONDS: a header saying longer sends the
+    file to the worker undecoded, and so does audio that goes on past the threshold whatever its
+    header said (the worker decodes in chunks and counts up to UPLOAD_MAX_SECONDS).
+    """
+    short = settings.TRANSCRIBE_SYNC_MAX_SECONDS
+    with AudioFile(upload) as audio:
+        declared = audio.declared_seconds
+        if declared is not None and declared > settings.UPLOAD_MAX_SECONDS:
+            raise AudioTooLong(settings.UPLOAD_MAX_SECONDS)
+        if declared is not None and declared > short:
+            return None, declared
+        try:
+            pieces = list(audio.samples(max_seconds=short))
+        except AudioTooLong:
+            return None, declared
+    if not pieces:
+        raise AudioDecodeError("the file holds no audio samples")
+    return np.concatenate(pieces), declared
+
+
+def create_job(params: UploadParams, user, audio, declared_seconds) -> TranscriptionJob:
+    """Store the upload with its job: queued for the worker, or running here when short."""
+    seconds = audio.size / WHISPER_SAMPLE_RATE if audio is not None else declared_seconds or 0
+    stored = AudioUpload.objects.create(
+        owner=user,
+        file=params.upload,
+        original_name=params.upload.name[:255],
+        size_bytes=params.upload.size,
+        duration_ms=int(seconds * 1000),
+    )
+    language = "" if params.language == "auto" else params.language
+    if audio is None:
+        options = {"response_format": params.response_format}
+        return jobs.start_job(
+            engine=params.engine, upload=stored, language=language, created_by=user, options=options
+        )
+    now = timezone.now()
+    return TranscriptionJob.objects.create(
         upload=stored,
-        engine=engine,
+        engine=params.engine,
         language=language,
         created_by=user,
         status=TranscriptionJob.Status.RUNNING,
-        started_at=timezone.now(),
-        audio_seconds=audio.size / WHISPER_SAMPLE_RATE,
+        started_at=now,
+        heartbeat_at=now,
+        audio_seconds=seconds,
         attempts=1,
     )
+
+
+def transcribe_directly(job: TranscriptionJob, audio, response_format: str) -> HttpResponse:
     try:
-        transcript = jobs.transcribe_now(audio, engine, None if language == "auto" else language)
+        # the job counts against the user's limit: if this process dies, a worker finishes it
+        with jobs.Heartbeat(job.pk):
+            transcript = jobs.transcribe_now(audio, job.engine, job.language or None)
     except EngineUnavailable as exc:
         jobs.fail(job, jobs.describe_failure(exc))
         return error(503, "engine_unavailable", str(exc))
+    except Exception as exc:
+        logger.exception("transcribing upload %s failed", job.upload_id)
+        jobs.fail(job, jobs.describe_failure(exc))
+        return error(500, "transcription_failed", jobs.describe_failure(exc))
     job.result = jobs.transcript_json(transcript)
     jobs.succeed(job)
     return render_result(job, response_format)
+
+
+def upload_rate_limited(request: HttpRequest, user) -> bool:
+    """Counts this upload against the user's UPLOAD_RATE_LIMIT; True once it is used up.
+
+    Keyed by the user (token or session alike), counted in the cache shared by every process.
+    """
+    return is_ratelimited(
+        request,
+        group="transcription.upload",
+        key=lambda group, request: str(user.pk),
+        rate=settings.UPLOAD_RATE_LIMIT,
+        increment=True,
+    )
+
+
+def describe_rate(rate: str) -> str:
+    """20/h → "20 per hour"; 5/10m → "5 per 10 minutes"."""
+    count, _, period = rate.partition("/")
+    amount, unit = period[:-1], RATE_UNITS.get(period[-1:], period)
+    return f"{count} per {amount} {unit}s" if amount else f"{count} per {unit}"
+
+
+def audio_too_long_message(exc: AudioTooLong) -> str:
+    limit = describe_seconds(exc.limit_seconds)
+    return f"The audio is longer than {limit}: files up to {limit} long can be transcribed."
 
 
 def too_large() -> JsonResponse:
@@ -193,7 +304,9 @@ def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
     if rejected:
         return rejected
     job = get_object_or_404(TranscriptionJob.objects.select_related("upload"), pk=job_id)
-    if not (user.is_staff or job.created_by_id == user.pk):
+    # Staff status alone opens the admin, not other people's transcripts: those who may see
+    # jobs there (the permission, or a superuser) may see them here.
+    if not (job.created_by_id == user.pk or user.has_perm("transcription.view_transcriptionjob")):
         return error(404, "not_found", "No such job.")
     response_format = request.GET.get("response_format")
     if response_format and job.status == TranscriptionJob.Status.DONE and job.result:

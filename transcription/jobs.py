@@ -2,9 +2,11 @@
 
 ``start_job`` records a :class:`TranscriptionJob` and enqueues :func:`run_transcription_job`.
 The worker (``manage.py transcription_worker``) claims it, transcribes with the chosen batch
-engine, reports progress, and stores the result: a new transcript version for a meeting, the
-segments themselves for an upload. A job whose worker dies is run again by the next worker
-that notices (``recover_stale_jobs``), up to ``MAX_ATTEMPTS`` times, then failed with the reason.
+engine a few minutes of audio at a time (:mod:`transcription.batch`: its memory does not grow
+with the file's length), reports progress, and stores the result: a new transcript version for
+a meeting, the segments themselves for an upload. A job whose worker dies is run again by the
+next worker that notices (``recover_stale_jobs``), up to ``MAX_ATTEMPTS`` times, then failed
+with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
@@ -25,7 +28,8 @@ from django_tasks import task
 from meetings import exports
 from meetings.models import Meeting, Segment, TranscriptVersion
 
-from .audio import WHISPER_SAMPLE_RATE, AudioDecodeError, decode_file
+from .audio import AudioDecodeError, AudioTooLong, describe_seconds
+from .batch import transcribe_file
 from .engines import get_batch_engine
 from .engines.base import EngineUnavailable, Transcript, TranscriptSegment
 from .models import AudioUpload, TranscriptionJob
@@ -68,6 +72,17 @@ def start_job(
     )
     transaction.on_commit(lambda: _enqueue(job.pk))
     return job
+
+
+def reserve_job_slot(user) -> bool:
+    """Whether the user may start one more job (call it in the transaction that starts it).
+
+    Locks the user's row until the transaction ends: two uploads at once would otherwise both
+    count the same unfinished jobs and both pass.
+    """
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    unfinished = TranscriptionJob.objects.unfinished().filter(created_by=user).count()
+    return unfinished < settings.MAX_QUEUED_JOBS_PER_USER
 
 
 def _enqueue(job_id: int) -> None:
@@ -116,9 +131,16 @@ def run(job: TranscriptionJob) -> None:
     language = job.language or None
     prompt = job.options.get("prompt", "")
     if job.upload_id:
-        audio = decode_file(job.upload.file.path)
-        job.audio_seconds = audio.size / WHISPER_SAMPLE_RATE
-        transcript = engine.transcribe(audio, language=language, prompt=prompt, progress=progress)
+        # Chunk by chunk, counting: the header may have lied about the length to the web process.
+        with job.upload.file.open("rb") as audio:
+            transcript, job.audio_seconds = transcribe_file(
+                engine,
+                audio,
+                language=language,
+                prompt=prompt,
+                progress=progress,
+                max_seconds=settings.UPLOAD_MAX_SECONDS,
+            )
         finish_upload(job, transcript)
     else:
         finish_meeting(job, transcribe_meeting(job, engine, language, progress))
@@ -138,24 +160,28 @@ def transcribe_meeting(job, engine, language, progress) -> list[SpeakerTranscrip
     recordings = list(meeting.recordings.select_related("speaker"))
     if not recordings:
         raise AudioDecodeError("this meeting has no recordings to transcribe")
-    audio = [decode_file(r.file.path) for r in recordings]
-    total = sum(a.size for a in audio) or 1
-    job.audio_seconds = total / WHISPER_SAMPLE_RATE
+    # No length limit: the server recorded these itself, and chunks bound the memory anyway.
+    lengths = [max(r.duration_ms, 1) for r in recordings]
+    total = sum(lengths)
     done = 0
+    job.audio_seconds = 0.0
     results = []
-    for recording, samples in zip(recordings, audio, strict=True):
-        share = samples.size / total
+    for recording, length in zip(recordings, lengths, strict=True):
 
-        def report(percent: float, done=done, share=share) -> None:
-            progress(100 * done / total + percent * share)
+        def report(percent: float, done=done, length=length) -> None:
+            progress(100 * (done + length * percent / 100) / total)
 
-        transcript = engine.transcribe(samples, language=language, prompt=prompt, progress=report)
+        with recording.file.open("rb") as audio:
+            transcript, seconds = transcribe_file(
+                engine, audio, language=language, prompt=prompt, progress=report
+            )
         results.append(
             SpeakerTranscript(
                 recording.speaker_name, recording.speaker, transcript, recording.offset_ms
             )
         )
-        done += samples.size
+        done += length
+        job.audio_seconds += seconds
     return results
 
 
@@ -243,6 +269,9 @@ def fail(job: TranscriptionJob, reason: str) -> None:
 
 def describe_failure(exc: Exception) -> str:
     """What went wrong, in words an admin can act on."""
+    if isinstance(exc, AudioTooLong):
+        limit = describe_seconds(exc.limit_seconds)
+        return f"The audio is longer than {limit}, the limit for uploads; it was not transcribed."
     if isinstance(exc, AudioDecodeError):
         return f"The audio could not be read: {exc}."
     if isinstance(exc, EngineUnavailable):

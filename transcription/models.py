@@ -41,6 +41,33 @@ class Engine(models.TextChoices):
     OPENAI = "openai", "OpenAI batch"
 
 
+#: engines that spend the operator's money: only users with this permission may choose them
+#: (superusers have it; operators grant it to users or groups in the admin)
+PAID_ENGINES = frozenset({Engine.OPENAI})
+USE_PAID_ENGINES = "transcription.use_paid_engines"
+
+
+def may_use_engine(user, engine: str) -> bool:
+    return engine not in PAID_ENGINES or user.has_perm(USE_PAID_ENGINES)
+
+
+def paid_engine_refusal(engine: str) -> str:
+    """What a user who may not use a paid engine is told."""
+    free = " or ".join(e.value for e in Engine if e not in PAID_ENGINES)
+    return (
+        f"The {engine} engine is paid for by the operator of this service, and your account "
+        f"may not use it. Choose another engine ({free}), or ask an administrator for access."
+    )
+
+
+class TranscriptionJobQuerySet(models.QuerySet):
+    def unfinished(self) -> TranscriptionJobQuerySet:
+        """Jobs waiting for a worker or running."""
+        return self.filter(
+            status__in=[TranscriptionJob.Status.QUEUED, TranscriptionJob.Status.RUNNING]
+        )
+
+
 class TranscriptionJob(models.Model):
     """One batch transcription of an upload or of a meeting's recordings.
 
@@ -86,8 +113,11 @@ class TranscriptionJob(models.Model):
         "meetings.TranscriptVersion", models.SET_NULL, null=True, blank=True, related_name="job"
     )
 
+    objects = TranscriptionJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("use_paid_engines", "Can transcribe with paid engines (OpenAI)")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(upload__isnull=False) | models.Q(meeting__isnull=False),

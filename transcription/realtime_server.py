@@ -66,18 +66,21 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
+from django.conf import settings as django_settings
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from .audio import (
     WHISPER_SAMPLE_RATE,
     AudioDecodeError,
+    AudioTooLong,
     StreamResampler,
-    decode_file,
+    describe_seconds,
     float_to_pcm16,
     pcm16_to_float,
     resample,
 )
+from .batch import transcribe_file
 from .engines.base import (
     BatchEngine,
     EngineSession,
@@ -1055,22 +1058,37 @@ class BatchTranscriber:
 
         async with self.running:
             try:
-                audio = await asyncio.to_thread(_decode, data)
+                transcript, duration = await asyncio.to_thread(
+                    _transcribe, self.engine, data, language, field("prompt") or ""
+                )
+            except AudioTooLong as exc:
+                limit = describe_seconds(exc.limit_seconds)
+                raise ProtocolError(
+                    "invalid_value", f"Audio file is longer than {limit}, the maximum.", "file"
+                ) from None
             except AudioDecodeError:
                 raise ProtocolError(
                     "invalid_value", "Audio file might be corrupted or unsupported", "file"
                 ) from None
-            transcript = await asyncio.to_thread(
-                self.engine.transcribe, audio, language=language, prompt=field("prompt") or ""
-            )
-        duration = audio.size / WHISPER_SAMPLE_RATE
         return _batch_response(
             transcript, model, response_format, duration, logprobs, granularities, stream
         )
 
 
-def _decode(data: bytes) -> np.ndarray:
-    return decode_file(io.BytesIO(data))
+def _transcribe(
+    engine: BatchEngine, data: bytes, language: str | None, prompt: str
+) -> tuple[Transcript, float]:
+    """Transcribe as the worker does: audio formats only, counted, a few minutes at a time.
+
+    25 MB of FLAC can hold hours of audio, gigabytes once decoded.
+    """
+    return transcribe_file(
+        engine,
+        io.BytesIO(data),
+        language=language,
+        prompt=prompt,
+        max_seconds=django_settings.UPLOAD_MAX_SECONDS,
+    )
 
 
 def _batch_response(

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from ..audio import WHISPER_SAMPLE_RATE, float_to_pcm16
+from ..audio import WHISPER_SAMPLE_RATE, float_to_pcm16, quietest_cut
 from .base import BatchEngine, EngineUnavailable, Transcript, TranscriptSegment
 
 logger = logging.getLogger(__name__)
@@ -130,15 +130,10 @@ def pieces(audio: np.ndarray, max_seconds: float) -> list[tuple[int, np.ndarray]
     """(start sample, samples): cut where it is quietest near each piece's end."""
     rate = WHISPER_SAMPLE_RATE
     limit = int(max_seconds * rate)
-    frame = rate // 20  # 50 ms
     result = []
     start = 0
     while audio.size - start > limit:
-        search_from = start + limit - CUT_SEARCH_SECONDS * rate
-        window = audio[search_from : start + limit]
-        frames = window[: window.size // frame * frame].reshape(-1, frame)
-        quietest = int(np.argmin(np.sqrt(np.mean(frames**2, axis=1))))
-        cut = search_from + quietest * frame + frame // 2
+        cut = quietest_cut(audio, start + limit - CUT_SEARCH_SECONDS * rate, start + limit)
         result.append((start, audio[start:cut]))
         start = cut
     result.append((start, audio[start:]))

@@ -11,7 +11,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from meetings import exports
-from transcription.audio import WHISPER_SAMPLE_RATE, AudioDecodeError, decode_file
+from transcription.audio import AudioDecodeError, AudioFile
+from transcription.batch import transcribe_file
 from transcription.engines import BATCH_ENGINES, get_batch_engine
 from transcription.engines.base import EngineUnavailable
 from transcription.jobs import result_lines, transcript_json
@@ -31,21 +32,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, engine, format, language, prompt, **options) -> None:
         try:
-            audio = decode_file(file)
-        except FileNotFoundError:
-            raise CommandError(f"No such file: {file}") from None
-        except AudioDecodeError as exc:
-            raise CommandError(f"{file}: {exc}") from None
-        seconds = audio.size / WHISPER_SAMPLE_RATE
-        bar = ProgressBar(self.stderr._out, f"{engine} · {seconds:.1f} s of audio")
-        started = time.monotonic()
-        try:
-            transcript = get_batch_engine(engine).transcribe(
-                audio,
+            with AudioFile(file) as audio:
+                declared = audio.declared_seconds
+            label = f"{engine} · {declared:.1f} s of audio" if declared else engine
+            bar = ProgressBar(self.stderr._out, label)
+            started = time.monotonic()
+            # a few minutes at a time: a file of any length fits in memory
+            transcript, seconds = transcribe_file(
+                get_batch_engine(engine),
+                file,
                 language=None if language == "auto" else language,
                 prompt=prompt,
                 progress=bar.update,
             )
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {file}") from None
+        except AudioDecodeError as exc:
+            raise CommandError(f"{file}: {exc}") from None
         except EngineUnavailable as exc:
             raise CommandError(str(exc)) from None
         bar.finish(time.monotonic() - started, seconds)
