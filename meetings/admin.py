@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
 from django.urls import reverse
@@ -10,15 +11,50 @@ from django.utils.html import format_html
 from transcription.jobs import start_job
 from transcription.models import Engine
 
-from . import exports
+from . import actions, exports
+from .forms import AdminUserChangeForm, MeetingAdminForm
 from .models import ApiToken, Meeting, Membership, Recording, Segment, TranscriptVersion, User
+
+# Every change here that can take rights away goes through meetings.actions, which tells the
+# user's open sockets once the change commits; otherwise they would keep working.
+
+
+def notify_users(user_ids) -> None:
+    for user_id in set(user_ids) - {None}:
+        actions.notify_access_changed_on_commit(user_id)
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = AdminUserChangeForm
     fieldsets = (*BaseUserAdmin.fieldsets, ("Captions", {"fields": ("display_name",)}))
     list_display = ("username", "display_name", "email", "is_staff", "is_active")
     search_fields = ("username", "display_name", "email")
+    actions = ["deactivate_users"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # deactivated, or no longer a superuser (who may host every meeting)
+        if change and {"is_active", "is_superuser"} & set(form.changed_data):
+            actions.notify_access_changed_on_commit(obj.pk)
+
+    def delete_model(self, request, obj) -> None:
+        actions.notify_access_changed_on_commit(obj.pk)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # atomic, so that the notice goes out after the rows are gone, not before
+        with transaction.atomic():
+            notify_users(queryset.values_list("pk", flat=True))
+            super().delete_queryset(request, queryset)
+
+    @admin.action(description="Deactivate the selected users (their open connections close)")
+    def deactivate_users(self, request, queryset) -> None:
+        for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
+            actions.do_deactivate_user(user)
+        if queryset.filter(pk=request.user.pk).exists():
+            messages.warning(request, "You cannot deactivate your own account here.")
+        messages.success(request, "The selected users are deactivated.")
 
 
 @admin.register(ApiToken)
@@ -26,9 +62,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("prefix", "user", "name", "created_at", "last_used_at", "state")
     list_select_related = ("user",)
     list_filter = ("revoked_at",)
-    raw_id_fields = ("user",)
     search_fields = ("user__username", "name", "prefix")
-    readonly_fields = ("prefix", "token_hash", "created_at", "last_used_at", "revoked_at")
+    # not the user either: handing a token to someone else would keep its sockets as the old one
+    readonly_fields = ("user", "prefix", "token_hash", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:
@@ -42,8 +78,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset) -> None:
         for token in queryset.active():
-            token.revoke()
+            actions.do_revoke_token(token)
         messages.success(request, "The tokens are revoked.")
+
+    def delete_model(self, request, obj) -> None:
+        actions.notify_access_changed_on_commit(obj.user_id)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            notify_users(queryset.values_list("user_id", flat=True))
+            super().delete_queryset(request, queryset)
 
 
 class MembershipInline(admin.TabularInline):
@@ -54,6 +99,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
+    form = MeetingAdminForm
     list_display = (
         "title",
         "slug",
@@ -84,7 +130,51 @@ class MeetingAdmin(admin.ModelAdmin):
     def segment_count(self, meeting) -> int:
         return meeting.n_segments
 
+    def get_readonly_fields(self, request, obj=None):
+        # Personal meetings are made by Meeting.personal_for() and bound to their owner.
+        if obj is not None and obj.kind == Meeting.Kind.PERSONAL:
+            return ("kind", "owner", "slug")
+        return ("kind",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "owner" in form.changed_data:
+            notify_users([form.initial.get("owner")])  # no longer host by ownership
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is Membership:
+            # before saving: a changed form's instance holds the new values, `initial` the old
+            affected = [
+                user_id
+                for membership_form in formset.initial_forms
+                if membership_form.has_changed() or membership_form in formset.deleted_forms
+                for user_id in (
+                    membership_form.initial.get("user"),
+                    membership_form.instance.user_id,
+                )
+            ]
+            notify_users(affected)
+        super().save_formset(request, form, formset, change)
+
+    def delete_model(self, request, obj) -> None:
+        notify_users([obj.owner_id, *obj.memberships.values_list("user_id", flat=True)])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            owners = queryset.values_list("owner_id", flat=True)
+            members = Membership.objects.filter(meeting__in=queryset).values_list(
+                "user_id", flat=True
+            )
+            notify_users([*owners, *members])
+            super().delete_queryset(request, queryset)
+
     def retranscribe(self, request, queryset, engine: str) -> None:
+        from transcription.models import may_use_engine, paid_engine_refusal
+
+        if not may_use_engine(request.user, engine):
+            messages.error(request, f"No jobs started. {paid_engine_refusal(engine)}")
+            return
         started = skipped = 0
         for meeting in queryset:
             if not meeting.recordings.exists():

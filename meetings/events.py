@@ -63,6 +63,15 @@ def room_group(meeting_id: int) -> str:
     return f"meeting.{meeting_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open connection of one user, on every server process."""
+    return f"user.{user_id}"
+
+
+#: channel-layer message to a user's group: their rights changed, check them again
+ACCESS_CHANGED = "user.access_changed"
+
+
 def handler_name(event_type: str) -> str:
     """Channel-layer message type for an event: caption.final → room.caption_final."""
     return "room." + event_type.replace(".", "_")

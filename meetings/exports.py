@@ -1,16 +1,21 @@
 """Transcripts out: SRT, WebVTT, plain text, JSON and DOCX.
 
 Every format is built from the same list of :class:`ExportLine`, so corrections and renamed
-speakers reach every export the same way.
+speakers reach every export the same way. Every writer first makes each speaker, text and title
+one clean line (:func:`meetings.text.one_line`): stored text may predate validation or come from
+an engine, and one line break would otherwise split a cue, one control character break a DOCX.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from .text import one_line
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ def lines_from_segments(segments: Iterable) -> list[ExportLine]:
     lines = [
         ExportLine(s.start_ms, max(s.end_ms, s.start_ms), s.speaker_name, s.text, s.confidence)
         for s in segments
-        if s.text.strip()
+        if one_line(s.text)
     ]
     return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
 
@@ -57,6 +62,30 @@ def export(lines: list[ExportLine], fmt: str, *, title: str = "") -> bytes:
         choices = ", ".join(FORMATS)
         raise ValueError(f"unknown export format {fmt!r} (choose from {choices})") from None
     return writer(lines, title=title)
+
+
+def _clean(lines: list[ExportLine], title: str) -> tuple[list[ExportLine], str]:
+    """Speakers, texts and the title as single clean lines, whatever was stored."""
+    cleaned = [
+        replace(
+            line,
+            speaker=one_line(line.speaker),
+            text=one_line(line.text),
+            # NaN is not JSON; an unknown confidence is None
+            confidence=line.confidence if _finite(line.confidence) else None,
+        )
+        for line in lines
+    ]
+    return cleaned, one_line(title)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _no_arrow(text: str) -> str:
+    # "-->" marks a timing line in SRT and WebVTT; inside a cue it could start a new one.
+    return text.replace("-->", "→")
 
 
 def clock(ms: int, separator: str = ".") -> str:
@@ -80,10 +109,11 @@ def _cue_times(line: ExportLine) -> tuple[int, int]:
 
 
 def to_srt(lines: list[ExportLine], *, title: str = "") -> bytes:
+    lines, title = _clean(lines, title)
     cues = []
     for number, line in enumerate(lines, start=1):
         start, end = _cue_times(line)
-        text = f"{line.speaker}: {line.text}" if line.speaker else line.text
+        text = _no_arrow(f"{line.speaker}: {line.text}" if line.speaker else line.text)
         cues.append(f"{number}\n{clock(start, ',')} --> {clock(end, ',')}\n{text}\n")
     return "\n".join(cues).encode()
 
@@ -93,27 +123,30 @@ def _vtt_escape(text: str) -> str:
 
 
 def to_vtt(lines: list[ExportLine], *, title: str = "") -> bytes:
-    header = "WEBVTT" + (f" - {title}" if title else "")
+    lines, title = _clean(lines, title)
+    header = "WEBVTT" + (f" - {_no_arrow(title)}" if title else "")
     cues = [header + "\n"]
     for line in lines:
         start, end = _cue_times(line)
-        text = _vtt_escape(line.text.replace("-->", "→"))
+        text = _vtt_escape(_no_arrow(line.text))
         if line.speaker:
             # The voice tag: players show the speaker, parsers expose it.
-            text = f"<v {_vtt_escape(line.speaker)}>{text}"
+            text = f"<v {_vtt_escape(_no_arrow(line.speaker))}>{text}"
         cues.append(f"{clock(start)} --> {clock(end)}\n{text}\n")
     return "\n".join(cues).encode()
 
 
 def to_txt(lines: list[ExportLine], *, title: str = "") -> bytes:
+    lines, title = _clean(lines, title)
     out = [title, "=" * len(title), ""] if title else []
     for line in lines:
         speaker = f"{line.speaker}: " if line.speaker else ""
         out.append(f"[{short_clock(line.start_ms)}] {speaker}{line.text}")
-    return ("\n".join(out) + "\n").encode()
+    return "".join(f"{row}\n" for row in out).encode()
 
 
 def to_json(lines: list[ExportLine], *, title: str = "") -> bytes:
+    lines, title = _clean(lines, title)
     data = {"title": title, "segments": [asdict(line) for line in lines]}
     return to_json_text(data).encode()
 
@@ -126,6 +159,7 @@ def to_docx(lines: list[ExportLine], *, title: str = "") -> bytes:
     from docx import Document
     from docx.shared import RGBColor
 
+    lines, title = _clean(lines, title)
     document = Document()
     if title:
         document.add_heading(title, level=1)

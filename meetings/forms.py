@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
-from .models import Meeting, Membership, User
+from .models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
+from .text import LINE_BREAKS, validate_one_line, validate_text
 
 
 class SignupForm(UserCreationForm):
     display_name = forms.CharField(
-        max_length=100, required=False, help_text="The name other participants see."
+        max_length=100,
+        required=False,
+        validators=[validate_one_line],
+        help_text="The name other participants see.",
     )
 
     class Meta(UserCreationForm.Meta):
@@ -20,6 +24,19 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("display_name",)
+
+
+class AdminUserChangeForm(UserChangeForm):
+    """The admin's user form: the first and last name are shown to others as well."""
+
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name"):
+            if name in self.fields:
+                self.fields[name].validators.append(validate_one_line)
 
 
 class MeetingForm(forms.ModelForm):
@@ -35,6 +52,26 @@ class MeetingForm(forms.ModelForm):
         return language
 
 
+class MeetingAdminForm(forms.ModelForm):
+    """The admin's meeting form, where slugs are typed in by hand."""
+
+    class Meta:
+        model = Meeting
+        # the admin passes the fields it shows; these are the ones it can edit
+        fields = ("title", "slug", "owner", "language", "glossary", "started_at", "ended_at")
+
+    def clean_slug(self) -> str:
+        # The database refuses it too, but `kind` is read-only in the admin, so the model's own
+        # constraint check skips it: say it here, as a form error rather than a 500.
+        slug = self.cleaned_data["slug"]
+        if self.instance.kind != Meeting.Kind.PERSONAL and is_personal_slug(slug):
+            raise forms.ValidationError(
+                f"Slugs starting with “{PERSONAL_SLUG_PREFIX}” are reserved for personal "
+                "transcripts; choose another."
+            )
+        return slug
+
+
 class InviteForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.SPEAKER)
@@ -47,10 +84,29 @@ class InviteForm(forms.Form):
         return user
 
 
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        error_messages={"invalid_choice": "Choose a valid role: host, speaker or listener."},
+    )
+
+
 class CorrectSegmentForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), strip=True)
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=10_000,
+        strip=True,
+        validators=[validate_text],
+        error_messages={"required": "A segment cannot be left empty."},
+    )
+
+    def clean_text(self) -> str:
+        # One utterance is one caption: line breaks typed into the box become spaces.
+        return LINE_BREAKS.sub(" ", self.cleaned_data["text"]).strip()
 
 
 class RenameSpeakerForm(forms.Form):
-    old_name = forms.CharField(max_length=100, label="Speaker")
-    new_name = forms.CharField(max_length=100, label="New name", strip=True)
+    old_name = forms.CharField(max_length=100, label="Speaker", strip=False)
+    new_name = forms.CharField(
+        max_length=100, label="New name", strip=True, validators=[validate_one_line]
+    )

@@ -13,14 +13,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .text import validate_one_line, validate_text
+
 
 class User(AbstractUser):
-    display_name = models.CharField(max_length=100, blank=True)
+    display_name = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_one_line],
+        help_text="The name other participants see.",
+    )
+
+    #: the longest name a segment or recording keeps (their speaker_name)
+    NAME_MAX_LENGTH = 100
 
     @property
     def name(self) -> str:
         """What other participants see."""
-        return self.display_name or self.get_full_name() or self.username
+        # A username may be 150 characters: uncut, it would not fit a segment's speaker_name
+        # and every caption of that speaker would fail to store.
+        return (self.display_name or self.get_full_name() or self.username)[: self.NAME_MAX_LENGTH]
 
 
 TOKEN_PREFIX = "mc_"
@@ -74,6 +86,10 @@ def new_join_code() -> str:
     return secrets.token_urlsafe(16)
 
 
+#: slugs of personal meetings; no room may take one (see Meeting.Meta.constraints)
+PERSONAL_SLUG_PREFIX = "personal-"
+
+
 class MeetingQuerySet(models.QuerySet):
     def for_user(self, user: User) -> MeetingQuerySet:
         """Meetings the user owns or is a member of."""
@@ -92,7 +108,7 @@ class Meeting(models.Model):
         # /ws/realtime/transcribe keeps a user's own captions in their personal meeting
         PERSONAL = "personal", "Personal transcript"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_one_line])
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ROOM)
     owner = models.ForeignKey(
@@ -102,7 +118,9 @@ class Meeting(models.Model):
         max_length=10, default="en", help_text="ISO 639-1 code, or 'auto' to detect."
     )
     glossary = models.TextField(
-        blank=True, help_text="Names and jargon the speech engine should expect."
+        blank=True,
+        validators=[validate_text],
+        help_text="Names and jargon the speech engine should expect.",
     )
     join_code = models.CharField(max_length=32, default=new_join_code, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -113,6 +131,26 @@ class Meeting(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # personal_for() finds a user's transcript by (kind, owner); two would split it.
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=models.Q(kind="personal"),
+                name="one_personal_meeting_per_user",
+                violation_error_message="This user has a personal transcript already.",
+            ),
+            # A room named "Personal 7" once received user 7's personal captions; slugs of
+            # that shape stay with personal meetings, whatever code creates the room.
+            models.CheckConstraint(
+                condition=models.Q(kind="personal")
+                | ~models.Q(slug__istartswith=PERSONAL_SLUG_PREFIX),
+                name="personal_slugs_only_for_personal_meetings",
+                violation_error_message=(
+                    f"Slugs starting with “{PERSONAL_SLUG_PREFIX}” are reserved for personal "
+                    "transcripts; choose another."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -122,7 +160,10 @@ class Meeting(models.Model):
 
     @classmethod
     def unique_slug(cls, title: str) -> str:
+        """A free slug for a room with this title, never one of the personal namespace."""
         base = slugify(title)[:60] or "meeting"
+        if is_personal_slug(base + "-"):  # "personal" too: a suffix would put it in the namespace
+            base = f"room-{base}"
         slug = base
         while cls.objects.filter(slug=slug).exists():
             slug = f"{base}-{secrets.token_hex(3)}"
@@ -130,13 +171,15 @@ class Meeting(models.Model):
 
     @classmethod
     def personal_for(cls, user: User) -> Meeting:
+        """The user's own transcript of /ws/realtime/transcribe, found by owner, not slug.
+
+        The unique constraint makes two first connections at once agree on one meeting:
+        get_or_create catches the loser's IntegrityError and fetches the winner's row.
+        """
         meeting, _ = cls.objects.get_or_create(
-            slug=f"personal-{user.pk}",
-            defaults={
-                "title": f"{user.name}'s transcript",
-                "owner": user,
-                "kind": cls.Kind.PERSONAL,
-            },
+            kind=cls.Kind.PERSONAL,
+            owner=user,
+            defaults={"title": f"{user.name}'s transcript", "slug": personal_slug(user)},
         )
         return meeting
 
@@ -172,6 +215,18 @@ class Meeting(models.Model):
             return Membership.Role.HOST
         membership = self.memberships.filter(user=user).first()
         return membership.role if membership else None
+
+
+def is_personal_slug(slug: str) -> bool:
+    return slug.lower().startswith(PERSONAL_SLUG_PREFIX)
+
+
+def personal_slug(user: User) -> str:
+    slug = f"{PERSONAL_SLUG_PREFIX}{user.pk}"
+    # Older data may hold this slug under another owner (the admin used to let owners change).
+    while Meeting.objects.filter(slug=slug).exists():
+        slug = f"{PERSONAL_SLUG_PREFIX}{user.pk}-{secrets.token_hex(3)}"
+    return slug
 
 
 class Membership(models.Model):
@@ -216,12 +271,12 @@ class Segment(models.Model):
     speaker = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="segments"
     )
-    speaker_name = models.CharField(max_length=100, blank=True)
+    speaker_name = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
     original_speaker_name = models.CharField(
         max_length=100, blank=True, help_text="As recorded, before the speaker was renamed."
     )
     item_id = models.CharField(max_length=64)
-    text = models.TextField()
+    text = models.TextField(validators=[validate_text])
     original_text = models.TextField(blank=True, help_text="As transcribed, before corrections.")
     start_ms = models.PositiveIntegerField()
     end_ms = models.PositiveIntegerField()

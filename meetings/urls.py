@@ -21,6 +21,16 @@ urlpatterns = [
     path("m/<slug:slug>/speakers/rename/", views.rename_speaker, name="meetings-rename-speaker"),
     path("search/", views.search, name="meetings-search"),
     path("m/<slug:slug>/invite/", views.invite, name="meetings-invite"),
+    path(
+        "m/<slug:slug>/participants/<int:user_id>/role/",
+        views.set_role,
+        name="meetings-set-role",
+    ),
+    path(
+        "m/<slug:slug>/participants/<int:user_id>/remove/",
+        views.remove_participant,
+        name="meetings-remove-participant",
+    ),
     path("m/<slug:slug>/join-link/", views.rotate_join_code, name="meetings-rotate-join-code"),
     path("m/<slug:slug>/join/<str:code>/", views.join, name="meetings-join"),
     path("accounts/signup/", views.signup, name="accounts-signup"),

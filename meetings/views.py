@@ -11,34 +11,64 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
 from . import actions, exports
-from .access import get_meeting_for_user
+from .access import Access, get_meeting_for_user
 from .forms import (
     CorrectSegmentForm,
     InviteForm,
     MeetingForm,
     ProfileForm,
     RenameSpeakerForm,
+    RoleForm,
     SignupForm,
 )
 from .health import check_health
-from .models import Meeting, Membership, Segment, TranscriptVersion, new_join_code
+from .models import Meeting, Membership, Segment, TranscriptVersion, User, new_join_code
+from .text import without_controls
 
 # --- Accounts ---------------------------------------------------------------------------
 
 
+def next_url(request: HttpRequest) -> str:
+    """Where to go after signing up: `next` if it stays on this site, else the meeting list."""
+    candidate = (request.POST.get("next") or request.GET.get("next") or "").strip()
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("meetings-index")
+
+
+def signup_rate(group: str, request: HttpRequest) -> str:
+    # read on every request, so that tests (and operators) can change it
+    return settings.SIGNUP_RATE_LIMIT
+
+
+# Counted per client address in the shared cache; only posted forms count, not page views.
+@ratelimit(group="accounts-signup", key="ip", rate=signup_rate, method="POST", block=False)
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("meetings-index")
+        return redirect(next_url(request))
+    if request.method == "POST" and request.limited:
+        return signup_limited(request)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.name}.")
-        return redirect(request.GET.get("next") or "meetings-index")
+        return redirect(next_url(request))
     return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_limited(request: HttpRequest) -> HttpResponse:
+    """429, with the form filled in again as it was (the passwords excepted)."""
+    typed = {name: request.POST.get(name, "") for name in ("username", "display_name")}
+    ctx = {"form": SignupForm(initial=typed), "limited": True}
+    return render(request, "registration/signup.html", ctx, status=429)
 
 
 @login_required
@@ -84,6 +114,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "meeting": meeting,
         "access": access,
         "members": meeting.memberships.select_related("user"),
+        "roles": Membership.Role.choices,
         "invite_form": InviteForm(),
         "join_url": request.build_absolute_uri(
             reverse("meetings-join", args=[meeting.slug, meeting.join_code])
@@ -97,8 +128,20 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def transcript(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
+    return render_transcript(request, access, request.GET.get("version"))
+
+
+def render_transcript(
+    request: HttpRequest,
+    access: Access,
+    version_id: str | int | None,
+    *,
+    pending: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The transcript page; `pending` brings back a refused correction or rename as typed."""
     meeting = access.meeting
-    version = _version_or_404(meeting, request.GET.get("version"))
+    version = _version_or_404(meeting, version_id)
     compare = _version_or_404(meeting, request.GET.get("compare"))
     ctx = {
         "meeting": meeting,
@@ -111,16 +154,15 @@ def transcript(request: HttpRequest, slug: str) -> HttpResponse:
         "speaker_names": _speaker_names(meeting),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
-        "correct_form": CorrectSegmentForm(),
-        "rename_form": RenameSpeakerForm(),
+        "pending": pending or {},
     }
-    return render(request, "meetings/transcript.html", ctx)
+    return render(request, "meetings/transcript.html", ctx, status=status)
 
 
-def _version_or_404(meeting: Meeting, version_id: str | None) -> TranscriptVersion | None:
+def _version_or_404(meeting: Meeting, version_id: str | int | None) -> TranscriptVersion | None:
     if not version_id:
         return None
-    if not version_id.isdigit():
+    if not str(version_id).isdigit():
         raise Http404("No such transcript version")
     return get_object_or_404(TranscriptVersion, meeting=meeting, pk=version_id)
 
@@ -168,11 +210,19 @@ def correct_segment(request: HttpRequest, slug: str, segment_id: int) -> HttpRes
         return HttpResponseForbidden("Only hosts can correct the transcript.")
     segment = get_object_or_404(Segment, meeting=access.meeting, pk=segment_id)
     form = CorrectSegmentForm(request.POST)
-    if form.is_valid():
-        actions.do_correct_segment(segment, form.cleaned_data["text"], request.user)
-        messages.success(request, "The correction is saved; the original text is kept.")
-    else:
-        messages.error(request, "A segment cannot be left empty.")
+    if not form.is_valid():
+        # Show the page again with the box open and the text as typed, minus what was refused.
+        errors = list(form.errors["text"])
+        if form.has_error("text", "control_character"):
+            errors.append("It is taken out of the text below: check it, then save again.")
+        pending = {
+            "segment": segment.pk,
+            "text": without_controls(request.POST.get("text", "")),
+            "errors": errors,
+        }
+        return render_transcript(request, access, segment.version_id, pending=pending, status=400)
+    actions.do_correct_segment(segment, form.cleaned_data["text"], request.user)
+    messages.success(request, "The correction is saved; the original text is kept.")
     return redirect(_transcript_url(access.meeting, segment.version_id) + f"#segment-{segment.pk}")
 
 
@@ -182,14 +232,16 @@ def rename_speaker(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
         return HttpResponseForbidden("Only hosts can rename speakers.")
+    version_id = request.POST.get("version", "")
+    version_id = version_id if version_id.isdigit() else None
     form = RenameSpeakerForm(request.POST)
-    if form.is_valid():
-        old, new = form.cleaned_data["old_name"], form.cleaned_data["new_name"]
-        count = actions.do_rename_speaker(access.meeting, old, new)
-        messages.success(request, f"{old} is now {new} in {count} segments.")
-    else:
-        messages.error(request, "Give the speaker a new name.")
-    return redirect(_transcript_url(access.meeting, request.POST.get("version") or None))
+    if not form.is_valid():
+        pending = {"rename": request.POST.get("new_name", ""), "errors": form.errors}
+        return render_transcript(request, access, version_id, pending=pending, status=400)
+    old, new = form.cleaned_data["old_name"], form.cleaned_data["new_name"]
+    count = actions.do_rename_speaker(access.meeting, old, new)
+    messages.success(request, f"{old} is now {new} in {count} segments.")
+    return redirect(_transcript_url(access.meeting, version_id))
 
 
 def _transcript_url(meeting: Meeting, version_id) -> str:
@@ -235,6 +287,9 @@ def transcript_search(user, query: str, limit: int = 50):
     )
 
 
+OWNER_STAYS_HOST = "The owner of a meeting is always its host and cannot be removed."
+
+
 @login_required
 @require_POST
 def invite(request: HttpRequest, slug: str) -> HttpResponse:
@@ -242,13 +297,56 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     if not access.can_edit:
         return HttpResponseForbidden("Only hosts can invite participants.")
     form = InviteForm(request.POST)
-    if form.is_valid():
-        user = form.cleaned_data["username"]
-        access.meeting.add_member(user, form.cleaned_data["role"])
-        messages.success(request, f"{user.name} is now a participant.")
-    else:
+    if not form.is_valid():
         for error in form.errors.values():
             messages.error(request, " ".join(error))
+    elif form.cleaned_data["username"].pk == access.meeting.owner_id:
+        messages.error(request, OWNER_STAYS_HOST)
+    else:
+        user = form.cleaned_data["username"]
+        # an existing member gets the new role; the action tells their open sockets
+        membership = actions.do_set_role(access.meeting, user, form.cleaned_data["role"])
+        messages.success(request, f"{user.name} is now a {membership.get_role_display().lower()}.")
+    return redirect("meetings-room", slug)
+
+
+def _member_or_404(meeting: Meeting, user_id: int) -> User:
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), meeting=meeting, user_id=user_id
+    )
+    return membership.user
+
+
+@login_required
+@require_POST
+def set_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    access = get_meeting_for_user(request.user, slug)
+    if not access.can_edit:
+        return HttpResponseForbidden("Only hosts can change roles.")
+    user = _member_or_404(access.meeting, user_id)
+    form = RoleForm(request.POST)
+    if user.pk == access.meeting.owner_id:
+        messages.error(request, OWNER_STAYS_HOST)
+    elif not form.is_valid():
+        messages.error(request, " ".join(form.errors["role"]))
+    else:
+        membership = actions.do_set_role(access.meeting, user, form.cleaned_data["role"])
+        messages.success(request, f"{user.name} is now a {membership.get_role_display().lower()}.")
+    return redirect("meetings-room", slug)
+
+
+@login_required
+@require_POST
+def remove_participant(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    access = get_meeting_for_user(request.user, slug)
+    if not access.can_edit:
+        return HttpResponseForbidden("Only hosts can remove participants.")
+    user = _member_or_404(access.meeting, user_id)
+    if user.pk == access.meeting.owner_id:
+        messages.error(request, OWNER_STAYS_HOST)
+    else:
+        actions.do_remove_member(access.meeting, user)
+        messages.success(request, f"{user.name} is no longer a participant.")
     return redirect("meetings-room", slug)
 
 

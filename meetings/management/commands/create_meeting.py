@@ -1,8 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from meetings.models import Meeting, Membership, User
+from meetings.models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
+from meetings.text import validate_one_line
 
 
 def get_or_create_user(username: str) -> User:
@@ -32,6 +34,15 @@ class Command(BaseCommand):
     def handle(self, slug, owner, member, listener, title, language, **options) -> None:
         if slugify(slug) != slug:
             raise CommandError(f"{slug!r} is not a valid slug (letters, digits, hyphens).")
+        if is_personal_slug(slug):
+            raise CommandError(
+                f"Slugs starting with {PERSONAL_SLUG_PREFIX!r} are reserved for personal "
+                "transcripts; choose another."
+            )
+        try:
+            validate_one_line(title or slug)
+        except ValidationError as exc:
+            raise CommandError(f"The title {title!r} cannot be used: {exc.messages[0]}") from None
         if Meeting.objects.filter(slug=slug).exists():
             raise CommandError(f"A meeting with the slug {slug!r} exists already.")
         with transaction.atomic():
