@@ -14,6 +14,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 def user_for_token(raw: str | None) -> User | None:
     """The active user a raw token belongs to, or None."""
+    token = active_token(raw)
+    return token.user if token is not None else None
+
+
+def active_token(raw: str | None) -> ApiToken | None:
+    """The active token of an active user that ``raw`` is, or None."""
     if not raw:
         return None
     token = (
@@ -27,7 +33,7 @@ def user_for_token(raw: str | None) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def token_from_authorization(header: str | None) -> str | None:

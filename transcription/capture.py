@@ -24,6 +24,7 @@ class CaptureState(enum.Enum):
 
 _ALLOWED = {
     CaptureState.IDLE: {CaptureState.STREAMING},
-    CaptureState.STREAMING: {CaptureState.STOPPING},
+    # straight to idle when the session is dropped (revoked, failed) instead of flushed
+    CaptureState.STREAMING: {CaptureState.STOPPING, CaptureState.IDLE},
     CaptureState.STOPPING: {CaptureState.IDLE},
 }

@@ -1,20 +1,19 @@
-"""The live caption endpoints of shared/PROTOCOL.md.
+"""The live caption endpoints of docs/PROTOCOL.md.
 
-One consumer per WebSocket connection. A connection that sends audio gets one
-upstream engine session; its partials and finals go to every participant of
-the room through the Redis channel layer. Audio itself never leaves the
+One consumer per WebSocket connection. It authenticates, holds the connection's lease (the
+user's quota and the room's presence), checks every message, and keeps the connection's
+rights current: a revocation reaches it through the user's group within a moment. A
+connection that sends audio gets a :class:`SpeakerSession`; its partials and finals go to
+every participant of the room through the Redis channel layer. Audio itself never leaves the
 process (only text crosses Redis).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -24,32 +23,38 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils import timezone
 
 from meetings import actions
 from meetings.access import Access, get_meeting_for_user
-from meetings.events import ParticipantInfo, SpeakerInfo, error_event, room_group
-from meetings.models import Meeting, Membership, Recording, Segment
+from meetings.events import (
+    ACCESS_CHANGED,
+    ParticipantInfo,
+    error_event,
+    room_group,
+    user_group,
+)
+from meetings.models import Meeting, Membership, Segment, User
+from meetings.ws_auth import credentials_still_valid
 
 from . import limits, presence
-from .audio import AudioDecodeError, StreamResampler
 from .capture import CaptureState
-from .engines import get_realtime_engine
-from .engines.base import (
-    EngineError,
-    EngineSession,
-    EngineUnavailable,
-    Final,
-    Partial,
-    SessionConfig,
-    SpeechStarted,
-    SpeechStopped,
+from .engines.base import EngineUnavailable, SessionConfig
+from .messages import (
+    DEFAULT_SAMPLE_RATE,
+    AppendAudio,
+    Clear,
+    ClientMessage,
+    Commit,
+    InvalidMessage,
+    Ping,
+    SessionStart,
+    Stop,
+    parse_message,
 )
-from .recording import RecordingWriter
+from .speaker import SpeakerSession
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SAMPLE_RATE = 24000
 # How long a disconnecting speaker's last utterance may take to finish.
 FLUSH_ON_DISCONNECT_SECONDS = 10.0
 
@@ -63,6 +68,13 @@ class CloseCode:
     TOO_BIG = 1009
 
 
+REVOKED_MESSAGES = {
+    CloseCode.NOT_AUTHENTICATED: "Your session ended or your access was revoked.",
+    CloseCode.FORBIDDEN: "You are no longer a participant of this meeting.",
+    CloseCode.NOT_FOUND: "This meeting does not exist any more.",
+}
+
+
 class CaptionConsumer(AsyncWebsocketConsumer):
     """What the room and the personal endpoint share: audio in, captions out."""
 
@@ -70,7 +82,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     broadcasts = True
 
     access: Access | None = None
-    engine_session: EngineSession | None = None
+    lease: presence.ConnectionLease | None = None
+    speaker: SpeakerSession | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, a hop to its one
@@ -83,14 +96,14 @@ class CaptionConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.state = CaptureState.IDLE
-        self.counted = False
         self.tasks: list[asyncio.Task] = []
-        self.events_task: asyncio.Task | None = None
-        self.recording_writer: RecordingWriter | None = None
         self.sample_rate = DEFAULT_SAMPLE_RATE
         self.language: str | None = None
         self.last_activity = time.monotonic()
         self.audio_budget = limits.AudioBudget()
+        #: demoted while connected: audio still in flight from the page is dropped, not fatal
+        self.was_speaker = False
+        self.revoked = False
 
         user = self.scope.get("user")
         # accept first: a close code can only be sent on an open WebSocket
@@ -100,126 +113,124 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         try:
-            self.access = await self._resolve_access()
+            access = await database_sync_to_async(self.access_for)(user)
         except Http404:
             await self.close(CloseCode.NOT_FOUND)
             return
         except PermissionDenied:
             await self.close(CloseCode.FORBIDDEN)
             return
-        self.counted = await limits.open_connection(user.pk)
-        if not self.counted:
-            await self.send_event(error_event("rate_limited", "Too many open connections."))
+        self.meeting = access.meeting
+        lease = presence.ConnectionLease(
+            self.channel_name, user.pk, self.meeting.pk if self.broadcasts else None
+        )
+        if not await lease.acquire():
+            limit = settings.CAPTIONS_MAX_CONNECTIONS_PER_USER
+            message = (
+                f"Your account already has the most connections allowed ({limit}) open: "
+                "close another tab or device."
+            )
+            await self.send_event(error_event("rate_limited", message))
             await self.close(CloseCode.TOO_MANY)
             return
-
-        self.meeting = self.access.meeting
+        self.lease, self.access = lease, access
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         if self.broadcasts:
             await self.channel_layer.group_add(room_group(self.meeting.pk), self.channel_name)
-            connections = await presence.change(self.meeting.pk, self.user.pk, +1)
-        in_room = await presence.connections(self.meeting.pk) if self.broadcasts else {}
+        in_room = await presence.room_connections(self.meeting.pk) if self.broadcasts else {}
         await self.send_event(await self._session_ready(in_room))
-        if self.broadcasts:
-            await actions.send_event(
-                self.meeting.pk,
-                {
-                    "type": "participant.joined",
-                    "participant": {**self.participant, "connections": connections},
-                },
-            )
-        self.tasks.append(asyncio.create_task(self._watch_idle()))
+        await self._announce("participant.joined", in_room.get(user.pk, 0))
+        self.tasks.append(asyncio.create_task(self._keep_alive()))
 
     async def disconnect(self, code: int) -> None:
         for task in self.tasks:
             task.cancel()
-        if self.engine_session is not None:
-            # Finish the utterance in flight so the room still gets its final.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._stop_upstream(), FLUSH_ON_DISCONNECT_SECONDS)
-            await self._abort_upstream()
-        if self.counted and self.broadcasts:
-            connections = await presence.change(self.meeting.pk, self.user.pk, -1)
-            await actions.send_event(
-                self.meeting.pk,
-                {
-                    "type": "participant.left",
-                    "participant": {**self.participant, "connections": connections},
-                },
-            )
+        try:
+            if self.speaker is not None:
+                # Finish the utterance in flight so the room still gets its final.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._stop_speaking(), FLUSH_ON_DISCONNECT_SECONDS)
+                await self._drop_speaker()
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        lease, self.lease = self.lease, None
+        if lease is None:
+            return
+        await lease.release()
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        if self.broadcasts:
+            in_room = await presence.room_connections(self.meeting.pk)
+            await self._announce("participant.left", in_room.get(self.user.pk, 0))
             await self.channel_layer.group_discard(room_group(self.meeting.pk), self.channel_name)
-        if self.counted:
-            await limits.close_connection(self.user.pk)
+
+    async def _announce(self, kind: str, connections: int) -> None:
+        if self.broadcasts:
+            participant = {**self.participant, "connections": connections}
+            await actions.send_event(self.meeting.pk, {"type": kind, "participant": participant})
 
     # --- Messages from the client ------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.access is None:
+        if self.access is None or self.revoked:
             return
         self.last_activity = time.monotonic()
         size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
         if size > settings.CAPTIONS_MAX_FRAME_BYTES:
             await self.close(CloseCode.TOO_BIG)
             return
-        if bytes_data is not None:
-            await self.handle_audio(bytes_data)
-            return
         try:
-            message = json.loads(text_data or "")
-            kind = message["type"]
-        except (ValueError, TypeError, KeyError):
+            if bytes_data is not None:
+                await self.handle_audio(bytes_data)
+            else:
+                await self.handle(parse_message(text_data or ""))
+        except InvalidMessage as exc:
+            await self.send_event(error_event(exc.code, str(exc)))
+        except Exception:
+            # A bug must not cost the person their connection (nor leak its details).
+            logger.exception("handling a message failed")
             await self.send_event(
-                error_event("invalid_message", "Send JSON objects with a 'type'.")
+                error_event("server_error", "That message could not be handled; try again.")
             )
-            return
-        handler = self.message_handlers.get(kind)
-        if handler is None:
-            await self.send_event(error_event("invalid_message", f"Unknown message type {kind!r}."))
-            return
-        await handler(self, message)
 
-    async def on_ping(self, message: dict[str, Any]) -> None:
-        await self.send_event({"type": "pong"})
+    async def handle(self, message: ClientMessage) -> None:
+        match message:
+            case Ping():
+                await self.send_event({"type": "pong"})
+            case SessionStart():
+                await self.on_session_start(message)
+            case AppendAudio():
+                await self.handle_audio(message.pcm16())
+            case Commit():
+                await self.on_commit()
+            case Clear():
+                if self.speaker is not None:
+                    await self.speaker.clear()
+            case Stop():
+                await self.on_stop()
 
-    async def on_session_start(self, message: dict[str, Any]) -> None:
+    async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
-            await self.send_event(
-                error_event("invalid_message", "session.start must come before the first audio.")
-            )
-            return
-        rate = message.get("sample_rate", DEFAULT_SAMPLE_RATE)
-        try:
-            StreamResampler(int(rate), 16000)
-        except (AudioDecodeError, TypeError, ValueError) as exc:
-            await self.send_event(error_event("invalid_audio_format", str(exc)))
-            return
-        self.sample_rate = int(rate)
-        language = message.get("language")
-        if language is not None and not isinstance(language, str):
-            await self.send_event(error_event("invalid_message", "language must be a string."))
-            return
-        self.language = language
+            raise InvalidMessage("session.start must come before the first audio.")
+        self.sample_rate = message.sample_rate
+        self.language = message.language
 
-    async def on_append(self, message: dict[str, Any]) -> None:
-        encoded = message.get("audio", message.get("data"))
-        try:
-            pcm = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, TypeError, ValueError):
-            await self.send_event(
-                error_event("invalid_audio_format", "Audio must be base64 PCM16.")
-            )
+    async def on_commit(self) -> None:
+        if self.speaker is None:
             return
-        await self.handle_audio(pcm)
+        if not await limits.allow_forced_decode(self.user.pk):
+            await self.send_event(error_event("rate_limited", self._forced_decode_limit()))
+            return
+        await self.speaker.commit()
 
-    async def on_commit(self, message: dict[str, Any]) -> None:
-        if self.engine_session is not None:
-            await self.engine_session.commit()
-
-    async def on_clear(self, message: dict[str, Any]) -> None:
-        if self.engine_session is not None:
-            await self.engine_session.clear()
-
-    async def on_stop(self, message: dict[str, Any]) -> None:
-        await self._stop_upstream()
+    async def on_stop(self) -> None:
+        if self.speaker is not None and not await limits.allow_forced_decode(self.user.pk):
+            # Stopped all the same, but the unfinished utterance is not decoded.
+            await self.send_event(error_event("rate_limited", self._forced_decode_limit()))
+            await self._drop_speaker()
+        else:
+            await self._stop_speaking()
         if self.broadcasts:
             # The last finals reach this client through the group; queueing the reply on
             # the same channel keeps it behind them.
@@ -230,28 +241,25 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_event({"type": "session.stopped"})
 
-    message_handlers = {
-        "ping": on_ping,
-        "session.start": on_session_start,
-        "input_audio_buffer.append": on_append,
-        "audio_chunk": on_append,
-        "input_audio_buffer.commit": on_commit,
-        "input_audio_buffer.clear": on_clear,
-        "session.stop": on_stop,
-    }
+    @staticmethod
+    def _forced_decode_limit() -> str:
+        limit = settings.CAPTIONS_MAX_COMMITS_PER_MINUTE
+        return (
+            f"More than {limit} commits and stops in a minute: this one was not transcribed "
+            "(the audio is kept in the recording)."
+        )
 
     async def handle_audio(self, pcm: bytes) -> None:
         if not self.access.can_speak:
+            if self.was_speaker:
+                return  # the demotion's error event told them; the page stops sending
             await self.send_event(error_event("forbidden", "Listeners cannot send audio."))
             await self.close(CloseCode.FORBIDDEN)
             return
         if len(pcm) % 2:
-            await self.send_event(
-                error_event(
-                    "invalid_audio_format", "Audio must be 16-bit PCM: an even number of bytes."
-                )
+            raise InvalidMessage(
+                "Audio must be 16-bit PCM: an even number of bytes.", "invalid_audio_format"
             )
-            return
         if not self.audio_budget.spend(len(pcm) / 2 / self.sample_rate):
             await self.send_event(
                 error_event("rate_limited", "Audio is arriving faster than real time.")
@@ -260,129 +268,135 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             return
         if self.state is CaptureState.STOPPING:
             return
-        if self.engine_session is None and not await self._start_upstream():
+        if self.speaker is not None and self.speaker.failed:
+            await self._drop_speaker()  # told already; this audio opens a new session
+        if self.speaker is None and not await self._start_speaking():
             return
-        samples = self.resampler.process(pcm)
-        if samples:
-            await self.engine_session.append(samples)
-            await self.recording_writer.write(samples)
+        await self.speaker.feed(pcm)
 
-    # --- The upstream session ----------------------------------------------------------
+    # --- The speaker's upstream session ------------------------------------------------
 
-    async def _start_upstream(self) -> bool:
-        engine = get_realtime_engine(settings.TRANSCRIPTION_ENGINE)
-        config = SessionConfig(
-            language=self._language_for_engine(),
-            prompt=self.meeting.glossary,
-            vad_threshold=settings.OPENAI_REALTIME_VAD_THRESHOLD,
-            silence_ms=settings.OPENAI_REALTIME_SILENCE_MS,
-            noise_reduction=settings.OPENAI_REALTIME_NOISE_REDUCTION or None,
-        )
+    async def _start_speaking(self) -> bool:
         try:
-            session = await engine.open(config)
-        except EngineUnavailable as exc:
-            logger.warning("engine %s unavailable: %s", engine.name, exc)
-            await self.send_event(
-                error_event("upstream_unavailable", "Transcription is unavailable right now.")
+            self.speaker = await SpeakerSession.open(
+                self.meeting,
+                self.user,
+                self._session_config(),
+                self.sample_rate,
+                deliver=self.deliver,
+                tell_speaker=self.send_event,
+                broadcasts=self.broadcasts,
             )
-            return False
-        except Exception:
-            logger.exception("could not open an upstream session")
+        except Exception as exc:
+            if isinstance(exc, EngineUnavailable):
+                logger.warning("engine unavailable: %s", exc)
+            else:
+                logger.exception("could not open an upstream session")
             await self.send_event(
                 error_event("upstream_unavailable", "Transcription is unavailable right now.")
             )
             return False
         self.state = self.state.to(CaptureState.STREAMING)
-        self.engine_session = session
-        self.engine_name = engine.name
-        self.resampler = StreamResampler(self.sample_rate, engine.input_sample_rate)
-        self.session_key = secrets.token_hex(4)
-        self.offset_ms = await self._start_meeting_clock()
-        self.recording_writer = RecordingWriter(self.meeting.slug, engine.input_sample_rate)
-        self.recording = await self._create_recording()
-        self.events_task = asyncio.create_task(self._forward_events(session))
         return True
 
-    async def _stop_upstream(self) -> None:
+    async def _stop_speaking(self) -> None:
         """Flush: the remaining finals are sent before this returns."""
-        session, task = self.engine_session, self.events_task
-        if session is None:
+        speaker = self.speaker
+        if speaker is None:
             return
         self.state = self.state.to(CaptureState.STOPPING)
-        tail = self.resampler.process(b"", last=True)
-        if tail:
-            await session.append(tail)
-            await self.recording_writer.write(tail)
-        await session.close()
-        if task is not None:
-            await task
-        await self._finish_recording()
-        self.engine_session = self.events_task = None
+        try:
+            await speaker.finish()
+        except Exception:
+            logger.exception("flushing the upstream session failed")
+            await self.send_event(
+                error_event("upstream_error", "The last utterance could not be finished.")
+            )
+            await self._drop_speaker()
+            return
+        self.speaker = None
         self.state = self.state.to(CaptureState.IDLE)
 
-    async def _abort_upstream(self) -> None:
-        if self.events_task is not None:
-            self.events_task.cancel()
-        if self.engine_session is not None:
-            with contextlib.suppress(Exception):
-                await self.engine_session.close()
-        await self._finish_recording()
-        self.engine_session = self.events_task = None
+    async def _drop_speaker(self) -> None:
+        speaker, self.speaker = self.speaker, None
+        if speaker is not None:
+            await speaker.abort()
+        if self.state is not CaptureState.IDLE:
+            self.state = self.state.to(CaptureState.IDLE)
 
-    async def _forward_events(self, session: EngineSession) -> None:
-        try:
-            async for event in session.events():
-                await self._forward(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("upstream session failed")
-            await self.send_event(
-                error_event("upstream_error", "Transcription failed; audio is still recorded.")
-            )
-
-    async def _forward(self, event: Any) -> None:
-        speaker: SpeakerInfo = {"id": self.user.pk, "name": self.user.name}
-        if isinstance(event, SpeechStarted | SpeechStopped):
-            kind = "speech.started" if isinstance(event, SpeechStarted) else "speech.stopped"
-            await self.deliver(
-                {
-                    "type": kind,
-                    "speaker": speaker,
-                    "item_id": self._item(event.item_id),
-                    "audio_ms": event.audio_ms,
-                }
-            )
-        elif isinstance(event, Partial):
-            await self.deliver(
-                {
-                    "type": "caption.partial",
-                    "speaker": speaker,
-                    "item_id": self._item(event.item_id),
-                    "text": event.text,
-                }
-            )
-        elif isinstance(event, Final):
-            await self._store_final(event)
-        elif isinstance(event, EngineError):
-            code = "upstream_unavailable" if event.fatal else "upstream_error"
-            await self.send_event(error_event(code, event.message))
-
-    async def _store_final(self, final: Final) -> None:
-        text = final.text.strip()
-        if not text:
-            return
-        segment = await self._save_segment(final, text)
-        if segment is not None and not self.broadcasts:
-            await self.send_event(actions.caption_final_event(segment))
-
-    def _item(self, engine_item_id: str) -> str:
-        # engine ids are unique per upstream session; the room needs them unique per meeting
-        return f"{self.session_key}-{engine_item_id}"
-
-    def _language_for_engine(self) -> str | None:
+    def _session_config(self) -> SessionConfig:
         language = self.language or self.meeting.language or "en"
-        return None if language == "auto" else language
+        return SessionConfig(
+            language=None if language == "auto" else language,
+            prompt=self.meeting.glossary,
+            vad_threshold=settings.OPENAI_REALTIME_VAD_THRESHOLD,
+            silence_ms=settings.OPENAI_REALTIME_SILENCE_MS,
+            noise_reduction=settings.OPENAI_REALTIME_NOISE_REDUCTION or None,
+        )
+
+    # --- Rights that change while connected --------------------------------------------
+
+    async def user_access_changed(self, message: dict[str, Any]) -> None:
+        """Sent to the user's group by the actions that take rights away (meetings.actions)."""
+        await self._recheck_access()
+
+    async def _recheck_access(self) -> None:
+        if self.access is None or self.revoked:
+            return
+        current = await self._current_access()
+        if isinstance(current, int):
+            self.revoked = True  # nothing more from this client is handled
+            await self._drop_speaker()
+            await self.send_event(error_event("forbidden", REVOKED_MESSAGES[current]))
+            await self.close(current)
+            return
+        if self.access.can_speak and not current.can_speak:
+            self.was_speaker = True
+            await self._drop_speaker()
+            await self.send_event(
+                error_event(
+                    "forbidden", "You are a listener now: your microphone is no longer captioned."
+                )
+            )
+        self.access = current
+
+    @database_sync_to_async
+    def _current_access(self) -> Access | int:
+        """This connection's rights now, or the close code that ends it."""
+        user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+        if user is None or not credentials_still_valid(self.scope, user):
+            return CloseCode.NOT_AUTHENTICATED
+        try:
+            return self.access_for(user)
+        except Http404:
+            return CloseCode.NOT_FOUND
+        except PermissionDenied:
+            return CloseCode.FORBIDDEN
+
+    async def _keep_alive(self) -> None:
+        """Close idle connections, renew the lease, and check rights now and then.
+
+        The recheck is the backstop for changes made without the actions (a shell, raw SQL,
+        a logout): those reach an open connection within CAPTIONS_ACCESS_RECHECK_SECONDS.
+        """
+        idle = settings.CAPTIONS_IDLE_SECONDS
+        step = min(5.0, idle / 4, presence.lease_seconds() / 3)
+        renewed = checked = time.monotonic()
+        while True:
+            await asyncio.sleep(step)
+            now = time.monotonic()
+            if now - self.last_activity > idle:
+                await self.send_event(error_event("idle", f"No message for {idle} s; closing."))
+                await self.close(CloseCode.IDLE)
+                return
+            if now - renewed >= presence.lease_seconds() / 3:
+                renewed = now
+                with contextlib.suppress(Exception):  # Redis away: the next round tries again
+                    await self.lease.renew()
+            if now - checked >= settings.CAPTIONS_ACCESS_RECHECK_SECONDS:
+                checked = now
+                # through the consumer's own queue, so it never runs beside a message's handler
+                await self.channel_layer.send(self.channel_name, {"type": ACCESS_CHANGED})
 
     # --- To the client -----------------------------------------------------------------
 
@@ -408,25 +422,15 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     room_participant_left = room_caption_partial
     room_session_stopped = room_caption_partial
 
-    async def _watch_idle(self) -> None:
-        idle = settings.CAPTIONS_IDLE_SECONDS
-        while True:
-            await asyncio.sleep(min(5.0, idle / 4))
-            if time.monotonic() - self.last_activity > idle:
-                await self.send_event(error_event("idle", f"No message for {idle} s; closing."))
-                await self.close(CloseCode.IDLE)
-                return
-
     @property
     def participant(self) -> ParticipantInfo:
         return {"id": self.user.pk, "name": self.user.name, "role": self.access.role}
 
     # --- Database ----------------------------------------------------------------------
 
-    async def _resolve_access(self) -> Access:
-        return await database_sync_to_async(get_meeting_for_user)(
-            self.user, self.scope["url_route"]["kwargs"]["slug"]
-        )
+    def access_for(self, user: User) -> Access:
+        """The user's access to this endpoint's meeting (sync: runs off the event loop)."""
+        return get_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
 
     @database_sync_to_async
     def _session_ready(self, in_room: dict[int, int]) -> dict[str, Any]:
@@ -458,48 +462,6 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             "history": [actions.caption_final_event(s) for s in reversed(recent)],
         }
 
-    @database_sync_to_async
-    def _start_meeting_clock(self) -> int:
-        self.meeting.start()
-        return self.meeting.ms_since_start(timezone.now())
-
-    @database_sync_to_async
-    def _create_recording(self) -> Recording:
-        return Recording.objects.create(
-            meeting=self.meeting,
-            speaker=self.user,
-            speaker_name=self.user.name,
-            file=self.recording_writer.relative_name,
-            sample_rate=self.recording_writer.sample_rate,
-            offset_ms=self.offset_ms,
-        )
-
-    async def _finish_recording(self) -> None:
-        writer = self.recording_writer
-        if writer is None:
-            return
-        self.recording_writer = None
-        await writer.close()
-        await database_sync_to_async(Recording.objects.filter(pk=self.recording.pk).update)(
-            duration_ms=writer.duration_ms
-        )
-
-    @database_sync_to_async
-    def _save_segment(self, final: Final, text: str) -> Segment | None:
-        return actions.do_store_final(
-            self.meeting,
-            self.user,
-            item_id=self._item(final.item_id),
-            text=text,
-            start_ms=self.offset_ms + final.start_ms,
-            end_ms=self.offset_ms + final.end_ms,
-            avg_logprob=final.avg_logprob,
-            confidence=final.confidence,
-            language=final.language or self._language_for_engine() or "",
-            engine=self.engine_name,
-            broadcast=self.broadcasts,
-        )
-
 
 class MeetingConsumer(CaptionConsumer):
     """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions."""
@@ -510,6 +472,9 @@ class PersonalTranscriptionConsumer(CaptionConsumer):
 
     broadcasts = False
 
-    async def _resolve_access(self) -> Access:
-        meeting = await database_sync_to_async(Meeting.personal_for)(self.user)
+    def access_for(self, user: User) -> Access:
+        meeting = Meeting.personal_for(user)
+        # Bound to its owner by identity: never a room that happens to have a similar slug.
+        if meeting.kind != Meeting.Kind.PERSONAL or meeting.owner_id != user.pk:
+            raise PermissionDenied("not this user's personal transcript")
         return Access(meeting, Membership.Role.HOST)

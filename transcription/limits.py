@@ -2,46 +2,51 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import redis.asyncio as redis
 from django.conf import settings
 
-CONNECTION_KEY_TTL = 6 * 3600  # a crashed process must not lock a user out for ever
+WINDOW_SECONDS = 60
+# A sliding log: at most ARGV[3] entries in any window, counted and added atomically.
+TAKE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+# The embedded demo has one process and no Redis.
+_local_log: dict[int, list[float]] = {}
 
 
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+async def allow_forced_decode(user_id: int) -> bool:
+    """Count a commit (or stop) that ends an utterance early; False past the user's limit.
 
-
-def _key(user_id: int) -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:connections:{user_id}"
-
-
-async def open_connection(user_id: int) -> bool:
-    """Count a new connection; False (and not counted) when the user has too many."""
+    Each one starts a beam-5 decode, the costliest work the server does. Without a limit, a
+    few sockets sending "a little speech, commit" in a loop would take every core from every
+    room's finals. The limit is per user, across all their connections and server processes:
+    CAPTIONS_MAX_COMMITS_PER_MINUTE in any 60 seconds.
+    """
+    now, limit = time.time(), settings.CAPTIONS_MAX_COMMITS_PER_MINUTE
     if settings.EMBEDDED:
-        return True
-    client = _client()
-    try:
-        key = _key(user_id)
-        count = await client.incr(key)
-        await client.expire(key, CONNECTION_KEY_TTL)
-        if count > settings.CAPTIONS_MAX_CONNECTIONS_PER_USER:
-            await client.decr(key)
+        log = [t for t in _local_log.get(user_id, []) if t > now - WINDOW_SECONDS]
+        _local_log[user_id] = log
+        if len(log) >= limit:
             return False
+        log.append(now)
         return True
-    finally:
-        await client.aclose()
-
-
-async def close_connection(user_id: int) -> None:
-    if settings.EMBEDDED:
-        return
-    client = _client()
+    key = f"{settings.REDIS_KEY_PREFIX}:commits:{user_id}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        if await client.decr(_key(user_id)) < 0:
-            await client.set(_key(user_id), 0)
+        return bool(
+            await client.eval(TAKE, 1, key, now, WINDOW_SECONDS, limit, secrets.token_hex(8))
+        )
     finally:
         await client.aclose()
 

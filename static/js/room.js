@@ -27,17 +27,19 @@
   const MAX_QUEUED_FRAMES = 200; // 20 s of audio kept while the connection is down
   const MAX_CAPTION_LINES = 300;
   const RETRY_CODES_NEVER = new Set([4401, 4403, 4404]);
+  const TOO_MANY = 4429;
   const CLOSE_MESSAGES = {
     4401: "You are logged out. Log in again to rejoin the meeting.",
     4403: "You are not a participant of this meeting.",
     4404: "This meeting does not exist any more.",
     4408: "The connection was idle for too long.",
-    4429: "Too many connections or too much audio from your account; retrying shortly.",
+    4429: "Too many connections or too much audio from your account.",
     1009: "A message was too large for the server.",
   };
 
   let socket = null;
   let retries = 0;
+  let lastError = null; // the server's last error: it says why a close happened
   let retryTimer = null;
   let pingTimer = null;
   let leaving = false;
@@ -67,19 +69,33 @@
     clearInterval(pingTimer);
     socket = null;
     if (leaving) return;
-    const reason = CLOSE_MESSAGES[event.code];
+    // The server says why it closes (an error event) just before it does.
+    const reason = (event.code >= 4000 && lastError && lastError.message) || CLOSE_MESSAGES[event.code];
+    lastError = null;
     if (RETRY_CODES_NEVER.has(event.code)) {
       setStatus("closed", "Disconnected");
       showAlert(reason);
       stopCapture();
       return;
     }
-    // Exponential backoff with jitter, so a restarted server is not stampeded.
-    const delay = Math.min(30000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
+    const delay = retryDelay(event.code);
     retries += 1;
-    setStatus("reconnecting", `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
-    if (reason) showAlert(reason);
+    const seconds = Math.ceil(delay / 1000);
+    if (event.code === TOO_MANY) {
+      setStatus("waiting", `Not connected. Trying again in ${seconds} s…`);
+      showAlert(`${reason} This page tries again in ${seconds} s.`);
+    } else {
+      setStatus("reconnecting", `Connection lost. Reconnecting in ${seconds} s…`);
+      if (reason) showAlert(reason);
+    }
     retryTimer = setTimeout(connect, delay);
+  }
+
+  function retryDelay(code) {
+    // Exponential backoff with jitter, so a restarted server is not stampeded. Refused for
+    // having too many connections, waiting a few seconds would not help: start at 30 s.
+    const [first, most] = code === TOO_MANY ? [30000, 300000] : [1000, 30000];
+    return Math.min(most, first * 2 ** retries) * (0.75 + Math.random() / 2);
   }
 
   function send(message) {
@@ -113,6 +129,7 @@
     switch (event.type) {
       case "session.ready":
         retries = 0;
+        lastError = null;
         setStatus("connected", "Connected");
         hideAlert();
         renderParticipants(event.participants);
@@ -129,7 +146,9 @@
         markPresence(event.participant, event.type === "participant.joined");
         break;
       case "error":
+        lastError = event;
         showAlert(event.message);
+        if (event.code === "forbidden") loseTheFloor();
         break;
       default:
         break; // speech.started/stopped, pong, session.stopped: nothing to show
@@ -218,6 +237,13 @@
   }
 
   // --- Microphone ------------------------------------------------------------------
+
+  function loseTheFloor() {
+    // The host made this person a listener (or they were removed): the microphone goes off.
+    stopCapture();
+    if (els.start) els.start.hidden = true;
+    if (els.stop) els.stop.hidden = true;
+  }
 
   async function startCapture() {
     hideAlert();

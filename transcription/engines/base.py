@@ -14,6 +14,7 @@ setting (see :mod:`transcription.engines`).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,40 @@ class EngineError:
 
 
 Event = SpeechStarted | SpeechStopped | Partial | Final | EngineError
+
+
+class EventQueue:
+    """A session's events on their way out, bounded by back-pressure rather than by refusal.
+
+    ``put_nowait`` never waits and never fails, so the end of a stream (``None``) always gets
+    in, even from code that cannot wait. A producer that keeps producing (the loop that reads
+    audio or the upstream socket) awaits :meth:`room` between steps: it is held while
+    ``limit`` events wait unread, so a consumer that stops reading slows the engine down (and,
+    through it, the audio it accepts) instead of letting events pile up without end.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+
+    def put_nowait(self, event: Event | None) -> None:
+        self._queue.put_nowait(event)
+        if self._queue.qsize() >= self.limit:
+            self._has_room.clear()
+
+    async def get(self) -> Event | None:
+        event = await self._queue.get()
+        if self._queue.qsize() < self.limit:
+            self._has_room.set()
+        return event
+
+    async def room(self) -> None:
+        await self._has_room.wait()
+
+    def qsize(self) -> int:
+        return self._queue.qsize()
 
 
 class EngineUnavailable(Exception):

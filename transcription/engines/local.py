@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,7 @@ from .base import (
     BatchEngine,
     EngineSession,
     EngineUnavailable,
+    EventQueue,
     Final,
     Partial,
     RealtimeEngine,
@@ -33,6 +35,8 @@ from .base import (
     Transcript,
     TranscriptSegment,
 )
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 FRAME = 512  # Silero's frame at 16 kHz: 32 ms
@@ -241,7 +245,7 @@ class LocalSession(EngineSession):
         self.config = config
         self.vad = StreamingVad()
         self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
-        self.out: asyncio.Queue = asyncio.Queue()
+        self.out = EventQueue()
         self.pending = np.zeros(0, dtype=np.float32)
         self.clock = 0  # samples seen
         self.preroll: list[np.ndarray] = []
@@ -259,6 +263,8 @@ class LocalSession(EngineSession):
     # --- the interface -----------------------------------------------------------------
 
     async def append(self, pcm16: bytes) -> None:
+        if self.worker.done():
+            return  # the session ended (its events say so); nothing takes audio any more
         await self.audio.put(pcm16_to_float(pcm16))  # bounded: back-pressure when behind
 
     async def commit(self) -> None:
@@ -268,7 +274,8 @@ class LocalSession(EngineSession):
         await self.audio.put("clear")
 
     async def close(self) -> None:
-        await self.audio.put(None)
+        if not self.worker.done():
+            await self.audio.put(None)
         await asyncio.shield(self.worker)
 
     async def events(self):
@@ -280,6 +287,7 @@ class LocalSession(EngineSession):
     async def _run(self) -> None:
         try:
             while (item := await self.audio.get()) is not None:
+                await self.out.room()  # events unread: hold the audio (its queue is bounded)
                 if isinstance(item, str):
                     if item == "commit" and self.utterance:
                         await self._finish()
@@ -289,9 +297,12 @@ class LocalSession(EngineSession):
                 await self._feed(item)
             if self.utterance:
                 await self._finish()
+        except Exception:
+            # The events end here; the consumer sees them end early and starts a new session.
+            logger.exception("local streaming session failed")
         finally:
             self._cancel_decodes()
-            await self.out.put(None)
+            self.out.put_nowait(None)
 
     async def _feed(self, samples: np.ndarray) -> None:
         self.pending = np.concatenate([self.pending, samples])
@@ -334,7 +345,7 @@ class LocalSession(EngineSession):
         self.silent_samples = 0
         self.next_partial_at = self.clock + int(FIRST_PARTIAL_S * SAMPLE_RATE)
         self.item_id = f"item_{next(self.ids)}"
-        await self.out.put(SpeechStarted(self.item_id, self._ms(self.speech_start)))
+        self.out.put_nowait(SpeechStarted(self.item_id, self._ms(self.speech_start)))
 
     def _request_partial(self) -> None:
         # One partial in flight per speaker: when decoding lags, partials are skipped.
@@ -352,7 +363,7 @@ class LocalSession(EngineSession):
         # partials only move forward: a shorter guess would make the line jump back
         if len(decoded.text) > len(self.partial_text):
             self.partial_text = decoded.text
-            await self.out.put(Partial(item_id, decoded.text))
+            self.out.put_nowait(Partial(item_id, decoded.text))
 
     async def _decode(self, samples: np.ndarray, final: bool) -> Decoded:
         priority = DecodeSlots.FINAL if final else DecodeSlots.PARTIAL
@@ -362,13 +373,13 @@ class LocalSession(EngineSession):
         end = self.clock - self.silent_samples
         if self.partial_task is not None:
             self.partial_task.cancel()
-        await self.out.put(SpeechStopped(self.item_id, self._ms(self.clock)))
+        self.out.put_nowait(SpeechStopped(self.item_id, self._ms(self.clock)))
         # The decode started during the pause already holds all of the speech.
         final = self.speculation or asyncio.create_task(self._decode(self._audio(), final=True))
         self.speculation = None
         decoded = await final
         if decoded.text:
-            await self.out.put(
+            self.out.put_nowait(
                 Final(
                     self.item_id,
                     decoded.text,

@@ -39,6 +39,7 @@ from .base import (
     EngineSession,
     EngineUnavailable,
     Event,
+    EventQueue,
     Final,
     Partial,
     RealtimeEngine,
@@ -197,7 +198,7 @@ class OpenAIRealtimeSession(EngineSession):
         self.failed = False
         self.send_lock = asyncio.Lock()
         self.changed = asyncio.Event()
-        self.out: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.out = EventQueue()
         self.supervisor: asyncio.Task | None = None
 
     # --- the interface -----------------------------------------------------------------
@@ -392,6 +393,8 @@ class OpenAIRealtimeSession(EngineSession):
                 if isinstance(event, dict):
                     self._handle(event)
                     self.changed.set()
+                # events unread: stop reading, and TCP holds the server back
+                await self.out.room()
 
     async def _send_audio(self, ws: ClientConnection) -> None:
         """Send everything appended since ``sent`` (caller holds ``send_lock``)."""

@@ -1,0 +1,249 @@
+"""One speaker's upstream session: audio on its way to the engine, captions on their way back.
+
+A :class:`SpeakerSession` belongs to one connection. It resamples and records the audio, feeds
+the engine, and turns the engine's events into protocol events: partials and speech events go
+to the room as they come; each final is stored (and broadcast by the action that stores it).
+No failure of one event ends the session: a final that cannot be stored is tried again, then
+reported to the speaker, and the next utterance is captioned as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from meetings import actions
+from meetings.events import SpeakerInfo, error_event
+from meetings.models import Meeting, Recording, User
+
+from .audio import StreamResampler
+from .engines import get_realtime_engine
+from .engines.base import (
+    EngineError,
+    EngineSession,
+    Event,
+    Final,
+    Partial,
+    RealtimeEngine,
+    SessionConfig,
+    SpeechStarted,
+    SpeechStopped,
+)
+from .recording import RecordingWriter
+
+logger = logging.getLogger(__name__)
+
+#: waits before the second and third attempt to store a final (a database or Redis hiccup)
+STORE_RETRY_DELAYS = (0.5, 2.0)
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SpeakerSession:
+    """Open with :meth:`open`; then :meth:`feed`, :meth:`commit`, :meth:`clear`; end with
+    :meth:`finish` (the last finals are delivered) or :meth:`abort` (they are dropped)."""
+
+    def __init__(
+        self,
+        meeting: Meeting,
+        user: User,
+        engine: RealtimeEngine,
+        session: EngineSession,
+        sample_rate: int,
+        *,
+        deliver: Send,
+        tell_speaker: Send,
+        broadcasts: bool,
+    ) -> None:
+        self.meeting = meeting
+        self.user = user
+        self.engine_name = engine.name
+        self.engine_session = session
+        self.resampler = StreamResampler(sample_rate, engine.input_sample_rate)
+        self.writer = RecordingWriter(meeting.slug, engine.input_sample_rate)
+        self.deliver = deliver
+        self.tell_speaker = tell_speaker
+        self.broadcasts = broadcasts
+        self.language = ""  # the session's, for engines that do not say
+        # engine ids are unique per upstream session; the room needs them unique per meeting
+        self.key = secrets.token_hex(4)
+        self.offset_ms = 0
+        self.recording: Recording | None = None
+        self.events_task: asyncio.Task | None = None
+        self.ending = False
+        #: the engine's events ended before we asked: this session takes no more audio
+        self.failed = False
+
+    @classmethod
+    async def open(
+        cls, meeting: Meeting, user: User, config: SessionConfig, sample_rate: int, **callbacks
+    ) -> SpeakerSession:
+        """Raises EngineUnavailable (or anything the engine raises) when it cannot start."""
+        engine = get_realtime_engine(settings.TRANSCRIPTION_ENGINE)
+        session = await engine.open(config)
+        speaker = cls(meeting, user, engine, session, sample_rate, **callbacks)
+        speaker.language = config.language or ""
+        speaker.offset_ms = await speaker._start_meeting_clock()
+        speaker.recording = await speaker._create_recording()
+        speaker.events_task = asyncio.create_task(speaker._forward_events())
+        return speaker
+
+    async def feed(self, pcm16: bytes) -> None:
+        samples = self.resampler.process(pcm16)
+        if samples:
+            await self.engine_session.append(samples)
+            await self.writer.write(samples)
+
+    async def commit(self) -> None:
+        await self.engine_session.commit()
+
+    async def clear(self) -> None:
+        await self.engine_session.clear()
+
+    async def finish(self) -> None:
+        """Flush: the remaining finals are stored and delivered before this returns."""
+        self.ending = True
+        tail = self.resampler.process(b"", last=True)
+        if tail and not self.failed:
+            await self.engine_session.append(tail)
+            await self.writer.write(tail)
+        await self.engine_session.close()
+        if self.events_task is not None:
+            await self.events_task
+        await self._finish_recording()
+
+    async def abort(self) -> None:
+        self.ending = True
+        if self.events_task is not None:
+            self.events_task.cancel()
+        with contextlib.suppress(Exception):
+            await self.engine_session.close()
+        await self._finish_recording()
+
+    # --- Engine events -------------------------------------------------------------------
+
+    async def _forward_events(self) -> None:
+        try:
+            async for event in self.engine_session.events():
+                await self._forward(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("upstream session of %s failed", self.user.pk)
+        if not self.ending:
+            self.failed = True
+            await self.tell_speaker(
+                error_event(
+                    "upstream_error",
+                    "Transcription stopped unexpectedly; it starts again with your next audio "
+                    "(the audio is still recorded).",
+                )
+            )
+
+    async def _forward(self, event: Event) -> None:
+        speaker: SpeakerInfo = {"id": self.user.pk, "name": self.user.name}
+        if isinstance(event, Final):
+            await self._store_final(event)
+        elif isinstance(event, EngineError):
+            code = "upstream_unavailable" if event.fatal else "upstream_error"
+            await self.tell_speaker(error_event(code, event.message[:300]))
+        else:
+            payload: dict[str, Any] = {
+                "speaker": speaker,
+                "item_id": self._item(event.item_id),
+            }
+            if isinstance(event, Partial):
+                payload.update(type="caption.partial", text=event.text)
+            elif isinstance(event, SpeechStarted | SpeechStopped):
+                kind = "speech.started" if isinstance(event, SpeechStarted) else "speech.stopped"
+                payload.update(type=kind, audio_ms=event.audio_ms)
+            try:
+                await self.deliver(payload)
+            except Exception:
+                # a partial is superseded by the next one; its final is what must arrive
+                logger.warning("could not deliver %s", payload["type"], exc_info=True)
+
+    async def _store_final(self, final: Final) -> None:
+        text = final.text.strip()
+        if not text:
+            return
+        for delay in (0.0, *STORE_RETRY_DELAYS):
+            await asyncio.sleep(delay)
+            try:
+                segment = await self._save_segment(final, text)
+            except Exception:
+                logger.warning("storing a final of %s failed", self.user.pk, exc_info=True)
+                continue
+            if not self.broadcasts:
+                await self.tell_speaker(actions.caption_final_event(segment))
+            return
+        logger.error("a final of %s in %s is lost: %r", self.user.pk, self.meeting.pk, text[:80])
+        await self.tell_speaker(
+            error_event(
+                "caption_not_saved",
+                "One of your captions could not be saved or sent (the audio is kept in the "
+                "recording). Captioning goes on.",
+            )
+        )
+
+    def _item(self, engine_item_id: str) -> str:
+        return f"{self.key}-{engine_item_id}"
+
+    def _language(self, final: Final) -> str:
+        # Segment.language is short; an engine's odd answer must not make the final unstorable
+        language = final.language or self.language
+        return language if _LANGUAGE.fullmatch(language) else ""
+
+    # --- Database ------------------------------------------------------------------------
+
+    @database_sync_to_async
+    def _start_meeting_clock(self) -> int:
+        self.meeting.start()
+        return self.meeting.ms_since_start(timezone.now())
+
+    @database_sync_to_async
+    def _create_recording(self) -> Recording:
+        return Recording.objects.create(
+            meeting=self.meeting,
+            speaker=self.user,
+            speaker_name=self.user.name,
+            file=self.writer.relative_name,
+            sample_rate=self.writer.sample_rate,
+            offset_ms=self.offset_ms,
+        )
+
+    async def _finish_recording(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        await writer.close()
+        if self.recording is not None:
+            await database_sync_to_async(Recording.objects.filter(pk=self.recording.pk).update)(
+                duration_ms=writer.duration_ms
+            )
+
+    @database_sync_to_async
+    def _save_segment(self, final: Final, text: str):
+        return actions.do_store_final(
+            self.meeting,
+            self.user,
+            item_id=self._item(final.item_id),
+            text=text,
+            start_ms=self.offset_ms + final.start_ms,
+            end_ms=self.offset_ms + final.end_ms,
+            avg_logprob=final.avg_logprob,
+            confidence=final.confidence,
+            language=self._language(final),
+            engine=self.engine_name,
+            broadcast=self.broadcasts,
+        )
