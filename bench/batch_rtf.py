@@ -37,7 +37,7 @@ from django.conf import settings  # noqa: E402
 
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 from transcription.audio import WHISPER_SAMPLE_RATE, decode_file  # noqa: E402
-from transcription.engines import get_batch_engine  # noqa: E402
+from transcription.engine_factory import batch_engine  # noqa: E402
 
 ENGINES = {"whispercpp": "whisper.cpp", "local": "faster-whisper"}
 
@@ -66,7 +66,7 @@ def cpu_name() -> str:
 
 
 def bench(name: str, audio: list[np.ndarray], references: list[str], rounds: int) -> Run:
-    engine = get_batch_engine(name)
+    engine = batch_engine(name)
     started = time.perf_counter()
     engine.transcribe(audio[0][:WHISPER_SAMPLE_RATE])  # loads (and converts) the model
     load_seconds = time.perf_counter() - started

@@ -14,7 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.body_limit import BodySizeLimitMiddleware  # noqa: E402
 from meetings.ws_auth import OriginValidator, TokenAuthMiddleware  # noqa: E402
-from transcription.routing import websocket_urlpatterns  # noqa: E402
+from transcription.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

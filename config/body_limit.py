@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from transcription.api import MULTIPART_OVERHEAD
+from transcription.batch.api import MULTIPART_OVERHEAD
 
 #: the views that take an audio file: allowed UPLOAD_MAX_BYTES plus the multipart around it
 UPLOAD_VIEWS = {

@@ -20,6 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from dotenv import load_dotenv
 
+# the registry is the one list of engine names (it imports no Django)
+from transcription.engines import BATCH_ENGINES, REALTIME_ENGINES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A local .env (never in git) fills in what the environment does not set: real environment
@@ -65,6 +68,13 @@ def envrate(name: str, default: str) -> str:
     value = envstr(name, default).strip()
     if not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", value):
         raise ImproperlyConfigured(f"{name} must be a rate such as 10/h, not {value!r}")
+    return value
+
+
+def envchoice(name: str, default: str, choices: list[str]) -> str:
+    value = envstr(name, default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 
@@ -253,7 +263,7 @@ REQUEST_MAX_BYTES = envint("REQUEST_MAX_BYTES", str(10 * 1024 * 1024))
 # Per user: uploads (django-ratelimit's rate: 20/h, 100/d) and jobs queued or running at once.
 UPLOAD_RATE_LIMIT = envrate("UPLOAD_RATE_LIMIT", "20/h")
 MAX_QUEUED_JOBS_PER_USER = envint("MAX_QUEUED_JOBS_PER_USER", "5")
-TRANSCRIBE_DEFAULT_ENGINE = envstr("TRANSCRIBE_DEFAULT_ENGINE", "local")
+TRANSCRIBE_DEFAULT_ENGINE = envchoice("TRANSCRIBE_DEFAULT_ENGINE", "local", BATCH_ENGINES)
 # POST /api/audio/transcribe answers files up to this long directly; longer ones become jobs.
 TRANSCRIBE_SYNC_MAX_SECONDS = envint("TRANSCRIBE_SYNC_MAX_SECONDS", "60")
 # A running job whose worker has not been heard from for this long is run again.
@@ -297,18 +307,15 @@ OPENAI_API_KEY = envstr("OPENAI_API_KEY")
 OPENAI_BASE_URL = envstr("OPENAI_BASE_URL", "https://api.openai.com/v1")
 OPENAI_REALTIME_ENDPOINT = envstr("OPENAI_REALTIME_ENDPOINT", "wss://api.openai.com/v1/realtime")
 OPENAI_REALTIME_MODEL = envstr("OPENAI_REALTIME_MODEL", "gpt-4o-transcribe")
-OPENAI_REALTIME_LANGUAGE = envstr("OPENAI_REALTIME_LANGUAGE", "en")
 OPENAI_REALTIME_VAD_THRESHOLD = envfloat("OPENAI_REALTIME_VAD_THRESHOLD", "0.5")
 OPENAI_REALTIME_SILENCE_MS = envint("OPENAI_REALTIME_SILENCE_MS", "500")
 OPENAI_REALTIME_NOISE_REDUCTION = envstr("OPENAI_REALTIME_NOISE_REDUCTION", "near_field")
 OPENAI_BATCH_MODEL = envstr("OPENAI_BATCH_MODEL", "gpt-4o-transcribe")
 
 # local when there is no key: the service must work with no network at all
-TRANSCRIPTION_ENGINE = envstr("TRANSCRIPTION_ENGINE", "openai" if OPENAI_API_KEY else "local")
-if TRANSCRIPTION_ENGINE not in {"local", "openai"}:
-    raise ImproperlyConfigured(
-        f"TRANSCRIPTION_ENGINE must be local or openai, not {TRANSCRIPTION_ENGINE!r}"
-    )
+TRANSCRIPTION_ENGINE = envchoice(
+    "TRANSCRIPTION_ENGINE", "openai" if OPENAI_API_KEY else "local", REALTIME_ENGINES
+)
 if TRANSCRIPTION_ENGINE == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=openai needs OPENAI_API_KEY")
 

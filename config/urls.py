@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from transcription import api
+from transcription.batch import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -8,8 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from transcription.jobs import start_job
-from transcription.models import Engine
+from transcription.batch.jobs import start_job
 
 from . import actions, exports
 from .forms import AdminUserChangeForm, MeetingAdminForm
@@ -197,15 +196,15 @@ class MeetingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-transcribe with whisper.cpp")
     def retranscribe_with_whispercpp(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, Engine.WHISPERCPP)
+        self.retranscribe(request, queryset, "whispercpp")
 
     @admin.action(description="Re-transcribe with faster-whisper (batch)")
     def retranscribe_with_faster_whisper(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, Engine.LOCAL)
+        self.retranscribe(request, queryset, "local")
 
     @admin.action(description="Re-transcribe with OpenAI (batch)")
     def retranscribe_with_openai(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, Engine.OPENAI)
+        self.retranscribe(request, queryset, "openai")
 
     @admin.action(description="Export transcripts (ZIP of SRT, WebVTT, TXT, JSON, DOCX)")
     def export_transcripts(self, request, queryset) -> HttpResponse:

@@ -7,8 +7,8 @@ from django.utils.html import format_html
 from meetings import exports
 from meetings.views import transcript_export
 
-from .jobs import result_lines, start_job
-from .models import AudioUpload, Engine, TranscriptionJob, may_use_engine, paid_engine_refusal
+from .batch.jobs import result_lines, start_job
+from .models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
 
 
 @admin.register(AudioUpload)
@@ -41,15 +41,15 @@ class AudioUploadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Transcribe with whisper.cpp")
     def transcribe_with_whispercpp(self, request, queryset) -> None:
-        self.start(request, queryset, Engine.WHISPERCPP)
+        self.start(request, queryset, "whispercpp")
 
     @admin.action(description="Transcribe with faster-whisper")
     def transcribe_with_faster_whisper(self, request, queryset) -> None:
-        self.start(request, queryset, Engine.LOCAL)
+        self.start(request, queryset, "local")
 
     @admin.action(description="Transcribe with OpenAI (batch)")
     def transcribe_with_openai(self, request, queryset) -> None:
-        self.start(request, queryset, Engine.OPENAI)
+        self.start(request, queryset, "openai")
 
 
 @admin.register(TranscriptionJob)

@@ -10,6 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from .engines import BATCH_ENGINES, ENGINES, PAID_ENGINES
+
 
 def upload_path(upload: AudioUpload, filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()[:10]
@@ -35,15 +37,10 @@ class AudioUpload(models.Model):
         return self.original_name
 
 
-class Engine(models.TextChoices):
-    WHISPERCPP = "whispercpp", "whisper.cpp"
-    LOCAL = "local", "faster-whisper (local)"
-    OPENAI = "openai", "OpenAI batch"
-
-
-#: engines that spend the operator's money: only users with this permission may choose them
-#: (superusers have it; operators grant it to users or groups in the admin)
-PAID_ENGINES = frozenset({Engine.OPENAI})
+#: the batch engines a job may run, as the registry lists them
+ENGINE_CHOICES = [(name, ENGINES[name].label) for name in BATCH_ENGINES]
+#: paid engines (the registry marks them) need this permission: superusers have it, operators
+#: grant it to users or groups in the admin
 USE_PAID_ENGINES = "transcription.use_paid_engines"
 
 
@@ -53,7 +50,7 @@ def may_use_engine(user, engine: str) -> bool:
 
 def paid_engine_refusal(engine: str) -> str:
     """What a user who may not use a paid engine is told."""
-    free = " or ".join(e.value for e in Engine if e not in PAID_ENGINES)
+    free = " or ".join(name for name in BATCH_ENGINES if name not in PAID_ENGINES)
     return (
         f"The {engine} engine is paid for by the operator of this service, and your account "
         f"may not use it. Choose another engine ({free}), or ask an administrator for access."
@@ -90,7 +87,7 @@ class TranscriptionJob(models.Model):
     meeting = models.ForeignKey(
         "meetings.Meeting", models.CASCADE, null=True, blank=True, related_name="jobs"
     )
-    engine = models.CharField(max_length=20, choices=Engine.choices, default=Engine.WHISPERCPP)
+    engine = models.CharField(max_length=20, choices=ENGINE_CHOICES, default="whispercpp")
     language = models.CharField(max_length=10, blank=True, default="en")
     options = models.JSONField(default=dict, blank=True)
 

@@ -80,7 +80,7 @@ from .audio import (
     pcm16_to_float,
     resample,
 )
-from .batch import transcribe_file
+from .batch.files import transcribe_file
 from .engines.base import (
     BatchEngine,
     EngineSession,
@@ -1248,10 +1248,10 @@ class RealtimeServer:
         if not api_key:
             raise ValueError("the server needs an API key for its clients")
         if realtime_engine is None or batch_engine is None:
-            from .engines.local import LocalBatchEngine, LocalRealtimeEngine
+            from .engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
 
-            realtime_engine = realtime_engine or LocalRealtimeEngine()
-            batch_engine = batch_engine or LocalBatchEngine()
+            realtime_engine = realtime_engine or LocalRealtimeEngine(LocalConfig())
+            batch_engine = batch_engine or LocalBatchEngine(LocalConfig())
         self.api_key = api_key
         self.realtime_engine = realtime_engine
         self.batch = BatchTranscriber(batch_engine)

@@ -20,7 +20,7 @@ from meetings.models import ApiToken, Recording, Segment
 from tests.servers import ROOT, stop_process
 from tests.speech import clip, clips, word_error_rate
 from transcription.audio import decode_file, resample
-from transcription.jobs import start_job
+from transcription.batch.jobs import start_job
 from transcription.models import AudioUpload, TranscriptionJob
 
 pytestmark = [pytest.mark.slow]

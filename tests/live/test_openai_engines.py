@@ -30,6 +30,7 @@ from tests.base import communicator
 from tests.servers import ROOT, free_port
 from tests.speech import clip, word_error_rate
 from transcription.audio import pcm16_to_float
+from transcription.engine_factory import engine_config
 from transcription.engines.base import (
     EngineError,
     EngineUnavailable,
@@ -186,7 +187,9 @@ async def test_it_streams_one_final_per_utterance(openai):
         speech = speech_24k(name)
         windows.append((len(audio) // 48, (len(audio) + len(speech)) // 48))
         audio += speech + silence(1.5, RATE)
-    session = await OpenAIRealtimeEngine().open(SessionConfig(language="en", silence_ms=500))
+    session = await OpenAIRealtimeEngine(engine_config("openai")).open(
+        SessionConfig(language="en", silence_ms=500)
+    )
     listener = Listener(session)
     started_at = time.monotonic()
     await speak(session, audio, pace=0.1)  # real time
@@ -413,7 +416,7 @@ async def test_it_reconnects_and_replays_when_the_server_dies(openai, server):
     name = "A_LS_1089-134691-0001"
     speech = speech_24k(name)
     half = len(speech) // 2 // CHUNK * CHUNK
-    session = await OpenAIRealtimeEngine().open(SessionConfig(language="en"))
+    session = await OpenAIRealtimeEngine(engine_config("openai")).open(SessionConfig(language="en"))
     listener = Listener(session)
     await speak(session, speech[:half], pace=0.02)
     await listener.first(SpeechStarted)
@@ -435,12 +438,14 @@ async def test_it_reconnects_and_replays_when_the_server_dies(openai, server):
 async def test_it_refuses_wrong_keys_and_urls(openai, server):
     openai.OPENAI_API_KEY = "sk-wrong-key-000000000"
     with pytest.raises(EngineUnavailable, match=r"invalid_api_key.*Incorrect API key provided"):
-        await OpenAIRealtimeEngine().open(SessionConfig())
+        await OpenAIRealtimeEngine(engine_config("openai")).open(SessionConfig())
     with pytest.raises(EngineUnavailable, match=r"401.*Incorrect API key provided"):
-        await asyncio.to_thread(OpenAIBatchEngine().transcribe, np.zeros(16000, np.float32))
+        await asyncio.to_thread(
+            OpenAIBatchEngine(engine_config("openai")).transcribe, np.zeros(16000, np.float32)
+        )
     openai.OPENAI_API_KEY = ""
     with pytest.raises(EngineUnavailable, match="OPENAI_API_KEY is not set"):
-        await OpenAIRealtimeEngine().open(SessionConfig())
+        await OpenAIRealtimeEngine(engine_config("openai")).open(SessionConfig())
 
     # as at OpenAI, the upgrade succeeds; an error event and a close code follow
     url = server.realtime_url
@@ -488,7 +493,9 @@ def test_it_transcribes_a_recording(openai, model):
     audio = pcm16_to_float(pcm)
     reported: list[float] = []
 
-    transcript = OpenAIBatchEngine().transcribe(audio, language="en", progress=reported.append)
+    transcript = OpenAIBatchEngine(engine_config("openai")).transcribe(
+        audio, language="en", progress=reported.append
+    )
 
     wer = word_error_rate(speech.reference, transcript.text)
     print(f"{model}: WER {wer:.3f} over {len(transcript.segments)} segment(s)")
@@ -553,7 +560,7 @@ def test_it_answers_bad_uploads_as_openai_does(openai, server):
     # the engine raises with the server's message
     openai.OPENAI_BATCH_MODEL = "gpt-9-transcribe"
     with pytest.raises(OpenAITranscriptionError, match="`gpt-9-transcribe` does not exist") as info:
-        OpenAIBatchEngine().transcribe(np.zeros(16000, np.float32))
+        OpenAIBatchEngine(engine_config("openai")).transcribe(np.zeros(16000, np.float32))
     assert (info.value.status, info.value.code) == (404, "model_not_found")
 
 

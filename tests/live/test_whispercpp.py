@@ -13,23 +13,23 @@ import jiwer
 import numpy as np
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from faster_whisper import WhisperModel
 from faster_whisper.feature_extractor import FeatureExtractor
 
 from tests.speech import clips, corpus_word_error_rate, normalise
 from transcription.audio import decode_file
-from transcription.engines import get_batch_engine
 from transcription.engines.base import EngineUnavailable, Transcript
-from transcription.engines.local import model_path as ctranslate2_model_path
-from transcription.engines.local import whisper_model as faster_whisper_model
+from transcription.engines.ggml import EOT, bundled_ggml_model, bundled_model_dir
+from transcription.engines.local import LocalConfig
+from transcription.engines.local import model_path as local_model_path
+from transcription.engines.local import whisper_model as local_whisper_model
 from transcription.engines.whispercpp import (
     WhisperCppBatchEngine,
+    WhisperCppConfig,
     WhisperCppModel,
     model_path,
     whisper_model,
 )
-from transcription.ggml import EOT, bundled_ggml_model, bundled_model_dir
 
 pytestmark = [pytest.mark.slow]
 
@@ -38,15 +38,27 @@ SOT, NO_TIMESTAMPS = 50257, 50362
 
 
 @pytest.fixture(scope="session")
-def ggml_model(tmp_path_factory) -> Path:
+def config(tmp_path_factory) -> WhisperCppConfig:
+    """The engine's config: the bundled model, converted into a folder of its own."""
+    return WhisperCppConfig(cache_dir=tmp_path_factory.mktemp("models"), threads=2)
+
+
+@pytest.fixture(scope="session")
+def ggml_model(config) -> Path:
     """The bundled model converted afresh, and the engine's process-wide model loaded from it."""
-    with override_settings(WHISPER_CPP_CACHE_DIR=tmp_path_factory.mktemp("models")):
-        path = bundled_ggml_model()
-        assert bundled_ggml_model() == path  # converted once, then reused
-        loaded = whisper_model()
-    # the engine runs this conversion (byte for byte, if another test loaded it first)
-    assert filecmp.cmp(loaded.path, path, shallow=False)
+    path = bundled_ggml_model(config.cache_dir)
+    assert bundled_ggml_model(config.cache_dir) == path  # converted once, then reused
+    loaded = whisper_model(config)
+    assert loaded.path == path
     return path
+
+
+def ctranslate2_model_path() -> str:
+    return local_model_path(LocalConfig())
+
+
+def faster_whisper_model():
+    return local_whisper_model(LocalConfig(threads=2))
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +67,9 @@ def audio() -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def transcripts(ggml_model, audio) -> dict[str, tuple[Transcript, list[float]]]:
+def transcripts(config, ggml_model, audio) -> dict[str, tuple[Transcript, list[float]]]:
     """Every clip through the engine, with the progress it reported."""
-    engine = get_batch_engine("whispercpp")
-    assert isinstance(engine, WhisperCppBatchEngine)
+    engine = WhisperCppBatchEngine(config)
     results = {}
     for name, samples in audio.items():
         progress: list[float] = []
@@ -203,8 +214,8 @@ def test_it_agrees_with_faster_whisper_greedy_on_the_same_weights(transcripts, a
         assert word_distance(text, int8_text) <= max(1, quantisation), (name, text, int8_text)
 
 
-def test_it_transcribes_from_several_threads_at_once(transcripts, audio):
-    engine = WhisperCppBatchEngine()
+def test_it_transcribes_from_several_threads_at_once(config, transcripts, audio):
+    engine = WhisperCppBatchEngine(config)
     names = list(audio)[:4]
     results: dict[str, str] = {}
 
@@ -236,15 +247,14 @@ def test_the_command_writes_a_model_that_loads(ggml_model, tmp_path):
     assert filecmp.cmp(written, ggml_model, shallow=False)
 
 
-def test_it_says_clearly_when_there_is_no_model(settings, tmp_path):
-    settings.WHISPER_CPP_MODEL = str(tmp_path / "missing.bin")
+def test_it_says_clearly_when_there_is_no_model(tmp_path):
+    missing = WhisperCppConfig(model_path=str(tmp_path / "missing.bin"))
     with pytest.raises(EngineUnavailable, match=r"WHISPER_CPP_MODEL=.*missing\.bin is not a file"):
-        model_path()
+        model_path(missing)
 
     not_a_model = tmp_path / "notes.bin"
     not_a_model.write_bytes(b"these are not weights" * 100)
-    settings.WHISPER_CPP_MODEL = str(not_a_model)
-    assert model_path() == not_a_model
+    assert model_path(WhisperCppConfig(model_path=str(not_a_model))) == not_a_model
     with pytest.raises(EngineUnavailable, match=r"could not load .*notes\.bin: .*bad magic"):
         WhisperCppModel(not_a_model)
 

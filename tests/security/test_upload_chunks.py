@@ -16,8 +16,8 @@ import pytest
 from tests.live.test_openai_engines import API_KEY, RealtimeServerProcess
 from tests.speech import clip, word_error_rate
 from transcription.audio import WHISPER_SAMPLE_RATE, AudioFile, decode_file, float_to_pcm16
-from transcription.batch import transcribe_file
-from transcription.engines import get_batch_engine
+from transcription.batch.files import transcribe_file
+from transcription.engine_factory import batch_engine
 
 pytestmark = [pytest.mark.slow]
 
@@ -82,7 +82,7 @@ def test_it_keeps_every_word_in_its_place_across_chunks(speech, engine, request,
         settings.OPENAI_BATCH_MODEL = "whisper-1"  # the model that gives segment timestamps
     reported: list[float] = []
     transcript, seconds = transcribe_file(
-        get_batch_engine(engine),
+        batch_engine(engine),
         path,
         language="en",
         progress=reported.append,

@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from meetings.models import ApiToken
-from transcription.jobs import run_transcription_job, start_job
+from transcription.batch.jobs import run_transcription_job, start_job
 from transcription.models import AudioUpload, TranscriptionJob
 
 

@@ -19,7 +19,7 @@ from django.core.files import File
 
 from tests.live.test_batch import wait_for_job
 from tests.servers import ROOT, stop_process
-from transcription.jobs import start_job
+from transcription.batch.jobs import start_job
 from transcription.models import AudioUpload
 
 from .audio_bombs import memory_mib, silent_flac

@@ -1,45 +1,70 @@
-"""The engine registry: names in settings map to classes loaded on first use.
+"""The engine registry: the one list of engine names, and where each one's classes live.
 
-Heavy optional imports (faster-whisper, pywhispercpp, websockets) happen only
-when an engine is actually used, so the site starts without them.
+Engines are plain async Python: no Django, no Channels. Each class takes an explicit config
+object in its constructor; :mod:`transcription.engine_factory` reads the Django settings and
+builds them. Settings validation and the job model's choices derive from this list.
+
+Heavy optional imports (faster-whisper, pywhispercpp, websockets) happen only when an engine is
+actually loaded, so the site starts without them.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from .base import BatchEngine, EngineUnavailable, RealtimeEngine
+from .base import EngineUnavailable
 
-REALTIME_ENGINES = {
-    "local": "transcription.engines.local:LocalRealtimeEngine",
-    "openai": "transcription.engines.openai_realtime:OpenAIRealtimeEngine",
+
+@dataclass(frozen=True)
+class EngineKind:
+    name: str
+    label: str
+    #: "module:Class" of its realtime engine, if it has one
+    realtime: str | None = None
+    #: "module:Class" of its batch engine, if it has one
+    batch: str | None = None
+    #: it spends the operator's money: only users with the permission may choose it
+    paid: bool = False
+
+
+ENGINES = {
+    engine.name: engine
+    for engine in [
+        EngineKind(
+            "local",
+            "faster-whisper (local)",
+            realtime="transcription.engines.local:LocalRealtimeEngine",
+            batch="transcription.engines.local:LocalBatchEngine",
+        ),
+        EngineKind(
+            "whispercpp",
+            "whisper.cpp",
+            batch="transcription.engines.whispercpp:WhisperCppBatchEngine",
+        ),
+        EngineKind(
+            "openai",
+            "OpenAI",
+            realtime="transcription.engines.openai_realtime:OpenAIRealtimeEngine",
+            batch="transcription.engines.openai_batch:OpenAIBatchEngine",
+            paid=True,
+        ),
+    ]
 }
 
-BATCH_ENGINES = {
-    "local": "transcription.engines.local:LocalBatchEngine",
-    "whispercpp": "transcription.engines.whispercpp:WhisperCppBatchEngine",
-    "openai": "transcription.engines.openai_batch:OpenAIBatchEngine",
-}
+REALTIME_ENGINES = [name for name, engine in ENGINES.items() if engine.realtime]
+BATCH_ENGINES = [name for name, engine in ENGINES.items() if engine.batch]
+PAID_ENGINES = frozenset(name for name, engine in ENGINES.items() if engine.paid)
 
 
-def _load(registry: dict[str, str], name: str) -> Any:
-    try:
-        path = registry[name]
-    except KeyError:
-        choices = ", ".join(sorted(registry))
-        raise EngineUnavailable(f"unknown engine {name!r} (choose from {choices})") from None
+def engine_class(name: str, kind: str) -> Any:
+    """The class of an engine's ``kind`` ("realtime" or "batch"), imported on first use."""
+    engine = ENGINES.get(name)
+    path = getattr(engine, kind, None) if engine else None
+    if path is None:
+        names = REALTIME_ENGINES if kind == "realtime" else BATCH_ENGINES
+        choices = ", ".join(names)
+        raise EngineUnavailable(f"unknown {kind} engine {name!r} (choose from {choices})")
     module_name, _, class_name = path.partition(":")
     return getattr(import_module(module_name), class_name)
-
-
-@cache
-def get_realtime_engine(name: str) -> RealtimeEngine:
-    """The process-wide instance of a realtime engine (models are shared)."""
-    return _load(REALTIME_ENGINES, name)()
-
-
-@cache
-def get_batch_engine(name: str) -> BatchEngine:
-    return _load(BATCH_ENGINES, name)()

@@ -40,6 +40,21 @@ class SessionConfig:
 
 
 @dataclass(frozen=True)
+class OpenAIConfig:
+    """Where the OpenAI engines connect, with which key and models.
+
+    ``base_url`` serves ``/audio/transcriptions``; ``realtime_endpoint`` the Realtime API's
+    WebSocket. Both may point at any compatible server (the project's own speech server).
+    """
+
+    api_key: str = ""
+    base_url: str = "https://api.openai.com/v1"
+    realtime_endpoint: str = "wss://api.openai.com/v1/realtime"
+    realtime_model: str = "gpt-4o-transcribe"
+    batch_model: str = "gpt-4o-transcribe"
+
+
+@dataclass(frozen=True)
 class SpeechStarted:
     item_id: str
     audio_ms: int

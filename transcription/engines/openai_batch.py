@@ -1,7 +1,7 @@
 """The OpenAI batch engine: ``POST {OPENAI_BASE_URL}/audio/transcriptions``.
 
 The recording is cut at pauses into pieces the endpoint accepts, each sent as a 16 kHz WAV.
-What comes back depends on the model (``OPENAI_BATCH_MODEL``):
+What comes back depends on the model (``OpenAIConfig.batch_model``):
 
 * ``whisper-1`` answers ``verbose_json`` with segment timestamps and their ``avg_logprob``;
 * ``gpt-4o-transcribe`` and ``gpt-4o-mini-transcribe`` answer ``json`` only, with token
@@ -25,10 +25,9 @@ import wave
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
 from ..audio import WHISPER_SAMPLE_RATE, float_to_pcm16, quietest_cut
-from .base import BatchEngine, EngineUnavailable, Transcript, TranscriptSegment
+from .base import BatchEngine, EngineUnavailable, OpenAIConfig, Transcript, TranscriptSegment
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +151,15 @@ def error_message(body: bytes, status: int) -> tuple[str, str | None]:
 class OpenAIBatchEngine(BatchEngine):
     name = "openai"
 
+    def __init__(self, config: OpenAIConfig) -> None:
+        self.config = config
+
     def transcribe(self, audio, *, language="en", prompt="", progress=None) -> Transcript:
-        api_key = settings.OPENAI_API_KEY
+        api_key = self.config.api_key
         if not api_key:
             raise EngineUnavailable("OPENAI_API_KEY is not set")
-        model = settings.OPENAI_BATCH_MODEL
-        url = settings.OPENAI_BASE_URL.rstrip("/") + "/audio/transcriptions"
+        model = self.config.batch_model
+        url = self.config.base_url.rstrip("/") + "/audio/transcriptions"
         max_seconds = LONG_PIECE_SECONDS if model == "whisper-1" else SHORT_PIECE_SECONDS
         parts = pieces(np.asarray(audio, dtype=np.float32), max_seconds)
         total = max(audio.size, 1)

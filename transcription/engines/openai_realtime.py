@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -41,6 +40,7 @@ from .base import (
     Event,
     EventQueue,
     Final,
+    OpenAIConfig,
     Partial,
     RealtimeEngine,
     SessionConfig,
@@ -560,13 +560,16 @@ class OpenAIRealtimeEngine(RealtimeEngine):
     name = "openai"
     input_sample_rate = SAMPLE_RATE
 
+    def __init__(self, config: OpenAIConfig) -> None:
+        self.config = config
+
     async def open(self, config: SessionConfig) -> EngineSession:
-        api_key = settings.OPENAI_API_KEY
+        api_key = self.config.api_key
         if not api_key:
             raise EngineUnavailable("OPENAI_API_KEY is not set")
-        model = config.model or settings.OPENAI_REALTIME_MODEL
+        model = config.model or self.config.realtime_model
         session = OpenAIRealtimeSession(
-            realtime_url(settings.OPENAI_REALTIME_ENDPOINT),
+            realtime_url(self.config.realtime_endpoint),
             api_key,
             session_update(config, model),
             config,

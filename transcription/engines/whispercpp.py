@@ -1,7 +1,7 @@
 """The whisper.cpp batch engine: the bundled Whisper through pywhispercpp, on the CPU.
 
 The model is ``WHISPER_CPP_MODEL`` when set (any ggml Whisper file), else the bundled tiny.en
-converted once to ggml (:mod:`transcription.ggml`), so this engine and the local one run the
+converted once to ggml (:mod:`transcription.engines.ggml`), so this engine and the local one run the
 same weights. It is loaded once per process. One whisper.cpp context decodes one recording at a
 time, so calls take turns on a lock; the bindings release the GIL while decoding, so the rest of
 the process keeps running.
@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from ..ggml import ConversionError, bundled_ggml_model
 from .base import BatchEngine, EngineUnavailable, ProgressCallback, Transcript, TranscriptSegment
+from .ggml import ConversionError, bundled_ggml_model
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +42,25 @@ def _bindings() -> Any:
     return _pywhispercpp
 
 
-def _threads() -> int:
-    return settings.WHISPER_CPP_THREADS
+@dataclass(frozen=True)
+class WhisperCppConfig:
+    """Which ggml model whisper.cpp loads, where the bundled one is converted to, and threads."""
+
+    #: any ggml Whisper file; empty: the bundled tiny.en, converted once into ``cache_dir``
+    model_path: str = ""
+    cache_dir: Path = Path("var/models")
+    threads: int = field(default_factory=lambda: os.cpu_count() or 2)
 
 
-def model_path() -> Path:
+def model_path(config: WhisperCppConfig) -> Path:
     """The ggml file to load: the configured one, or the bundled model converted for it."""
-    if settings.WHISPER_CPP_MODEL:
-        path = Path(settings.WHISPER_CPP_MODEL)
+    if config.model_path:
+        path = Path(config.model_path)
         if not path.is_file():
             raise EngineUnavailable(f"WHISPER_CPP_MODEL={path} is not a file")
         return path
     try:
-        return bundled_ggml_model()
+        return bundled_ggml_model(config.cache_dir)
     except ConversionError as exc:
         raise EngineUnavailable(
             f"no whisper.cpp model: set WHISPER_CPP_MODEL to a ggml file ({exc})"
@@ -142,16 +149,16 @@ class WhisperCppModel:
 
 
 _loading = threading.Lock()
-_loaded: WhisperCppModel | None = None
+_loaded: dict[Path, WhisperCppModel] = {}
 
 
-def whisper_model() -> WhisperCppModel:
-    """The process's model, loaded (and converted, the first time) on first use."""
-    global _loaded
+def whisper_model(config: WhisperCppConfig) -> WhisperCppModel:
+    """The process's model of this file, loaded (and converted, the first time) on first use."""
+    path = model_path(config)
     with _loading:
-        if _loaded is None:
-            _loaded = WhisperCppModel(model_path())
-        return _loaded
+        if path not in _loaded:
+            _loaded[path] = WhisperCppModel(path)
+        return _loaded[path]
 
 
 class _Progress:
@@ -175,6 +182,9 @@ class WhisperCppBatchEngine(BatchEngine):
     #: (repetitive or improbable), as Whisper and faster-whisper do. 0 turns the retries off.
     temperature_increment = 0.2
 
+    def __init__(self, config: WhisperCppConfig) -> None:
+        self.config = config
+
     def transcribe(
         self,
         audio: np.ndarray,
@@ -183,7 +193,7 @@ class WhisperCppBatchEngine(BatchEngine):
         prompt: str = "",
         progress: ProgressCallback | None = None,
     ) -> Transcript:
-        model = whisper_model()
+        model = whisper_model(self.config)
         pw = model.pw
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         duration_ms = samples.size * 1000 // SAMPLE_RATE
@@ -191,7 +201,7 @@ class WhisperCppBatchEngine(BatchEngine):
 
         greedy = pw.whisper_sampling_strategy.WHISPER_SAMPLING_GREEDY
         params = pw.whisper_full_default_params(greedy)
-        params.n_threads = _threads()
+        params.n_threads = self.config.threads
         params.language = (language or "auto") if model.multilingual else "en"
         params.no_timestamps = False
         # Each window is still conditioned on the text of the windows before it; "no context"

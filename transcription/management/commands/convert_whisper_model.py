@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from transcription.ggml import ConversionError, bundled_cache_path, bundled_model_dir, convert
+from transcription.engines.ggml import (
+    ConversionError,
+    bundled_cache_path,
+    bundled_model_dir,
+    convert,
+)
 
 
 class Command(BaseCommand):
@@ -25,7 +31,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, output: Path | None, **options) -> None:
         try:
-            path = convert(bundled_model_dir(), output or bundled_cache_path())
+            output = output or bundled_cache_path(settings.WHISPER_CPP_CACHE_DIR)
+            path = convert(bundled_model_dir(), output)
         except ConversionError as exc:
             raise CommandError(str(exc)) from None
         except OSError as exc:

@@ -12,10 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from meetings import exports
 from transcription.audio import AudioDecodeError, AudioFile
-from transcription.batch import transcribe_file
-from transcription.engines import BATCH_ENGINES, get_batch_engine
+from transcription.batch.files import transcribe_file
+from transcription.batch.jobs import result_lines, transcript_json
+from transcription.engine_factory import batch_engine
+from transcription.engines import BATCH_ENGINES
 from transcription.engines.base import EngineUnavailable
-from transcription.jobs import result_lines, transcript_json
 
 FORMATS = ("txt", "json", "srt", "vtt")
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             started = time.monotonic()
             # a few minutes at a time: a file of any length fits in memory
             transcript, seconds = transcribe_file(
-                get_batch_engine(engine),
+                batch_engine(engine),
                 file,
                 language=None if language == "auto" else language,
                 prompt=prompt,

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from transcription.jobs import recover_stale_jobs
+from transcription.batch.jobs import recover_stale_jobs
 
 
 class Command(BaseCommand):

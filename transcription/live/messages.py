@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 DEFAULT_SAMPLE_RATE = 24000
 #: ISO 639-1 (two lowercase letters), or "auto" to let the engine detect the language

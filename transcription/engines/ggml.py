@@ -399,20 +399,18 @@ def _cache_name(model_dir: Path) -> str:
 _converting = threading.Lock()
 
 
-def bundled_cache_path() -> Path:
+def bundled_cache_path(cache_dir: Path) -> Path:
     """Where :func:`bundled_ggml_model` keeps the converted model."""
-    from django.conf import settings
-
-    return Path(settings.WHISPER_CPP_CACHE_DIR) / _cache_name(bundled_model_dir())
+    return Path(cache_dir) / _cache_name(bundled_model_dir())
 
 
-def bundled_ggml_model() -> Path:
-    """The bundled model as a ggml file in ``WHISPER_CPP_CACHE_DIR``, converted on first use.
+def bundled_ggml_model(cache_dir: Path) -> Path:
+    """The bundled model as a ggml file in ``cache_dir``, converted on first use.
 
     Two processes converting at once each write their own temporary file; the renames are
     atomic, so either result is whole and the same.
     """
-    path = bundled_cache_path()
+    path = bundled_cache_path(cache_dir)
     with _converting:
         if not path.exists():
             convert(bundled_model_dir(), path)

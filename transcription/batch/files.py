@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from .audio import CHUNK_SECONDS, WHISPER_SAMPLE_RATE, AudioDecodeError, AudioFile, AudioTooLong
-from .engines.base import BatchEngine, ProgressCallback, Transcript, TranscriptSegment
+from ..audio import CHUNK_SECONDS, WHISPER_SAMPLE_RATE, AudioDecodeError, AudioFile, AudioTooLong
+from ..engines.base import BatchEngine, ProgressCallback, Transcript, TranscriptSegment
 
 
 def transcribe_file(

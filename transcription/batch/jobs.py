@@ -28,11 +28,11 @@ from django_tasks import task
 from meetings import exports
 from meetings.models import Meeting, Segment, TranscriptVersion
 
-from .audio import AudioDecodeError, AudioTooLong, describe_seconds
-from .batch import transcribe_file
-from .engines import get_batch_engine
-from .engines.base import EngineUnavailable, Transcript, TranscriptSegment
-from .models import AudioUpload, TranscriptionJob
+from ..audio import AudioDecodeError, AudioTooLong, describe_seconds
+from ..engine_factory import batch_engine
+from ..engines.base import EngineUnavailable, Transcript, TranscriptSegment
+from ..models import AudioUpload, TranscriptionJob
+from .files import transcribe_file
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def claim(job_id: int) -> TranscriptionJob | None:
 
 
 def run(job: TranscriptionJob) -> None:
-    engine = get_batch_engine(job.engine)
+    engine = batch_engine(job.engine)
     progress = ProgressReporter(job.pk)
     language = job.language or None
     prompt = job.options.get("prompt", "")
@@ -358,4 +358,4 @@ def recover_stale_jobs() -> list[TranscriptionJob]:
 
 def transcribe_now(audio: np.ndarray, engine: str, language: str | None, progress=None):
     """Transcribe in this process (short uploads, the `transcribe` command)."""
-    return get_batch_engine(engine).transcribe(audio, language=language, progress=progress)
+    return batch_engine(engine).transcribe(audio, language=language, progress=progress)

@@ -25,9 +25,9 @@ from meetings import actions
 from meetings.events import SpeakerInfo, error_event
 from meetings.models import Meeting, Recording, User
 
-from .audio import StreamResampler
-from .engines import get_realtime_engine
-from .engines.base import (
+from ..audio import StreamResampler
+from ..engine_factory import realtime_engine
+from ..engines.base import (
     EngineError,
     EngineSession,
     Event,
@@ -89,7 +89,7 @@ class SpeakerSession:
         cls, meeting: Meeting, user: User, config: SessionConfig, sample_rate: int, **callbacks
     ) -> SpeakerSession:
         """Raises EngineUnavailable (or anything the engine raises) when it cannot start."""
-        engine = get_realtime_engine(settings.TRANSCRIPTION_ENGINE)
+        engine = realtime_engine(settings.TRANSCRIPTION_ENGINE)
         session = await engine.open(config)
         speaker = cls(meeting, user, engine, session, sample_rate, **callbacks)
         speaker.language = config.language or ""

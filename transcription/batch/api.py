@@ -21,17 +21,17 @@ from django_ratelimit.core import is_ratelimited
 from meetings import exports
 from meetings.tokens import token_from_authorization, user_for_token
 
-from . import jobs
-from .audio import (
+from ..audio import (
     WHISPER_SAMPLE_RATE,
     AudioDecodeError,
     AudioFile,
     AudioTooLong,
     describe_seconds,
 )
-from .engines import BATCH_ENGINES
-from .engines.base import EngineUnavailable
-from .models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
+from ..engines import BATCH_ENGINES
+from ..engines.base import EngineUnavailable
+from ..models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
+from . import jobs
 
 logger = logging.getLogger(__name__)
 

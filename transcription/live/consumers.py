@@ -36,9 +36,9 @@ from meetings.events import (
 from meetings.models import Meeting, Membership, Segment, User
 from meetings.ws_auth import credentials_still_valid
 
+from ..engines.base import EngineUnavailable, SessionConfig
 from . import limits, presence
 from .capture import CaptureState
-from .engines.base import EngineUnavailable, SessionConfig
 from .messages import (
     DEFAULT_SAMPLE_RATE,
     AppendAudio,

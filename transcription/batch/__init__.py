@@ -1,0 +1,1 @@
+"""Batch transcription: the upload API, durable jobs, and files transcribed in chunks."""

@@ -1,0 +1,55 @@
+"""Engines built from the Django settings: the one place where settings meet the engines.
+
+The engines themselves (:mod:`transcription.engines`) know nothing of Django; each takes an
+explicit config object. Instances are cached per process, so their models load once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from .engines import engine_class
+from .engines.base import BatchEngine, OpenAIConfig, RealtimeEngine
+
+
+def engine_config(name: str) -> Any:
+    """The config object of the engine called ``name``, from the settings."""
+    if name == "local":
+        from .engines.local import LocalConfig
+
+        return LocalConfig(
+            model_path=settings.LOCAL_WHISPER_MODEL, threads=settings.LOCAL_WHISPER_THREADS
+        )
+    if name == "whispercpp":
+        from .engines.whispercpp import WhisperCppConfig
+
+        return WhisperCppConfig(
+            model_path=settings.WHISPER_CPP_MODEL,
+            cache_dir=Path(settings.WHISPER_CPP_CACHE_DIR),
+            threads=settings.WHISPER_CPP_THREADS,
+        )
+    if name == "openai":
+        return OpenAIConfig(
+            api_key=settings.OPENAI_API_KEY,
+            base_url=settings.OPENAI_BASE_URL,
+            realtime_endpoint=settings.OPENAI_REALTIME_ENDPOINT,
+            realtime_model=settings.OPENAI_REALTIME_MODEL,
+            batch_model=settings.OPENAI_BATCH_MODEL,
+        )
+    raise ValueError(f"no settings for engine {name!r}")
+
+
+@cache
+def realtime_engine(name: str) -> RealtimeEngine:
+    """The process-wide realtime engine called ``name`` (models are shared)."""
+    return engine_class(name, "realtime")(engine_config(name))
+
+
+@cache
+def batch_engine(name: str) -> BatchEngine:
+    """The process-wide batch engine called ``name``."""
+    return engine_class(name, "batch")(engine_config(name))

@@ -1,0 +1,1 @@
+"""Live captions: the WebSocket consumers and what a speaking connection needs."""
