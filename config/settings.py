@@ -330,7 +330,7 @@ WHISPER_CPP_CACHE_DIR = Path(envstr("WHISPER_CPP_CACHE_DIR", str(BASE_DIR / "var
 # the key clients of `manage.py realtime_server` (the OpenAI-compatible speech server) must send
 REALTIME_SERVER_API_KEY = envstr("REALTIME_SERVER_API_KEY")
 
-# Live sessions: limits of shared/PROTOCOL.md
+# Live sessions: limits of docs/PROTOCOL.md
 CAPTIONS_MAX_FRAME_BYTES = 1024 * 1024
 CAPTIONS_IDLE_SECONDS = envint("CAPTIONS_IDLE_SECONDS", "60")
 CAPTIONS_MAX_CONNECTIONS_PER_USER = envint("CAPTIONS_MAX_CONNECTIONS_PER_USER", "8")

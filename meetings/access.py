@@ -43,3 +43,15 @@ def get_meeting_for_user(user: User, slug: str) -> Access:
     if role is None:
         raise PermissionDenied("You are not a participant of this meeting")
     return Access(meeting, role)
+
+
+def get_personal_transcript(user: User) -> Access:
+    """The user's own transcript (``/ws/realtime/transcribe``), where they are host.
+
+    Found by its owner, never by slug; checked again here, so that no room that happens to
+    look like it could ever be handed out instead.
+    """
+    meeting = Meeting.personal_for(user)
+    if meeting.kind != Meeting.Kind.PERSONAL or meeting.owner_id != user.pk:
+        raise PermissionDenied("not this user's personal transcript")
+    return Access(meeting, Membership.Role.HOST)

@@ -1,51 +1,68 @@
-"""Write, then tell the room. Only these functions send to a room's group."""
+"""Every write that other people or processes must hear of, then the telling.
+
+Writes tell the room (or a user's open connections) after their transaction commits. Only the
+functions here send to a channel-layer group; the payloads come from :mod:`meetings.events`.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .events import ACCESS_CHANGED, CaptionFinal, SpeakerInfo, handler_name, room_group, user_group
-from .models import ApiToken, Meeting, Membership, Segment, User
+from . import events
+from .models import ApiToken, Meeting, Membership, Recording, Segment, User
 
 
-def send_event_on_commit(meeting_id: int, event: Any) -> None:
+def send_event_on_commit(meeting_id: int, event: events.CaptionFinal) -> None:
     """Broadcast to the room once the surrounding transaction commits."""
 
     def send() -> None:
-        layer = get_channel_layer()
-        async_to_sync(layer.group_send)(
-            room_group(meeting_id), {"type": handler_name(event["type"]), "event": event}
+        async_to_sync(get_channel_layer().group_send)(
+            events.room_group(meeting_id),
+            {"type": events.handler_name(event["type"]), "event": event},
         )
 
     transaction.on_commit(send)
 
 
-async def send_event(meeting_id: int, event: Any) -> None:
-    """Broadcast something that is not stored (partials, speech and presence events)."""
-    layer = get_channel_layer()
-    await layer.group_send(
-        room_group(meeting_id), {"type": handler_name(event["type"]), "event": event}
+async def announce(
+    meeting_id: int,
+    event: events.CaptionPartial | events.SpeechEvent | events.ParticipantEvent,
+) -> None:
+    """Tell the room something that is not stored: partials, speech and presence."""
+    await get_channel_layer().group_send(
+        events.room_group(meeting_id), {"type": events.handler_name(event["type"]), "event": event}
     )
 
 
-def caption_final_event(segment: Segment) -> CaptionFinal:
-    speaker: SpeakerInfo = {"id": segment.speaker_id or 0, "name": segment.speaker_name}
-    return {
-        "type": "caption.final",
-        "speaker": speaker,
-        "item_id": segment.item_id,
-        "segment_id": segment.pk,
-        "text": segment.text,
-        "start_ms": segment.start_ms,
-        "end_ms": segment.end_ms,
-        "confidence": segment.confidence,
-        "language": segment.language,
-    }
+# --- The live transcript --------------------------------------------------------------------
+
+
+def do_start_clock(meeting: Meeting) -> int:
+    """Start the meeting's clock if nobody has yet; the milliseconds since it started."""
+    meeting.start()
+    return meeting.ms_since_start(timezone.now())
+
+
+def do_start_recording(
+    meeting: Meeting, speaker: User, *, file_name: str, sample_rate: int, offset_ms: int
+) -> Recording:
+    """One speaker's audio of one upstream session, kept for re-transcription."""
+    return Recording.objects.create(
+        meeting=meeting,
+        speaker=speaker,
+        speaker_name=speaker.name,
+        file=file_name,
+        sample_rate=sample_rate,
+        offset_ms=offset_ms,
+    )
+
+
+def do_finish_recording(recording: Recording, duration_ms: int) -> None:
+    recording.duration_ms = duration_ms
+    recording.save(update_fields=["duration_ms"])
 
 
 def do_store_final(
@@ -85,12 +102,12 @@ def do_store_final(
                 engine=engine,
             )
             if broadcast:
-                send_event_on_commit(meeting.pk, caption_final_event(segment))
+                send_event_on_commit(meeting.pk, events.caption_final(segment))
     except IntegrityError:
         # unique (meeting, item_id): stored by an earlier attempt
         segment = Segment.objects.get(meeting=meeting, item_id=item_id)
         if broadcast:
-            send_event_on_commit(meeting.pk, caption_final_event(segment))
+            send_event_on_commit(meeting.pk, events.caption_final(segment))
     return segment
 
 
@@ -123,7 +140,7 @@ def notify_access_changed_on_commit(user_id: int) -> None:
 
     def send() -> None:
         layer = get_channel_layer()
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": ACCESS_CHANGED})
+        async_to_sync(layer.group_send)(events.user_group(user_id), {"type": events.ACCESS_CHANGED})
 
     transaction.on_commit(send)
 

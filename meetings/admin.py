@@ -8,9 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from transcription.batch.jobs import start_job
-
-from . import actions, exports
+from . import actions, exports, queries
 from .forms import AdminUserChangeForm, MeetingAdminForm
 from .models import ApiToken, Meeting, Membership, Recording, Segment, TranscriptVersion, User
 
@@ -115,12 +113,8 @@ class MeetingAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
     search_fields = ("title", "slug", "owner__username")
     inlines = [MembershipInline]
-    actions = [
-        "retranscribe_with_whispercpp",
-        "retranscribe_with_faster_whisper",
-        "retranscribe_with_openai",
-        "export_transcripts",
-    ]
+    # transcription/admin.py adds the actions that re-transcribe the recordings
+    actions = ["export_transcripts"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_segments=Count("segments"))
@@ -168,53 +162,13 @@ class MeetingAdmin(admin.ModelAdmin):
             notify_users([*owners, *members])
             super().delete_queryset(request, queryset)
 
-    def retranscribe(self, request, queryset, engine: str) -> None:
-        from transcription.models import may_use_engine, paid_engine_refusal
-
-        if not may_use_engine(request.user, engine):
-            messages.error(request, f"No jobs started. {paid_engine_refusal(engine)}")
-            return
-        started = skipped = 0
-        for meeting in queryset:
-            if not meeting.recordings.exists():
-                skipped += 1
-                continue
-            start_job(
-                engine=engine, meeting=meeting, language=meeting.language, created_by=request.user
-            )
-            started += 1
-        url = reverse("admin:transcription_transcriptionjob_changelist")
-        if started:
-            messages.success(
-                request,
-                format_html(
-                    '{} jobs started: follow them in <a href="{}">the job list</a>.', started, url
-                ),
-            )
-        if skipped:
-            messages.warning(request, f"{skipped} meetings have no recordings to transcribe.")
-
-    @admin.action(description="Re-transcribe with whisper.cpp")
-    def retranscribe_with_whispercpp(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, "whispercpp")
-
-    @admin.action(description="Re-transcribe with faster-whisper (batch)")
-    def retranscribe_with_faster_whisper(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, "local")
-
-    @admin.action(description="Re-transcribe with OpenAI (batch)")
-    def retranscribe_with_openai(self, request, queryset) -> None:
-        self.retranscribe(request, queryset, "openai")
-
     @admin.action(description="Export transcripts (ZIP of SRT, WebVTT, TXT, JSON, DOCX)")
     def export_transcripts(self, request, queryset) -> HttpResponse:
-        from .views import transcript_export
-
         files = []
         for meeting in queryset:
             for version in [None, *meeting.versions.all()]:
                 for fmt in exports.FORMATS:
-                    body, filename = transcript_export(meeting, version, fmt)
+                    body, filename = queries.transcript_export(meeting, version, fmt)
                     files.append((f"{meeting.slug}/{filename}", body))
         response = HttpResponse(exports.zip_files(files), content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="transcripts.zip"'

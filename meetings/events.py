@@ -1,12 +1,15 @@
-"""The payloads of shared/PROTOCOL.md, server → client, in one place.
+"""Every event of docs/PROTOCOL.md the server sends, each built by one typed function.
 
 The same dictionaries travel over the channel layer (wrapped as
-``{"type": <handler>, "event": payload}``) and go to browsers as JSON.
+``{"type": <handler>, "event": payload}``) and go to clients as JSON. Nothing else builds them.
 """
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from .models import Meeting, Segment, User
 
 
 class SpeakerInfo(TypedDict):
@@ -22,15 +25,21 @@ class ParticipantInfo(TypedDict):
     connections: NotRequired[int]
 
 
+class MeetingInfo(TypedDict):
+    slug: str
+    title: str
+    language: str
+
+
 class CaptionPartial(TypedDict):
-    type: str  # "caption.partial"
+    type: Literal["caption.partial"]
     speaker: SpeakerInfo
     item_id: str
     text: str
 
 
 class CaptionFinal(TypedDict):
-    type: str  # "caption.final"
+    type: Literal["caption.final"]
     speaker: SpeakerInfo
     item_id: str
     segment_id: int
@@ -42,21 +51,120 @@ class CaptionFinal(TypedDict):
 
 
 class SpeechEvent(TypedDict):
-    type: str  # "speech.started" | "speech.stopped"
+    type: Literal["speech.started", "speech.stopped"]
     speaker: SpeakerInfo
     item_id: str
     audio_ms: int
 
 
 class ParticipantEvent(TypedDict):
-    type: str  # "participant.joined" | "participant.left"
+    type: Literal["participant.joined", "participant.left"]
     participant: ParticipantInfo
 
 
+class SessionReady(TypedDict):
+    type: Literal["session.ready"]
+    meeting: MeetingInfo
+    participant: ParticipantInfo
+    engine: str
+    sample_rate: int
+    participants: list[ParticipantInfo]
+    history: list[CaptionFinal]
+
+
+class Bare(TypedDict):
+    """An event with nothing but its type: ``pong``, ``session.stopped``."""
+
+    type: Literal["pong", "session.stopped"]
+
+
 class ErrorEvent(TypedDict):
-    type: str  # "error"
+    type: Literal["error"]
     code: str
     message: str
+
+
+def speaker_info(user: User) -> SpeakerInfo:
+    return {"id": user.pk, "name": user.name}
+
+
+def participant_info(user: User, role: str, connections: int | None = None) -> ParticipantInfo:
+    info: ParticipantInfo = {"id": user.pk, "name": user.name, "role": role}
+    if connections is not None:
+        info["connections"] = connections
+    return info
+
+
+def caption_partial(user: User, item_id: str, text: str) -> CaptionPartial:
+    return {
+        "type": "caption.partial",
+        "speaker": speaker_info(user),
+        "item_id": item_id,
+        "text": text,
+    }
+
+
+def caption_final(segment: Segment) -> CaptionFinal:
+    """A stored segment as clients see it (its speaker as it was stored, renamed or not)."""
+    return {
+        "type": "caption.final",
+        "speaker": {"id": segment.speaker_id or 0, "name": segment.speaker_name},
+        "item_id": segment.item_id,
+        "segment_id": segment.pk,
+        "text": segment.text,
+        "start_ms": segment.start_ms,
+        "end_ms": segment.end_ms,
+        "confidence": segment.confidence,
+        "language": segment.language,
+    }
+
+
+def speech_event(
+    kind: Literal["speech.started", "speech.stopped"], user: User, item_id: str, audio_ms: int
+) -> SpeechEvent:
+    return {"type": kind, "speaker": speaker_info(user), "item_id": item_id, "audio_ms": audio_ms}
+
+
+def participant_event(
+    kind: Literal["participant.joined", "participant.left"], participant: ParticipantInfo
+) -> ParticipantEvent:
+    return {"type": kind, "participant": participant}
+
+
+def session_ready(
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    *,
+    engine: str,
+    sample_rate: int,
+    participants: list[ParticipantInfo],
+    history: list[Segment],
+) -> SessionReady:
+    """The first event of a connection: who and where it is, who else is, what was just said."""
+    return {
+        "type": "session.ready",
+        "meeting": {"slug": meeting.slug, "title": meeting.title, "language": meeting.language},
+        "participant": participant,
+        "engine": engine,
+        "sample_rate": sample_rate,
+        "participants": participants,
+        "history": [caption_final(segment) for segment in history],
+    }
+
+
+def pong() -> Bare:
+    return {"type": "pong"}
+
+
+def session_stopped() -> Bare:
+    return {"type": "session.stopped"}
+
+
+def error_event(code: str, message: str) -> ErrorEvent:
+    return {"type": "error", "code": code, "message": message}
+
+
+# --- Channel-layer names -------------------------------------------------------------------
 
 
 def room_group(meeting_id: int) -> str:
@@ -75,7 +183,3 @@ ACCESS_CHANGED = "user.access_changed"
 def handler_name(event_type: str) -> str:
     """Channel-layer message type for an event: caption.final → room.caption_final."""
     return "room." + event_type.replace(".", "_")
-
-
-def error_event(code: str, message: str) -> ErrorEvent:
-    return {"type": "error", "code": code, "message": message}

@@ -95,9 +95,6 @@ class MeetingQuerySet(models.QuerySet):
         """Meetings the user owns or is a member of."""
         return self.filter(models.Q(owner=user) | models.Q(memberships__user=user)).distinct()
 
-    def live(self) -> MeetingQuerySet:
-        return self.filter(started_at__isnull=False, ended_at__isnull=True)
-
     def rooms(self) -> MeetingQuerySet:
         return self.filter(kind=Meeting.Kind.ROOM)
 
@@ -249,15 +246,20 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.meeting} ({self.role})"
 
-    @property
-    def can_speak(self) -> bool:
-        return self.role in {self.Role.HOST, self.Role.SPEAKER}
-
 
 class SegmentQuerySet(models.QuerySet):
     def for_meeting(self, meeting: Meeting) -> SegmentQuerySet:
         """The live transcript of a meeting, in spoken order."""
         return self.filter(meeting=meeting, version__isnull=True).order_by("start_ms", "id")
+
+    def of_version(self, meeting: Meeting, version: TranscriptVersion | None) -> SegmentQuerySet:
+        """One transcript of a meeting, in spoken order, speakers loaded: the live one
+        (``version`` None) or a re-transcription."""
+        return (
+            self.filter(meeting=meeting, version=version)
+            .order_by("start_ms", "id")
+            .select_related("speaker")
+        )
 
 
 class Segment(models.Model):

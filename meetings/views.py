@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from . import actions, exports
+from . import actions, exports, queries
 from .access import Access, get_meeting_for_user
 from .forms import (
     CorrectSegmentForm,
@@ -148,9 +148,9 @@ def render_transcript(
         "access": access,
         "version": version,
         "versions": meeting.versions.all(),
-        "segments": _segments(meeting, version),
+        "segments": Segment.objects.of_version(meeting, version),
         "compare": compare,
-        "compare_segments": _segments(meeting, compare) if compare else None,
+        "compare_segments": Segment.objects.of_version(meeting, compare) if compare else None,
         "speaker_names": _speaker_names(meeting),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
@@ -167,14 +167,6 @@ def _version_or_404(meeting: Meeting, version_id: str | int | None) -> Transcrip
     return get_object_or_404(TranscriptVersion, meeting=meeting, pk=version_id)
 
 
-def _segments(meeting: Meeting, version: TranscriptVersion | None):
-    return (
-        Segment.objects.filter(meeting=meeting, version=version)
-        .order_by("start_ms", "id")
-        .select_related("speaker")
-    )
-
-
 def _speaker_names(meeting: Meeting) -> list[str]:
     names = Segment.objects.filter(meeting=meeting).values_list("speaker_name", flat=True)
     return sorted(set(names))
@@ -186,20 +178,10 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
     if fmt not in exports.FORMATS:
         raise Http404("No such export format")
     version = _version_or_404(access.meeting, request.GET.get("version"))
-    body, filename = transcript_export(access.meeting, version, fmt)
+    body, filename = queries.transcript_export(access.meeting, version, fmt)
     response = HttpResponse(body, content_type=exports.FORMATS[fmt].content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def transcript_export(
-    meeting: Meeting, version: TranscriptVersion | None, fmt: str
-) -> tuple[bytes, str]:
-    """One transcript version of a meeting in one format, and its file name."""
-    lines = exports.lines_from_segments(_segments(meeting, version))
-    suffix = f"-v{version.pk}" if version else ""
-    filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
-    return exports.export(lines, fmt, title=meeting.title), filename
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""The close codes of shared/PROTOCOL.md, one connection at a time."""
+"""The close codes of docs/PROTOCOL.md, one connection at a time."""
 
 from __future__ import annotations
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from meetings import exports
-from meetings.views import transcript_export
+from meetings import exports, queries
+from meetings.admin import MeetingAdmin
+from meetings.models import Meeting
 
 from .batch.jobs import result_lines, start_job
 from .models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
@@ -141,7 +143,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         files = []
         for job in queryset.filter(status=TranscriptionJob.Status.DONE):
             if job.version_id:
-                body, name = transcript_export(job.meeting, job.version, "srt")
+                body, name = queries.transcript_export(job.meeting, job.version, "srt")
             else:
                 body, name = exports.export(result_lines(job.result), "srt"), f"job-{job.pk}.srt"
             files.append((name, body))
@@ -152,3 +154,55 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         response = HttpResponse(exports.zip_files(files), content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="transcripts.zip"'
         return response
+
+
+# The meetings app knows nothing of jobs: its admin gets the re-transcription actions here.
+admin.site.unregister(Meeting)
+
+
+@admin.register(Meeting)
+class MeetingWithJobsAdmin(MeetingAdmin):
+    """The meetings' admin, with actions that re-transcribe their recordings as jobs."""
+
+    actions = [
+        "retranscribe_with_whispercpp",
+        "retranscribe_with_faster_whisper",
+        "retranscribe_with_openai",
+        *MeetingAdmin.actions,
+    ]
+
+    def retranscribe(self, request, queryset, engine: str) -> None:
+        if not may_use_engine(request.user, engine):
+            messages.error(request, f"No jobs started. {paid_engine_refusal(engine)}")
+            return
+        started = skipped = 0
+        for meeting in queryset:
+            if not meeting.recordings.exists():
+                skipped += 1
+                continue
+            start_job(
+                engine=engine, meeting=meeting, language=meeting.language, created_by=request.user
+            )
+            started += 1
+        url = reverse("admin:transcription_transcriptionjob_changelist")
+        if started:
+            messages.success(
+                request,
+                format_html(
+                    '{} jobs started: follow them in <a href="{}">the job list</a>.', started, url
+                ),
+            )
+        if skipped:
+            messages.warning(request, f"{skipped} meetings have no recordings to transcribe.")
+
+    @admin.action(description="Re-transcribe with whisper.cpp")
+    def retranscribe_with_whispercpp(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, "whispercpp")
+
+    @admin.action(description="Re-transcribe with faster-whisper (batch)")
+    def retranscribe_with_faster_whisper(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, "local")
+
+    @admin.action(description="Re-transcribe with OpenAI (batch)")
+    def retranscribe_with_openai(self, request, queryset) -> None:
+        self.retranscribe(request, queryset, "openai")

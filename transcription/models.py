@@ -135,10 +135,6 @@ class TranscriptionJob(models.Model):
         return f"meeting “{self.meeting.title}”"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
     def real_time_factor(self) -> float | None:
         if not (self.audio_seconds and self.started_at and self.finished_at):
             return None

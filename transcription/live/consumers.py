@@ -1,11 +1,12 @@
-"""The live caption endpoints of docs/PROTOCOL.md.
+"""The live caption endpoints of docs/PROTOCOL.md: protocol only.
 
 One consumer per WebSocket connection. It authenticates, holds the connection's lease (the
-user's quota and the room's presence), checks every message, and keeps the connection's
-rights current: a revocation reaches it through the user's group within a moment. A
-connection that sends audio gets a :class:`SpeakerSession`; its partials and finals go to
-every participant of the room through the Redis channel layer. Audio itself never leaves the
-process (only text crosses Redis).
+user's quota and, in rooms, the room's presence), checks every message, and keeps the
+connection's rights current: a revocation reaches it through the user's group within a moment.
+A connection that sends audio gets a :class:`SpeakerSession`. Reads go through
+:mod:`meetings.queries` and :mod:`meetings.access`, writes through :mod:`meetings.actions`, and
+every payload comes from :mod:`meetings.events`. The two endpoints (:mod:`.endpoints`) differ
+only in who hears the captions. Audio never leaves the process: only text crosses Redis.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -24,16 +25,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from meetings import actions
-from meetings.access import Access, get_meeting_for_user
-from meetings.events import (
-    ACCESS_CHANGED,
-    ParticipantInfo,
-    error_event,
-    room_group,
-    user_group,
-)
-from meetings.models import Meeting, Membership, Segment, User
+from meetings import events, queries
+from meetings.access import Access
 from meetings.ws_auth import credentials_still_valid
 
 from ..engines.base import EngineUnavailable, SessionConfig
@@ -52,6 +45,9 @@ from .messages import (
     parse_message,
 )
 from .speaker import SpeakerSession
+
+if TYPE_CHECKING:
+    from meetings.models import Meeting, Segment, User
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +72,7 @@ REVOKED_MESSAGES = {
 
 
 class CaptionConsumer(AsyncWebsocketConsumer):
-    """What the room and the personal endpoint share: audio in, captions out."""
-
-    #: room consumers broadcast to the group; the personal one answers the sender only
-    broadcasts = True
+    """What both endpoints share: audio in, captions out. Subclasses say who hears them."""
 
     access: Access | None = None
     lease: presence.ConnectionLease | None = None
@@ -121,25 +114,21 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await self.close(CloseCode.FORBIDDEN)
             return
         self.meeting = access.meeting
-        lease = presence.ConnectionLease(
-            self.channel_name, user.pk, self.meeting.pk if self.broadcasts else None
-        )
+        lease = presence.ConnectionLease(self.channel_name, user.pk, self.room_id)
         if not await lease.acquire():
             limit = settings.CAPTIONS_MAX_CONNECTIONS_PER_USER
             message = (
                 f"Your account already has the most connections allowed ({limit}) open: "
                 "close another tab or device."
             )
-            await self.send_event(error_event("rate_limited", message))
+            await self.send_event(events.error_event("rate_limited", message))
             await self.close(CloseCode.TOO_MANY)
             return
         self.lease, self.access = lease, access
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        if self.broadcasts:
-            await self.channel_layer.group_add(room_group(self.meeting.pk), self.channel_name)
-        in_room = await presence.room_connections(self.meeting.pk) if self.broadcasts else {}
+        await self.channel_layer.group_add(events.user_group(user.pk), self.channel_name)
+        in_room = await self.join()
         await self.send_event(await self._session_ready(in_room))
-        await self._announce("participant.joined", in_room.get(user.pk, 0))
+        await self.welcomed(in_room.get(user.pk, 0))
         self.tasks.append(asyncio.create_task(self._keep_alive()))
 
     async def disconnect(self, code: int) -> None:
@@ -159,16 +148,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         if lease is None:
             return
         await lease.release()
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        if self.broadcasts:
-            in_room = await presence.room_connections(self.meeting.pk)
-            await self._announce("participant.left", in_room.get(self.user.pk, 0))
-            await self.channel_layer.group_discard(room_group(self.meeting.pk), self.channel_name)
-
-    async def _announce(self, kind: str, connections: int) -> None:
-        if self.broadcasts:
-            participant = {**self.participant, "connections": connections}
-            await actions.send_event(self.meeting.pk, {"type": kind, "participant": participant})
+        await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+        await self.leave()
 
     # --- Messages from the client ------------------------------------------------------
 
@@ -186,18 +167,18 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             else:
                 await self.handle(parse_message(text_data or ""))
         except InvalidMessage as exc:
-            await self.send_event(error_event(exc.code, str(exc)))
+            await self.send_event(events.error_event(exc.code, str(exc)))
         except Exception:
             # A bug must not cost the person their connection (nor leak its details).
             logger.exception("handling a message failed")
             await self.send_event(
-                error_event("server_error", "That message could not be handled; try again.")
+                events.error_event("server_error", "That message could not be handled; try again.")
             )
 
     async def handle(self, message: ClientMessage) -> None:
         match message:
             case Ping():
-                await self.send_event({"type": "pong"})
+                await self.send_event(events.pong())
             case SessionStart():
                 await self.on_session_start(message)
             case AppendAudio():
@@ -220,26 +201,18 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         if self.speaker is None:
             return
         if not await limits.allow_forced_decode(self.user.pk):
-            await self.send_event(error_event("rate_limited", self._forced_decode_limit()))
+            await self.send_event(events.error_event("rate_limited", self._forced_decode_limit()))
             return
         await self.speaker.commit()
 
     async def on_stop(self) -> None:
         if self.speaker is not None and not await limits.allow_forced_decode(self.user.pk):
             # Stopped all the same, but the unfinished utterance is not decoded.
-            await self.send_event(error_event("rate_limited", self._forced_decode_limit()))
+            await self.send_event(events.error_event("rate_limited", self._forced_decode_limit()))
             await self._drop_speaker()
         else:
             await self._stop_speaking()
-        if self.broadcasts:
-            # The last finals reach this client through the group; queueing the reply on
-            # the same channel keeps it behind them.
-            await self.channel_layer.send(
-                self.channel_name,
-                {"type": "room.session_stopped", "event": {"type": "session.stopped"}},
-            )
-        else:
-            await self.send_event({"type": "session.stopped"})
+        await self.stopped()
 
     @staticmethod
     def _forced_decode_limit() -> str:
@@ -253,7 +226,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         if not self.access.can_speak:
             if self.was_speaker:
                 return  # the demotion's error event told them; the page stops sending
-            await self.send_event(error_event("forbidden", "Listeners cannot send audio."))
+            await self.send_event(events.error_event("forbidden", "Listeners cannot send audio."))
             await self.close(CloseCode.FORBIDDEN)
             return
         if len(pcm) % 2:
@@ -262,7 +235,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             )
         if not self.audio_budget.spend(len(pcm) / 2 / self.sample_rate):
             await self.send_event(
-                error_event("rate_limited", "Audio is arriving faster than real time.")
+                events.error_event("rate_limited", "Audio is arriving faster than real time.")
             )
             await self.close(CloseCode.TOO_MANY)
             return
@@ -283,9 +256,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 self.user,
                 self._session_config(),
                 self.sample_rate,
-                deliver=self.deliver,
-                tell_speaker=self.send_event,
-                broadcasts=self.broadcasts,
+                audience=self,
             )
         except Exception as exc:
             if isinstance(exc, EngineUnavailable):
@@ -293,7 +264,9 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             else:
                 logger.exception("could not open an upstream session")
             await self.send_event(
-                error_event("upstream_unavailable", "Transcription is unavailable right now.")
+                events.error_event(
+                    "upstream_unavailable", "Transcription is unavailable right now."
+                )
             )
             return False
         self.state = self.state.to(CaptureState.STREAMING)
@@ -310,7 +283,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("flushing the upstream session failed")
             await self.send_event(
-                error_event("upstream_error", "The last utterance could not be finished.")
+                events.error_event("upstream_error", "The last utterance could not be finished.")
             )
             await self._drop_speaker()
             return
@@ -347,14 +320,14 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         if isinstance(current, int):
             self.revoked = True  # nothing more from this client is handled
             await self._drop_speaker()
-            await self.send_event(error_event("forbidden", REVOKED_MESSAGES[current]))
+            await self.send_event(events.error_event("forbidden", REVOKED_MESSAGES[current]))
             await self.close(current)
             return
         if self.access.can_speak and not current.can_speak:
             self.was_speaker = True
             await self._drop_speaker()
             await self.send_event(
-                error_event(
+                events.error_event(
                     "forbidden", "You are a listener now: your microphone is no longer captioned."
                 )
             )
@@ -363,7 +336,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _current_access(self) -> Access | int:
         """This connection's rights now, or the close code that ends it."""
-        user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+        user = queries.active_user(self.user.pk)
         if user is None or not credentials_still_valid(self.scope, user):
             return CloseCode.NOT_AUTHENTICATED
         try:
@@ -386,7 +359,9 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(step)
             now = time.monotonic()
             if now - self.last_activity > idle:
-                await self.send_event(error_event("idle", f"No message for {idle} s; closing."))
+                await self.send_event(
+                    events.error_event("idle", f"No message for {idle} s; closing.")
+                )
                 await self.close(CloseCode.IDLE)
                 return
             if now - renewed >= presence.lease_seconds() / 3:
@@ -396,85 +371,63 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             if now - checked >= settings.CAPTIONS_ACCESS_RECHECK_SECONDS:
                 checked = now
                 # through the consumer's own queue, so it never runs beside a message's handler
-                await self.channel_layer.send(self.channel_name, {"type": ACCESS_CHANGED})
+                await self.channel_layer.send(self.channel_name, {"type": events.ACCESS_CHANGED})
 
     # --- To the client -----------------------------------------------------------------
 
-    async def send_event(self, event: dict[str, Any]) -> None:
+    async def send_event(self, event: Any) -> None:
         with contextlib.suppress(Exception):  # the socket may be closing
             await self.send(text_data=json.dumps(event))
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        """An unstored event for everyone in the room (or just the sender)."""
-        if self.broadcasts:
-            await actions.send_event(self.meeting.pk, event)
-        else:
-            await self.send_event(event)
+    async def tell_speaker(self, event: Any) -> None:
+        await self.send_event(event)
 
-    # channel-layer handlers: the group's events go straight to this client
-    async def room_caption_partial(self, message: dict[str, Any]) -> None:
-        await self.send_event(message["event"])
+    def participant(self, connections: int | None = None) -> events.ParticipantInfo:
+        return events.participant_info(self.user, self.access.role, connections)
 
-    room_caption_final = room_caption_partial
-    room_speech_started = room_caption_partial
-    room_speech_stopped = room_caption_partial
-    room_participant_joined = room_caption_partial
-    room_participant_left = room_caption_partial
-    room_session_stopped = room_caption_partial
+    @database_sync_to_async
+    def _session_ready(self, in_room: dict[int, int]) -> events.SessionReady:
+        members = queries.members(self.meeting)
+        return events.session_ready(
+            self.meeting,
+            self.participant(),
+            engine=settings.TRANSCRIPTION_ENGINE,
+            sample_rate=self.sample_rate,
+            participants=[
+                events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in members
+            ],
+            history=queries.recent_finals(self.meeting, settings.CAPTIONS_HISTORY),
+        )
 
-    @property
-    def participant(self) -> ParticipantInfo:
-        return {"id": self.user.pk, "name": self.user.name, "role": self.access.role}
+    # --- What each endpoint decides ----------------------------------------------------
 
-    # --- Database ----------------------------------------------------------------------
+    #: the room whose presence this connection counts in, if any
+    room_id: int | None = None
 
     def access_for(self, user: User) -> Access:
         """The user's access to this endpoint's meeting (sync: runs off the event loop)."""
-        return get_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
+        raise NotImplementedError
 
-    @database_sync_to_async
-    def _session_ready(self, in_room: dict[int, int]) -> dict[str, Any]:
-        recent = list(
-            Segment.objects.for_meeting(self.meeting).order_by("-start_ms", "-id")[
-                : settings.CAPTIONS_HISTORY
-            ]
-        )
-        participants = [
-            {
-                "id": m.user_id,
-                "name": m.user.name,
-                "role": m.role,
-                "connections": in_room.get(m.user_id, 0),
-            }
-            for m in Membership.objects.filter(meeting=self.meeting).select_related("user")
-        ]
-        return {
-            "type": "session.ready",
-            "meeting": {
-                "slug": self.meeting.slug,
-                "title": self.meeting.title,
-                "language": self.meeting.language,
-            },
-            "participant": self.participant,
-            "engine": settings.TRANSCRIPTION_ENGINE,
-            "sample_rate": self.sample_rate,
-            "participants": participants,
-            "history": [actions.caption_final_event(s) for s in reversed(recent)],
-        }
+    async def join(self) -> dict[int, int]:
+        """Start hearing the audience; who is there now (user id → connections)."""
+        return {}
 
+    async def welcomed(self, connections: int) -> None:
+        """After session.ready: tell the others, if there are others."""
 
-class MeetingConsumer(CaptionConsumer):
-    """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions."""
+    async def leave(self) -> None:
+        """Stop hearing the audience, and tell the others."""
 
+    async def deliver(self, event: Any) -> None:
+        """An event that is not stored (partials, speech), for everyone who hears it."""
+        raise NotImplementedError
 
-class PersonalTranscriptionConsumer(CaptionConsumer):
-    """``/ws/realtime/transcribe``: captions go back to the sender, kept in their own transcript."""
+    def store_final(self, meeting: Meeting, speaker: User, **fields: Any) -> Segment:
+        raise NotImplementedError
 
-    broadcasts = False
+    async def final_stored(self, segment: Segment) -> None:
+        """After a final is stored: tell whoever store_final did not."""
 
-    def access_for(self, user: User) -> Access:
-        meeting = Meeting.personal_for(user)
-        # Bound to its owner by identity: never a room that happens to have a similar slug.
-        if meeting.kind != Meeting.Kind.PERSONAL or meeting.owner_id != user.pk:
-            raise PermissionDenied("not this user's personal transcript")
-        return Access(meeting, Membership.Role.HOST)
+    async def stopped(self) -> None:
+        """session.stopped, after the session's last finals."""
+        raise NotImplementedError

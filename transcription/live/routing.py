@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .consumers import MeetingConsumer, PersonalTranscriptionConsumer
+from .endpoints import MeetingConsumer, PersonalTranscriptionConsumer
 
 websocket_urlpatterns = [
     path("ws/meetings/<slug:slug>/", MeetingConsumer.as_asgi()),

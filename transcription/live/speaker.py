@@ -14,16 +14,13 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.utils import timezone
 
-from meetings import actions
-from meetings.events import SpeakerInfo, error_event
-from meetings.models import Meeting, Recording, User
+from meetings import actions, events
+from meetings.models import Meeting, Recording, Segment, User
 
 from ..audio import StreamResampler
 from ..engine_factory import realtime_engine
@@ -36,7 +33,6 @@ from ..engines.base import (
     RealtimeEngine,
     SessionConfig,
     SpeechStarted,
-    SpeechStopped,
 )
 from .recording import RecordingWriter
 
@@ -46,7 +42,21 @@ logger = logging.getLogger(__name__)
 STORE_RETRY_DELAYS = (0.5, 2.0)
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+class Audience(Protocol):
+    """Who hears a speaker: the room, or the speaker alone. The consumer is one."""
+
+    async def deliver(self, event: Any) -> None:
+        """An event that is not stored (a partial, speech started or stopped)."""
+
+    def store_final(self, meeting: Meeting, speaker: User, **fields: Any) -> Segment:
+        """Store a final, and broadcast it if everyone hears it (sync: a worker thread)."""
+
+    async def final_stored(self, segment: Segment) -> None:
+        """After a final is stored: tell whoever store_final did not."""
+
+    async def tell_speaker(self, event: Any) -> None:
+        """An event for the speaker alone (errors)."""
 
 
 class SpeakerSession:
@@ -60,20 +70,17 @@ class SpeakerSession:
         engine: RealtimeEngine,
         session: EngineSession,
         sample_rate: int,
-        *,
-        deliver: Send,
-        tell_speaker: Send,
-        broadcasts: bool,
+        audience: Audience,
     ) -> None:
         self.meeting = meeting
         self.user = user
         self.engine_name = engine.name
         self.engine_session = session
         self.resampler = StreamResampler(sample_rate, engine.input_sample_rate)
-        self.writer = RecordingWriter(meeting.slug, engine.input_sample_rate)
-        self.deliver = deliver
-        self.tell_speaker = tell_speaker
-        self.broadcasts = broadcasts
+        self.writer: RecordingWriter | None = RecordingWriter(
+            meeting.slug, engine.input_sample_rate
+        )
+        self.audience = audience
         self.language = ""  # the session's, for engines that do not say
         # engine ids are unique per upstream session; the room needs them unique per meeting
         self.key = secrets.token_hex(4)
@@ -86,15 +93,26 @@ class SpeakerSession:
 
     @classmethod
     async def open(
-        cls, meeting: Meeting, user: User, config: SessionConfig, sample_rate: int, **callbacks
+        cls,
+        meeting: Meeting,
+        user: User,
+        config: SessionConfig,
+        sample_rate: int,
+        audience: Audience,
     ) -> SpeakerSession:
         """Raises EngineUnavailable (or anything the engine raises) when it cannot start."""
         engine = realtime_engine(settings.TRANSCRIPTION_ENGINE)
         session = await engine.open(config)
-        speaker = cls(meeting, user, engine, session, sample_rate, **callbacks)
+        speaker = cls(meeting, user, engine, session, sample_rate, audience)
         speaker.language = config.language or ""
-        speaker.offset_ms = await speaker._start_meeting_clock()
-        speaker.recording = await speaker._create_recording()
+        speaker.offset_ms = await database_sync_to_async(actions.do_start_clock)(meeting)
+        speaker.recording = await database_sync_to_async(actions.do_start_recording)(
+            meeting,
+            user,
+            file_name=speaker.writer.relative_name,
+            sample_rate=speaker.writer.sample_rate,
+            offset_ms=speaker.offset_ms,
+        )
         speaker.events_task = asyncio.create_task(speaker._forward_events())
         return speaker
 
@@ -142,8 +160,8 @@ class SpeakerSession:
             logger.exception("upstream session of %s failed", self.user.pk)
         if not self.ending:
             self.failed = True
-            await self.tell_speaker(
-                error_event(
+            await self.audience.tell_speaker(
+                events.error_event(
                     "upstream_error",
                     "Transcription stopped unexpectedly; it starts again with your next audio "
                     "(the audio is still recorded).",
@@ -151,27 +169,24 @@ class SpeakerSession:
             )
 
     async def _forward(self, event: Event) -> None:
-        speaker: SpeakerInfo = {"id": self.user.pk, "name": self.user.name}
         if isinstance(event, Final):
             await self._store_final(event)
-        elif isinstance(event, EngineError):
+            return
+        if isinstance(event, EngineError):
             code = "upstream_unavailable" if event.fatal else "upstream_error"
-            await self.tell_speaker(error_event(code, event.message[:300]))
+            await self.audience.tell_speaker(events.error_event(code, event.message[:300]))
+            return
+        item_id = self._item(event.item_id)
+        if isinstance(event, Partial):
+            payload: Any = events.caption_partial(self.user, item_id, event.text)
         else:
-            payload: dict[str, Any] = {
-                "speaker": speaker,
-                "item_id": self._item(event.item_id),
-            }
-            if isinstance(event, Partial):
-                payload.update(type="caption.partial", text=event.text)
-            elif isinstance(event, SpeechStarted | SpeechStopped):
-                kind = "speech.started" if isinstance(event, SpeechStarted) else "speech.stopped"
-                payload.update(type=kind, audio_ms=event.audio_ms)
-            try:
-                await self.deliver(payload)
-            except Exception:
-                # a partial is superseded by the next one; its final is what must arrive
-                logger.warning("could not deliver %s", payload["type"], exc_info=True)
+            kind = "speech.started" if isinstance(event, SpeechStarted) else "speech.stopped"
+            payload = events.speech_event(kind, self.user, item_id, event.audio_ms)
+        try:
+            await self.audience.deliver(payload)
+        except Exception:
+            # a partial is superseded by the next one; its final is what must arrive
+            logger.warning("could not deliver %s", payload["type"], exc_info=True)
 
     async def _store_final(self, final: Final) -> None:
         text = final.text.strip()
@@ -184,12 +199,11 @@ class SpeakerSession:
             except Exception:
                 logger.warning("storing a final of %s failed", self.user.pk, exc_info=True)
                 continue
-            if not self.broadcasts:
-                await self.tell_speaker(actions.caption_final_event(segment))
+            await self.audience.final_stored(segment)
             return
         logger.error("a final of %s in %s is lost: %r", self.user.pk, self.meeting.pk, text[:80])
-        await self.tell_speaker(
-            error_event(
+        await self.audience.tell_speaker(
+            events.error_event(
                 "caption_not_saved",
                 "One of your captions could not be saved or sent (the audio is kept in the "
                 "recording). Captioning goes on.",
@@ -206,35 +220,19 @@ class SpeakerSession:
 
     # --- Database ------------------------------------------------------------------------
 
-    @database_sync_to_async
-    def _start_meeting_clock(self) -> int:
-        self.meeting.start()
-        return self.meeting.ms_since_start(timezone.now())
-
-    @database_sync_to_async
-    def _create_recording(self) -> Recording:
-        return Recording.objects.create(
-            meeting=self.meeting,
-            speaker=self.user,
-            speaker_name=self.user.name,
-            file=self.writer.relative_name,
-            sample_rate=self.writer.sample_rate,
-            offset_ms=self.offset_ms,
-        )
-
     async def _finish_recording(self) -> None:
         writer, self.writer = self.writer, None
         if writer is None:
             return
         await writer.close()
         if self.recording is not None:
-            await database_sync_to_async(Recording.objects.filter(pk=self.recording.pk).update)(
-                duration_ms=writer.duration_ms
+            await database_sync_to_async(actions.do_finish_recording)(
+                self.recording, writer.duration_ms
             )
 
     @database_sync_to_async
-    def _save_segment(self, final: Final, text: str):
-        return actions.do_store_final(
+    def _save_segment(self, final: Final, text: str) -> Segment:
+        return self.audience.store_final(
             self.meeting,
             self.user,
             item_id=self._item(final.item_id),
@@ -245,5 +243,4 @@ class SpeakerSession:
             confidence=final.confidence,
             language=self._language(final),
             engine=self.engine_name,
-            broadcast=self.broadcasts,
         )

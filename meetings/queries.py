@@ -1,0 +1,36 @@
+"""Named reads that more than one part of the site uses, the live endpoints above all.
+
+The consumers may not touch the ORM themselves: they call these through
+database_sync_to_async, and get evaluated results, never a lazy queryset.
+"""
+
+from __future__ import annotations
+
+from . import exports
+from .models import Meeting, Membership, Segment, TranscriptVersion, User
+
+
+def recent_finals(meeting: Meeting, limit: int) -> list[Segment]:
+    """The meeting's latest ``limit`` finals of the live transcript, oldest first."""
+    latest = Segment.objects.for_meeting(meeting).order_by("-start_ms", "-id")[:limit]
+    return list(reversed(latest))
+
+
+def members(meeting: Meeting) -> list[Membership]:
+    """The meeting's memberships, users included, in the order people joined."""
+    return list(Membership.objects.filter(meeting=meeting).select_related("user"))
+
+
+def active_user(user_id: int) -> User | None:
+    """The user, if the account still exists and is active."""
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def transcript_export(
+    meeting: Meeting, version: TranscriptVersion | None, fmt: str
+) -> tuple[bytes, str]:
+    """One transcript version of a meeting as a file in one format, and the file's name."""
+    lines = exports.lines_from_segments(Segment.objects.of_version(meeting, version))
+    suffix = f"-v{version.pk}" if version else ""
+    filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
+    return exports.export(lines, fmt, title=meeting.title), filename

@@ -1,0 +1,88 @@
+"""The two caption endpoints: what differs between them is who hears the captions.
+
+``/ws/meetings/<slug>/`` is a room: everyone in it, on every server process, hears every
+speaker. ``/ws/realtime/transcribe`` is a person's own transcript: the captions go back to the
+sender alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from meetings import actions, events
+from meetings.access import Access, get_meeting_for_user, get_personal_transcript
+
+from . import presence
+from .consumers import CaptionConsumer
+
+if TYPE_CHECKING:
+    from meetings.models import Meeting, Segment, User
+
+
+class MeetingConsumer(CaptionConsumer):
+    """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions."""
+
+    @property
+    def room_id(self) -> int:
+        return self.meeting.pk
+
+    def access_for(self, user: User) -> Access:
+        return get_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
+
+    async def join(self) -> dict[int, int]:
+        await self.channel_layer.group_add(events.room_group(self.room_id), self.channel_name)
+        return await presence.room_connections(self.room_id)
+
+    async def welcomed(self, connections: int) -> None:
+        joined = events.participant_event("participant.joined", self.participant(connections))
+        await actions.announce(self.room_id, joined)
+
+    async def leave(self) -> None:
+        connections = (await presence.room_connections(self.room_id)).get(self.user.pk, 0)
+        left = events.participant_event("participant.left", self.participant(connections))
+        await actions.announce(self.room_id, left)
+        await self.channel_layer.group_discard(events.room_group(self.room_id), self.channel_name)
+
+    async def deliver(self, event: Any) -> None:
+        await actions.announce(self.room_id, event)
+
+    def store_final(self, meeting: Meeting, speaker: User, **fields: Any) -> Segment:
+        return actions.do_store_final(meeting, speaker, broadcast=True, **fields)
+
+    async def stopped(self) -> None:
+        # The last finals reach this client through the group; queueing the reply on the same
+        # channel keeps it behind them.
+        await self.channel_layer.send(
+            self.channel_name,
+            {"type": events.handler_name("session.stopped"), "event": events.session_stopped()},
+        )
+
+    # channel-layer handlers: the room's events go straight to this client
+    async def room_caption_partial(self, message: dict[str, Any]) -> None:
+        await self.send_event(message["event"])
+
+    room_caption_final = room_caption_partial
+    room_speech_started = room_caption_partial
+    room_speech_stopped = room_caption_partial
+    room_participant_joined = room_caption_partial
+    room_participant_left = room_caption_partial
+    room_session_stopped = room_caption_partial
+
+
+class PersonalTranscriptionConsumer(CaptionConsumer):
+    """``/ws/realtime/transcribe``: captions go back to the sender, kept in their own transcript."""
+
+    def access_for(self, user: User) -> Access:
+        return get_personal_transcript(user)
+
+    async def deliver(self, event: Any) -> None:
+        await self.send_event(event)
+
+    def store_final(self, meeting: Meeting, speaker: User, **fields: Any) -> Segment:
+        return actions.do_store_final(meeting, speaker, broadcast=False, **fields)
+
+    async def final_stored(self, segment: Segment) -> None:
+        await self.send_event(events.caption_final(segment))
+
+    async def stopped(self) -> None:
+        await self.send_event(events.session_stopped())
