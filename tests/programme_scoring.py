@@ -1,0 +1,93 @@
+"""Scores for the finals of a programme (tests/programmes.py): WER, coverage, repeats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jiwer
+import numpy as np
+
+from .programmes import Utterance, Utterances
+from .speech import normalise, word_error_rate
+
+
+class Final(NamedTuple):
+    """A final caption, on the programme's clock."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
+
+Finals = Sequence[Final]
+
+
+class Repeat(NamedTuple):
+    phrase: str
+    in_finals: int
+    in_reference: int
+
+
+def _in_order(finals: Finals) -> str:
+    return " ".join(f.text for f in sorted(finals, key=lambda f: f.start_ms))
+
+
+def programme_wer(utterances: Utterances, finals: Finals) -> float:
+    """WER of all the finals, in start order, against the whole reference."""
+    return word_error_rate(" ".join(u.reference for u in utterances), _in_order(finals))
+
+
+def _share_found(reference: str, hypothesis: str) -> float:
+    words = normalise(reference).split()
+    said = normalise(hypothesis)
+    if not words:
+        return 1.0
+    if not said:
+        return 0.0
+    # Aligned hits, not a bag of words: "the" said elsewhere must not count here.
+    return jiwer.process_words(" ".join(words), said).hits / len(words)
+
+
+def coverage(utterances: Utterances, finals: Finals, slack_ms: int = 1000) -> list[float]:
+    """For each utterance, the share of its reference words found in the finals near it.
+
+    A final is near an utterance when their times overlap once the utterance is widened by
+    slack_ms on both sides. Words are matched by alignment after the Whisper normaliser.
+    """
+    shares = []
+    for u in utterances:
+        near = [f for f in finals if f.end_ms > u.start_ms - slack_ms]
+        near = [f for f in near if f.start_ms < u.end_ms + slack_ms]
+        shares.append(_share_found(u.reference, _in_order(near)))
+    return shares
+
+
+def worst_utterance(
+    utterances: Utterances, finals: Finals, slack_ms: int = 1000
+) -> tuple[Utterance, float]:
+    """The utterance with the lowest coverage, and its coverage."""
+    shares = coverage(utterances, finals, slack_ms)
+    worst = int(np.argmin(shares))
+    return utterances[worst], shares[worst]
+
+
+def _ngrams(text: str, words: int) -> Counter[str]:
+    tokens = normalise(text).split()
+    return Counter(" ".join(tokens[i : i + words]) for i in range(len(tokens) - words + 1))
+
+
+def repeated_phrases(utterances: Utterances, finals: Finals, words: int = 3) -> list[Repeat]:
+    """Phrases of `words` words said at least twice in the finals, more often than in the reference.
+
+    A longer phrase repeated shows as each of its `words`-word windows, so the default of 3
+    finds every repeat of 3 words or more. In the finals' first-occurrence order.
+    """
+    said = _ngrams(_in_order(finals), words)
+    expected = _ngrams(" ".join(u.reference for u in utterances), words)
+    return [
+        Repeat(phrase, count, expected[phrase])
+        for phrase, count in said.items()
+        if count >= 2 and count > expected[phrase]
+    ]
