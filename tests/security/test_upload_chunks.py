@@ -13,8 +13,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from tests.live.test_openai_engines import API_KEY, RealtimeServerProcess
 from tests.speech import clip, word_error_rate
+from tests.speech_server import API_KEY, SpeechServerProcess
 from transcription.audio import WHISPER_SAMPLE_RATE, AudioFile, decode_file, float_to_pcm16
 from transcription.batch.files import transcribe_file
 from transcription.engine_factory import batch_engine
@@ -65,7 +65,7 @@ def test_it_cuts_every_chunk_in_a_pause(speech):
 @pytest.fixture(scope="module")
 def speech_server():
     """OpenAI stands in as the project's OpenAI-compatible server, as in the live tests."""
-    server = RealtimeServerProcess()
+    server = SpeechServerProcess()
     try:
         server.start()
         yield server

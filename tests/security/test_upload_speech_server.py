@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live.test_openai_engines import RealtimeServerProcess, post
+from tests.speech_server import SpeechServerProcess, post
 
 from .audio_bombs import claim_length, memory_mib, silent_flac
 
@@ -23,7 +23,7 @@ def test_it_refuses_audio_over_the_limit(monkeypatch, tmp_path):
     monkeypatch.setenv("UPLOAD_MAX_SECONDS", "600")
     one_hour = silent_flac(tmp_path / "one-hour.flac", 3600)
     liar = claim_length(silent_flac(tmp_path / "liar.flac", 3 * 3600), 10)
-    server = RealtimeServerProcess()
+    server = SpeechServerProcess(django=True)  # the limit comes from the Django settings
     try:
         server.start()
         idle = memory_mib(server.process.pid, "VmRSS")

@@ -29,7 +29,8 @@ from ..audio import (
     describe_seconds,
 )
 from ..engines import BATCH_ENGINES
-from ..engines.base import EngineUnavailable
+from ..engines.base import EngineUnavailable, Transcript, TranscriptSegment
+from ..engines.openai_protocol import verbose_json
 from ..models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
 from . import jobs
 
@@ -255,29 +256,21 @@ def render_result(job: TranscriptionJob, response_format: str) -> HttpResponse:
     if response_format == "json":
         return JsonResponse({"text": result["text"]})
     if response_format == "verbose_json":
-        return JsonResponse(
-            {
-                "task": "transcribe",
-                "language": result["language"],
-                "duration": job.audio_seconds,
-                "text": result["text"],
-                "segments": [
-                    {
-                        "id": i,
-                        "start": s["start_ms"] / 1000,
-                        "end": s["end_ms"] / 1000,
-                        "text": s["text"],
-                        "avg_logprob": s["avg_logprob"],
-                        "confidence": s["confidence"],
-                        "words": [
-                            {"word": w, "start": a / 1000, "end": b / 1000, "probability": p}
-                            for w, a, b, p in s["words"]
-                        ],
-                    }
-                    for i, s in enumerate(result["segments"])
-                ],
-            }
-        )
+        # the same body as the speech server's (OpenAI's shape, with confidences and words)
+        segments = [
+            TranscriptSegment(
+                s["start_ms"],
+                s["end_ms"],
+                s["text"],
+                s["avg_logprob"],
+                [tuple(w) for w in s["words"]],
+            )
+            for s in result["segments"]
+        ]
+        body = verbose_json(Transcript(segments, result["language"]), job.audio_seconds or 0.0)
+        # this API has always answered the ISO code ("en"), where OpenAI names the language
+        body["language"] = result["language"]
+        return JsonResponse(body)
     if response_format == "text":
         return HttpResponse(result["text"] + "\n", content_type="text/plain; charset=utf-8")
     body = exports.export(jobs.result_lines(result), response_format)

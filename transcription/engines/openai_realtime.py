@@ -1,9 +1,10 @@
-"""The OpenAI engine: the GA Realtime transcription protocol over one WebSocket per speaker.
+"""The OpenAI engine: the GA Realtime transcription protocol, one SDK connection per speaker.
 
-The socket is opened on ``OPENAI_REALTIME_ENDPOINT`` with ``?intent=transcription`` (and never a
-``model`` parameter, which would make it a conversation session), configured with one
-``session.update`` of ``type: "transcription"``, then fed ``input_audio_buffer.append`` events
-of 24 kHz PCM16. The server's VAD cuts utterances; its events become the engine interface's:
+The official SDK opens it (``AsyncOpenAI(...).realtime.connect()``) with ``intent=transcription``
+and no ``model``, which would make it a conversation session. ``OPENAI_REALTIME_ENDPOINT`` gives
+the SDK its ``websocket_base_url`` (it adds ``/realtime``): OpenAI's, or the speech server's.
+One ``session.update`` of ``type: "transcription"`` configures it, ``input_audio_buffer.append``
+events carry 24 kHz PCM16, and the server VAD's events become the engine interface's:
 
 * ``input_audio_buffer.speech_started``/``…stopped`` → :class:`SpeechStarted`/:class:`SpeechStopped`
 * ``conversation.item.input_audio_transcription.delta`` → :class:`Partial` (the text so far)
@@ -11,9 +12,11 @@ of 24 kHz PCM16. The server's VAD cuts utterances; its events become the engine 
   ``avg_logprob`` is the mean of the ``logprobs`` the session asks for with ``include``
 * ``error`` and ``…transcription.failed`` → :class:`EngineError`
 
-When the socket drops, the session reconnects with backoff and replays the audio the server had
-not finished with: from the start of the oldest utterance not transcribed yet, or from the last
-point the server reported on. The replay buffer is bounded (``REPLAY_SECONDS``).
+When the socket drops, the SDK reconnects with backoff (its ``on_reconnecting`` hook tells us
+it started); each new connection is a new server session, so we configure it again and replay
+the audio the server had not finished with: from the start of the oldest utterance not
+transcribed yet, or from the last point the server reported on. The replay buffer is bounded
+(``REPLAY_SECONDS``). Utterances replayed keep their ids, so no final is lost or given twice.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ import base64
 import contextlib
 import json
 import logging
-import random
-import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import ClientConnection, connect
+from openai import AsyncOpenAI
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from openai.types.realtime import SessionUpdateEventParam
+from openai.types.websocket_reconnection import ReconnectingEvent, is_recoverable_close
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .base import (
@@ -47,151 +50,82 @@ from .base import (
     SpeechStarted,
     SpeechStopped,
 )
+from .openai_protocol import (
+    BYTES_PER_MS,
+    COMMITTED,
+    COMPLETED,
+    DELTA,
+    ERROR,
+    FAILED,
+    SAMPLE_RATE,
+    SESSION_UPDATED,
+    SPEECH_STARTED,
+    SPEECH_STOPPED,
+    describe_error,
+    logprob_values,
+    mean,
+    new_id,
+    session_update,
+)
+from .openai_replay import ReplayBuffer, Utterance
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 24000  # the only PCM rate the Realtime API accepts
-BYTES_PER_MS = SAMPLE_RATE * 2 // 1000
-LOGPROBS = "item.input_audio_transcription.logprobs"
-
 CONNECT_TIMEOUT = 10.0
+CLOSE_HANDSHAKE_TIMEOUT = 2.0
 #: how long close() waits for the finals of speech that was already sent
 CLOSE_TIMEOUT = 8.0
 #: audio kept for replay after a reconnect (24 kHz PCM16: 2.9 MB per minute)
 REPLAY_SECONDS = 60
 #: the largest append event; a replay is sent in pieces of this size
 APPEND_MAX_BYTES = BYTES_PER_MS * 500
-#: a session that cannot reconnect for this long gives up
-RECONNECT_FOR_SECONDS = 30.0
+#: the SDK's reconnect backoff: 0.25 s doubling to 5 s, ten tries, about 30 s in all
+RECONNECT_ATTEMPTS = 10
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 5.0
 #: an utterance replayed after a reconnect keeps its item id if it starts this close to it
 SAME_UTTERANCE_MS = 1000
 
 
-def _is_fatal_close(code: int | None) -> bool:
-    """Close codes after which reconnecting cannot help.
+def websocket_base_url(endpoint: str) -> str:
+    """The SDK's ``websocket_base_url`` for a Realtime endpoint (the SDK adds ``/realtime``).
 
-    OpenAI closes with 3000 for authentication and 4000 for a malformed request; 1001 (the
-    session's maximum duration) and abnormal closures (1006) are worth a new session.
+    ``intent`` is the SDK's to add; a ``model`` parameter would make a conversation session.
     """
-    if code is None:
-        return False
-    return 3000 <= code < 5000 or code in {1002, 1003, 1007, 1008, 1009, 1010}
-
-
-def realtime_url(endpoint: str) -> str:
-    """The endpoint with ``intent=transcription``; a ``model`` parameter would be refused."""
     parts = urlsplit(endpoint)
+    if not parts.path.rstrip("/").endswith("/realtime"):
+        raise EngineUnavailable(f"OPENAI_REALTIME_ENDPOINT must end in /realtime: {endpoint}")
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path.rstrip("/").removesuffix("/realtime")
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"intent", "model"}]
-    query.append(("intent", "transcription"))
-    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query)))
-
-
-def session_update(config: SessionConfig, model: str) -> dict[str, Any]:
-    """The GA ``session.update`` for a transcription session."""
-    transcription: dict[str, Any] = {"model": model}
-    if config.language:
-        transcription["language"] = config.language
-    if config.prompt:
-        transcription["prompt"] = config.prompt
-    noise = {"type": config.noise_reduction} if config.noise_reduction else None
-    return {
-        "type": "session.update",
-        "session": {
-            "type": "transcription",
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
-                    "noise_reduction": noise,
-                    "transcription": transcription,
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "threshold": config.vad_threshold,
-                        "prefix_padding_ms": config.prefix_padding_ms,
-                        "silence_duration_ms": config.silence_ms,
-                    },
-                }
-            },
-            "include": [LOGPROBS],
-        },
-    }
-
-
-def describe_error(event: dict[str, Any]) -> tuple[str, str]:
-    """(code, message) of an ``error`` event, whatever optional fields it lacks."""
-    error = event.get("error") or {}
-    if not isinstance(error, dict):
-        error = {"message": error}
-    code = error.get("code") or error.get("type") or "error"
-    return str(code), str(error.get("message") or "unknown error")
+    return urlunsplit(parts._replace(scheme=scheme, path=path, query=urlencode(query)))
 
 
 class SessionRejected(Exception):
     """The server refused the session (key, endpoint or configuration): retrying cannot help."""
 
 
-class ReplayBuffer:
-    """Audio from absolute byte position ``start`` to ``end``, kept for resending."""
-
-    def __init__(self, limit: int) -> None:
-        self.data = bytearray()
-        self.start = 0
-        self.limit = limit
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.data)
-
-    def append(self, pcm16: bytes) -> None:
-        self.data += pcm16
-        if len(self.data) > self.limit:
-            self.drop_until(self.end - self.limit)
-
-    def drop_until(self, position: int) -> None:
-        # whole milliseconds, so that the server's clock and ours stay in step after a replay
-        position = min(position, self.end) // BYTES_PER_MS * BYTES_PER_MS
-        if position > self.start:
-            del self.data[: position - self.start]
-            self.start = position
-
-    def read(self, position: int, size: int) -> bytes:
-        offset = position - self.start
-        return bytes(self.data[offset : offset + size])
-
-
-@dataclass
-class Item:
-    """One utterance the server told us about, on our audio clock (ms since the session opened)."""
-
-    engine_id: str
-    start_ms: int
-    end_ms: int | None = None
-    committed: bool = False
-    text: str = ""
-    logprobs: list[float] = field(default_factory=list)
-    shown: int = 0  # length of the last partial sent: partials only grow
-
-
 class OpenAIRealtimeSession(EngineSession):
-    """One speaker's transcription session; a supervisor task owns the socket.
+    """One speaker's transcription session; a supervisor task reads the connection.
 
     Positions in the audio are absolute byte offsets into everything appended (24 kHz PCM16),
     so they survive reconnects: each new server session's clock starts at ``offset``.
     """
 
-    def __init__(self, url: str, api_key: str, update: dict[str, Any], config: SessionConfig):
-        self.url = url
-        self.api_key = api_key
-        self.update = update  # sent again after every reconnect
+    def __init__(
+        self, openai: OpenAIConfig, update: SessionUpdateEventParam, config: SessionConfig
+    ) -> None:
+        self.openai = openai
+        self.update = update  # sent again to every new server session
         self.config = config
         self.buffer = ReplayBuffer(REPLAY_SECONDS * 1000 * BYTES_PER_MS)
-        self.ws: ClientConnection | None = None
+        self.client: AsyncOpenAI | None = None
+        self.conn: AsyncRealtimeConnection | None = None
+        self.connected = False  # configured: audio may be sent (False while reconnecting)
         self.sent = 0  # absolute byte position sent on the current connection
         self.offset = 0  # absolute byte position where the current connection's clock starts
         self.heard = 0  # furthest absolute byte position the server has reported on
-        self.items: dict[str, Item] = {}  # by the current connection's item ids
-        self.lost: list[Item] = []  # not transcribed when the previous connection dropped
+        self.items: dict[str, Utterance] = {}  # by the current connection's item ids
+        self.lost: list[Utterance] = []  # not transcribed when the previous connection dropped
         self.fence: str | None = None  # event id of close()'s session.update
         self.fence_acked = False
         self.closing = False
@@ -204,16 +138,25 @@ class OpenAIRealtimeSession(EngineSession):
     # --- the interface -----------------------------------------------------------------
 
     async def start(self) -> None:
+        endpoint = self.openai.realtime_endpoint
+        self.client = AsyncOpenAI(
+            api_key=self.openai.api_key,
+            base_url=self.openai.base_url,
+            websocket_base_url=websocket_base_url(endpoint),
+        )
         try:
-            ws = await self._connect()
-        except SessionRejected as exc:
-            raise EngineUnavailable(str(exc)) from exc
-        except (OSError, TimeoutError) as exc:
-            raise EngineUnavailable(f"cannot reach {self.url}: {exc}") from exc
-        except Exception as exc:  # websockets' handshake and protocol errors
-            raise EngineUnavailable(f"cannot open a session at {self.url}: {exc}") from exc
-        await self._attach(ws)
-        self.supervisor = asyncio.create_task(self._run(ws))
+            self.conn = await self._connect(self.client)
+        except BaseException as exc:
+            await self.client.close()
+            if isinstance(exc, SessionRejected):
+                raise EngineUnavailable(str(exc)) from exc
+            if isinstance(exc, OSError | TimeoutError):
+                raise EngineUnavailable(f"cannot reach {endpoint}: {exc}") from exc
+            if isinstance(exc, Exception):  # websockets' handshake and protocol errors
+                raise EngineUnavailable(f"cannot open a session at {endpoint}: {exc}") from exc
+            raise
+        await self._attach(self.conn)
+        self.supervisor = asyncio.create_task(self._run(self.conn))
 
     async def append(self, pcm16: bytes) -> None:
         if self.closing:
@@ -222,17 +165,18 @@ class OpenAIRealtimeSession(EngineSession):
             return  # the session is over; the caller learnt it from a fatal EngineError
         self.buffer.append(pcm16)
         async with self.send_lock:
-            if self.ws is not None:
+            if self.connected and self.conn is not None:
                 # a dropped socket is the supervisor's to notice; the replay resends this audio
                 with contextlib.suppress(ConnectionClosed):
-                    await self._send_audio(self.ws)
+                    await self._send_audio(self.conn)
 
     async def commit(self) -> None:
         async with self.send_lock:
-            if self.ws is not None:
+            if self.connected and self.conn is not None:
                 with contextlib.suppress(ConnectionClosed):
-                    await self._send_audio(self.ws)
-                    await self._send(self.ws, {"type": "input_audio_buffer.commit"})
+                    await self._send_audio(self.conn)
+                    if self.connected:  # see _send_audio
+                        await self.conn.input_audio_buffer.commit()
 
     async def clear(self) -> None:
         async with self.send_lock:
@@ -241,9 +185,9 @@ class OpenAIRealtimeSession(EngineSession):
             # speech that was not committed is gone with the buffer
             self.items = {k: v for k, v in self.items.items() if v.committed}
             self.lost = []
-            if self.ws is not None:
+            if self.connected and self.conn is not None:
                 with contextlib.suppress(ConnectionClosed):
-                    await self._send(self.ws, {"type": "input_audio_buffer.clear"})
+                    await self.conn.input_audio_buffer.clear()
 
     async def close(self) -> None:
         """Commit what is left, wait (bounded) for the finals, then end :meth:`events`."""
@@ -272,139 +216,132 @@ class OpenAIRealtimeSession(EngineSession):
 
     # --- the connection ----------------------------------------------------------------
 
-    async def _connect(self) -> ClientConnection:
-        """Open a socket and configure it; returns once the server confirmed the session."""
+    async def _connect(self, client: AsyncOpenAI) -> AsyncRealtimeConnection:
+        """Open a connection and configure it; returns once the server confirmed the session."""
+        # websockets' own option, which the SDK passes through although its type does not list
+        # it: a dead peer must not hold close() for websockets' default of 10 s
+        options: Any = {"close_timeout": CLOSE_HANDSHAKE_TIMEOUT}
+        manager = client.realtime.connect(
+            extra_query={"intent": "transcription"},
+            websocket_connection_options=options,
+            on_reconnecting=self._reconnecting,
+            max_retries=RECONNECT_ATTEMPTS,
+            initial_delay=BACKOFF_FIRST,
+            max_delay=BACKOFF_MAX,
+        )
         try:
-            ws = await connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {self.api_key}"},
-                open_timeout=CONNECT_TIMEOUT,
-                close_timeout=2,
-                max_size=None,
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                conn = await manager.enter()
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in {401, 403, 404}:
-                raise SessionRejected(f"{self.url} answered HTTP {status}") from exc
+                raise SessionRejected(f"{self.openai.realtime_endpoint} answered {status}") from exc
             raise
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
-                event = await self._receive(ws)
-                if event.get("type") == "error":
-                    code, message = describe_error(event)
-                    raise SessionRejected(f"OpenAI refused the session ({code}): {message}")
-                update_id = _event_id()
-                await self._send(ws, {**self.update, "event_id": update_id})
-                while (event := await self._receive(ws)).get("type") != "session.updated":
-                    if event.get("type") == "error":
-                        code, message = describe_error(event)
-                        raise SessionRejected(f"OpenAI refused the settings ({code}): {message}")
+                await self._configure(conn, await conn.recv())
         except ConnectionClosed as exc:
-            await ws.close()
-            code = exc.rcvd.code if exc.rcvd else None
-            if _is_fatal_close(code):
+            await conn.close()
+            code = exc.rcvd.code if exc.rcvd else 1006
+            if not is_recoverable_close(code):
                 raise SessionRejected(f"OpenAI closed the session: {exc.rcvd}") from exc
             raise
         except BaseException:
-            await ws.close()
+            await conn.close()
             raise
-        return ws
+        return conn
 
-    async def _run(self, ws: ClientConnection | None) -> None:
-        """Own the connection: listen, and reconnect when it drops."""
+    async def _configure(self, conn: AsyncRealtimeConnection, first: Any) -> None:
+        """Send the settings to a new server session, whose first event was ``first``."""
+        if getattr(first, "type", None) == ERROR:
+            code, message = describe_error(first)
+            raise SessionRejected(f"OpenAI refused the session ({code}): {message}")
+        await conn.session.update(session=self.update["session"], event_id=new_id("evt"))
+        while True:
+            event = await conn.recv()
+            kind = getattr(event, "type", None)
+            if kind == SESSION_UPDATED:
+                return
+            if kind == ERROR:
+                code, message = describe_error(event)
+                raise SessionRejected(f"OpenAI refused the settings ({code}): {message}")
+
+    def _reconnecting(self, event: ReconnectingEvent) -> None:
+        """The SDK's hook, called before each reconnect attempt: stop sending, keep the audio."""
+        if self.connected:
+            logger.warning("realtime socket closed (%s); reconnecting", event.close_code)
+            self.connected = False
+            self.fence = None
+            self.lost = sorted(self.items.values(), key=lambda item: item.start_ms)
+            self.items = {}
+        logger.info("reconnect attempt %d of %d", event.attempt, event.max_attempts)
+
+    async def _attach(self, conn: AsyncRealtimeConnection) -> None:
+        """Use a configured connection: replay the audio the server may not have finished with."""
+        async with self.send_lock:
+            # the new server session's audio clock starts where the replay does
+            self.offset = self.sent = self.heard = self.buffer.start
+            self.fence, self.fence_acked = None, False
+            self.connected = True
+            with contextlib.suppress(ConnectionClosed):
+                await self._send_audio(conn)
+        if self.closing:
+            await self._send_fence()
+
+    async def _run(self, conn: AsyncRealtimeConnection) -> None:
+        """Read the connection until it ends for good; a session that cannot go on fails."""
         try:
-            await self._supervise(ws)
+            await self._listen(conn)
+            if not self.closing:
+                self._fail("upstream_closed", "OpenAI closed the session")
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else 1006
+            if is_recoverable_close(code):
+                self._fail("upstream_unreachable", f"cannot reconnect to OpenAI: {exc}")
+            else:
+                self._fail("upstream_closed", f"OpenAI closed the session: {exc.rcvd}")
+        except SessionRejected as exc:
+            self._fail("upstream_rejected", str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug here must still end the session visibly
             logger.exception("the realtime session failed")
             self._fail("upstream_error", f"the realtime session failed: {exc}")
         finally:
-            if self.ws is not None:
-                await self.ws.close()
-            self.ws = None
+            self.connected = False
+            with contextlib.suppress(Exception):
+                await conn.close()
+            if self.client is not None:
+                await self.client.close()
             self.changed.set()
 
-    async def _supervise(self, ws: ClientConnection | None) -> None:
-        loop = asyncio.get_running_loop()
-        attempts = 0
-        failing_since: float | None = None
+    async def _listen(self, conn: AsyncRealtimeConnection) -> None:
+        """Handle events as they come; the SDK's iterator reconnects when the socket drops."""
         while True:
-            if ws is not None:
-                await self._listen(ws)
-                code, reason = ws.close_code, ws.close_reason
-                self._detach()
-                if _is_fatal_close(code):
-                    self._fail("upstream_closed", f"OpenAI closed the session: {code} {reason}")
-                    return
-                logger.warning("realtime socket closed (%s %s); reconnecting", code, reason)
-                ws = None
-                attempts = 0
-                failing_since = loop.time()
-            attempts += 1
-            delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempts - 1))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             try:
-                ws = await self._connect()
-            except SessionRejected as exc:
-                self._fail("upstream_rejected", str(exc))
+                async for event in conn:
+                    if self.connected:
+                        self._handle(event)
+                        self.changed.set()
+                    else:  # the first event of a new server session, after a reconnect
+                        with contextlib.suppress(ConnectionClosed):  # the iterator retries
+                            await self._configure(conn, event)
+                            await self._attach(conn)
+                    # events unread: stop reading, and TCP holds the server back
+                    await self.out.room()
                 return
-            except Exception as exc:
-                if failing_since is not None and loop.time() - failing_since > (
-                    RECONNECT_FOR_SECONDS
-                ):
-                    self._fail("upstream_unreachable", f"cannot reconnect to OpenAI: {exc}")
-                    return
-                logger.info("reconnect attempt %d failed: %s", attempts, exc)
-                continue
-            try:
-                await self._attach(ws)
-            except BaseException:
-                await ws.close()
-                raise
-            failing_since = None
+            except json.JSONDecodeError as exc:  # a frame that is not JSON ends the iterator
+                logger.warning("ignoring a frame that is not JSON: %s", exc)
 
-    async def _attach(self, ws: ClientConnection) -> None:
-        """Use a configured socket: replay the audio the server may not have finished with."""
-        async with self.send_lock:
-            # the new server session's audio clock starts where the replay does
-            self.offset = self.sent = self.heard = self.buffer.start
-            self.fence, self.fence_acked = None, False
-            self.ws = ws
-            with contextlib.suppress(ConnectionClosed):
-                await self._send_audio(ws)
-        if self.closing:
-            await self._send_fence()
-
-    def _detach(self) -> None:
-        self.ws = None
-        self.fence = None
-        self.lost = sorted(self.items.values(), key=lambda item: item.start_ms)
-        self.items = {}
-
-    async def _listen(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in ws:
-                try:
-                    event = json.loads(message)
-                except (TypeError, ValueError):
-                    logger.warning("ignoring a frame that is not JSON: %.80r", message)
-                    continue
-                if isinstance(event, dict):
-                    self._handle(event)
-                    self.changed.set()
-                # events unread: stop reading, and TCP holds the server back
-                await self.out.room()
-
-    async def _send_audio(self, ws: ClientConnection) -> None:
+    async def _send_audio(self, conn: AsyncRealtimeConnection) -> None:
         """Send everything appended since ``sent`` (caller holds ``send_lock``)."""
         self.sent = max(self.sent, self.buffer.start)
-        while self.sent < self.buffer.end:
+        # ``connected`` is checked right before each send, with no await between: once the SDK
+        # starts reconnecting (and calls _reconnecting), audio must wait for the replay, or the
+        # SDK would queue it for the new server session ahead of its configuration
+        while self.connected and self.sent < self.buffer.end:
             chunk = self.buffer.read(self.sent, APPEND_MAX_BYTES)
-            await self._send(
-                ws,
-                {"type": "input_audio_buffer.append", "audio": base64.b64encode(chunk).decode()},
-            )
+            await conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
             self.sent += len(chunk)
 
     async def _send_fence(self) -> None:
@@ -415,15 +352,17 @@ class OpenAIRealtimeSession(EngineSession):
         are exactly the ones in ``items``.
         """
         async with self.send_lock:
-            ws = self.ws
-            if ws is None or self.fence is not None:
+            conn = self.conn
+            if conn is None or not self.connected or self.fence is not None:
                 return  # reconnecting: _attach sends it after the replay
-            fence = _event_id()
+            fence = new_id("evt")
             with contextlib.suppress(ConnectionClosed):
-                await self._send_audio(ws)
-                await self._send(ws, {"type": "input_audio_buffer.commit"})
-                await self._send(ws, {**self.update, "event_id": fence})
-                self.fence = fence
+                await self._send_audio(conn)
+                if self.connected:  # see _send_audio
+                    await conn.input_audio_buffer.commit()
+                if self.connected:
+                    await conn.session.update(session=self.update["session"], event_id=fence)
+                    self.fence = fence
 
     def _settled(self) -> bool:
         return self.fence_acked and not self.items
@@ -433,55 +372,34 @@ class OpenAIRealtimeSession(EngineSession):
         self.failed = True
         self.out.put_nowait(EngineError(code, message, fatal=True))
 
-    @staticmethod
-    async def _send(ws: ClientConnection, event: dict[str, Any]) -> None:
-        await ws.send(json.dumps(event))
-
-    @staticmethod
-    async def _receive(ws: ClientConnection) -> dict[str, Any]:
-        while True:
-            try:
-                event = json.loads(await ws.recv())
-            except (TypeError, ValueError):
-                continue
-            if isinstance(event, dict):
-                return event
-
     # --- server events -----------------------------------------------------------------
 
-    def _handle(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        item_id = str(event.get("item_id") or "")
-        if kind == "input_audio_buffer.speech_started":
-            self._speech_started(item_id, self._ms(event.get("audio_start_ms")))
-        elif kind == "input_audio_buffer.speech_stopped":
+    def _handle(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        item_id = str(getattr(event, "item_id", None) or "")
+        if kind == SPEECH_STARTED:
+            self._speech_started(item_id, self._ms(getattr(event, "audio_start_ms", None)))
+        elif kind == SPEECH_STOPPED:
             item = self._item(item_id)
-            item.end_ms = self._ms(event.get("audio_end_ms"))
+            item.end_ms = self._ms(getattr(event, "audio_end_ms", None))
             self._heard(item.end_ms)
-            self.out.put_nowait(SpeechStopped(item.engine_id, item.end_ms))
+            self.out.put_nowait(SpeechStopped(item.id, item.end_ms))
             self._trim()
-        elif kind == "input_audio_buffer.committed":
+        elif kind == COMMITTED:
             self._committed(item_id)
-        elif kind == "conversation.item.input_audio_transcription.delta":
-            item = self._item(item_id)
-            item.text += str(event.get("delta") or "")
-            item.logprobs += _logprob_values(event.get("logprobs"))
-            text = item.text.strip()
-            if len(text) > item.shown:
-                item.shown = len(text)
-                self.out.put_nowait(Partial(item.engine_id, text))
-        elif kind == "conversation.item.input_audio_transcription.completed":
+        elif kind == DELTA:
+            self._delta(self._item(item_id), event)
+        elif kind == COMPLETED:
             self._completed(item_id, event)
-        elif kind == "conversation.item.input_audio_transcription.failed":
+        elif kind == FAILED:
             item = self.items.pop(item_id, None)
             code, message = describe_error(event)
-            engine_id = item.engine_id if item else item_id
-            self.out.put_nowait(EngineError(code, f"{engine_id}: {message}"))
+            self.out.put_nowait(EngineError(code, f"{item.id if item else item_id}: {message}"))
             self._trim()
-        elif kind == "session.updated":
+        elif kind == SESSION_UPDATED:
             if self.fence is not None:
                 self.fence_acked = True
-        elif kind == "error":
+        elif kind == ERROR:
             code, message = describe_error(event)
             if code == "input_audio_buffer_commit_empty":
                 # close() commits the tail, which is often empty: nothing was lost
@@ -498,9 +416,9 @@ class OpenAIRealtimeSession(EngineSession):
             self.lost.pop(0)
         if self.lost and self.lost[0].start_ms <= start_ms + SAME_UTTERANCE_MS:
             old = self.lost.pop(0)
-            self.items[item_id] = Item(old.engine_id, start_ms, shown=old.shown)
+            self.items[item_id] = Utterance(old.id, start_ms, shown=old.shown)
             return
-        self.items[item_id] = Item(item_id, start_ms)
+        self.items[item_id] = Utterance(item_id, start_ms)
         self.out.put_nowait(SpeechStarted(item_id, start_ms))
 
     def _committed(self, item_id: str) -> None:
@@ -516,24 +434,31 @@ class OpenAIRealtimeSession(EngineSession):
         if item.end_ms is None:
             item.end_ms = self.sent // BYTES_PER_MS
 
-    def _completed(self, item_id: str, event: dict[str, Any]) -> None:
-        item = self.items.pop(item_id, None) or Item(item_id, self.heard // BYTES_PER_MS)
+    def _delta(self, item: Utterance, event: Any) -> None:
+        item.text += str(getattr(event, "delta", None) or "")
+        item.logprobs += logprob_values(getattr(event, "logprobs", None))
+        text = item.text.strip()
+        if len(text) > item.shown:
+            item.shown = len(text)
+            self.out.put_nowait(Partial(item.id, text))
+
+    def _completed(self, item_id: str, event: Any) -> None:
+        item = self.items.pop(item_id, None) or Utterance(item_id, self.heard // BYTES_PER_MS)
         for other_id in [k for k, v in self.items.items() if v is item]:
             del self.items[other_id]
-        text = str(event.get("transcript") or "").strip()
-        logprobs = _logprob_values(event.get("logprobs")) or item.logprobs
-        avg_logprob = sum(logprobs) / len(logprobs) if logprobs else None
+        text = str(getattr(event, "transcript", None) or "").strip()
+        logprobs = logprob_values(getattr(event, "logprobs", None)) or item.logprobs
         if text:
             end_ms = item.end_ms if item.end_ms is not None else item.start_ms
             language = self.config.language
             self.out.put_nowait(
-                Final(item.engine_id, text, item.start_ms, end_ms, avg_logprob, language)
+                Final(item.id, text, item.start_ms, end_ms, mean(logprobs), language)
             )
         self._trim()
 
-    def _item(self, item_id: str) -> Item:
+    def _item(self, item_id: str) -> Utterance:
         if item_id not in self.items:
-            self.items[item_id] = Item(item_id, self.heard // BYTES_PER_MS)
+            self.items[item_id] = Utterance(item_id, self.heard // BYTES_PER_MS)
         return self.items[item_id]
 
     def _ms(self, server_ms: Any) -> int:
@@ -549,7 +474,7 @@ class OpenAIRealtimeSession(EngineSession):
 
     def _trim(self) -> None:
         """Forget audio the server is done with: what precedes every pending utterance."""
-        if self.ws is None:
+        if not self.connected:
             return
         starts = [item.start_ms * BYTES_PER_MS for item in self.items.values()]
         keep = min(starts) if starts else self.heard
@@ -557,6 +482,8 @@ class OpenAIRealtimeSession(EngineSession):
 
 
 class OpenAIRealtimeEngine(RealtimeEngine):
+    """Opens transcription sessions at OpenAI, or at any server that speaks its protocol."""
+
     name = "openai"
     input_sample_rate = SAMPLE_RATE
 
@@ -564,29 +491,9 @@ class OpenAIRealtimeEngine(RealtimeEngine):
         self.config = config
 
     async def open(self, config: SessionConfig) -> EngineSession:
-        api_key = self.config.api_key
-        if not api_key:
+        if not self.config.api_key:
             raise EngineUnavailable("OPENAI_API_KEY is not set")
         model = config.model or self.config.realtime_model
-        session = OpenAIRealtimeSession(
-            realtime_url(self.config.realtime_endpoint),
-            api_key,
-            session_update(config, model),
-            config,
-        )
+        session = OpenAIRealtimeSession(self.config, session_update(config, model), config)
         await session.start()
         return session
-
-
-def _logprob_values(logprobs: Any) -> list[float]:
-    if not isinstance(logprobs, list):
-        return []
-    values = []
-    for entry in logprobs:
-        if isinstance(entry, dict) and isinstance(entry.get("logprob"), int | float):
-            values.append(float(entry["logprob"]))
-    return values
-
-
-def _event_id() -> str:
-    return "evt_" + secrets.token_hex(11)

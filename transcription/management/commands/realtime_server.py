@@ -1,18 +1,19 @@
 """Serve OpenAI's transcription APIs from the local engine: `python manage.py realtime_server`.
 
-Lets the speech engine run on another host; see :mod:`transcription.realtime_server` for what
-it serves and how to point the caption servers at it.
+A thin wrapper over :mod:`transcription.speech_server` (which runs without Django as
+``python -m transcription.speech_server``) that hands it the Django settings: the key, the
+local model and its threads, and the upload limit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from transcription.realtime_server import RealtimeServer
+from transcription.engine_factory import engine_config
+from transcription.speech_server import ServerConfig, serve_forever
 
 
 class Command(BaseCommand):
@@ -40,16 +41,16 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, api_key: str, **options) -> None:
         if not api_key:
             raise CommandError("set --api-key (or REALTIME_SERVER_API_KEY) for clients to send")
-        asyncio.run(self.serve(host, port, api_key, options["max_session_minutes"] * 60))
+        local = engine_config("local")
+        config = ServerConfig(
+            api_key=api_key,
+            model_path=local.model_path,
+            threads=local.threads,
+            max_upload_seconds=settings.UPLOAD_MAX_SECONDS,
+            max_session_seconds=options["max_session_minutes"] * 60,
+        )
+        asyncio.run(serve_forever(config, host, port, self.say))
 
-    async def serve(self, host: str, port: int, api_key: str, max_seconds: float) -> None:
-        server = RealtimeServer(api_key, max_session_seconds=max_seconds)
-        await server.start(host, port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        self.stdout.write(f"Serving OpenAI transcription APIs on http://{host}:{server.port}/v1")
+    def say(self, message: str) -> None:
+        self.stdout.write(message)
         self.stdout.flush()
-        await stop.wait()
-        await server.close()

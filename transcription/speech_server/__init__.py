@@ -1,0 +1,52 @@
+"""An OpenAI-compatible transcription server, served by the local engines. No Django.
+
+One port speaks both of OpenAI's transcription APIs:
+
+* ``GET /v1/realtime?intent=transcription`` (WebSocket): the GA Realtime transcription protocol.
+  ``session.created`` on connect; ``session.update`` (validated, merged, echoed in
+  ``session.updated``); ``input_audio_buffer.append``/``commit``/``clear``; the server VAD's
+  ``input_audio_buffer.speech_started``/``speech_stopped``/``committed``;
+  ``conversation.item.added``/``done``; ``conversation.item.input_audio_transcription.delta``
+  and ``completed`` (with ``logprobs`` when the session includes them); ``error`` events with
+  OpenAI's codes, and the error-then-close (3000/4000) of a refused key or URL. Behind it runs
+  :class:`~transcription.engines.local.LocalRealtimeEngine`, fed 24 kHz audio resampled to 16 kHz
+  (:mod:`.session`).
+* ``POST /v1/audio/transcriptions``: multipart in; ``json``/``text``/``srt``/``vtt``/
+  ``verbose_json``/``diarized_json`` out as each model allows, or server-sent events with
+  ``stream=true``; OpenAI's error bodies. Behind it runs
+  :class:`~transcription.engines.local.LocalBatchEngine` (:mod:`.batch`).
+* ``GET /healthz`` for health checks.
+
+The protocol itself (event names, the session schema, ids, logprobs, usage) is shared with the
+OpenAI engines: :mod:`transcription.engines.openai_protocol` and
+:mod:`transcription.engines.openai_schema`.
+
+It lets the speech engine run on other hosts. Start it where the cores are::
+
+    python -m transcription.speech_server --host 0.0.0.0 --port 8765 --api-key "$KEY"
+
+(or ``python manage.py realtime_server``, which passes it the Django settings), and point the
+caption servers at it (behind a TLS proxy, or on a private network)::
+
+    TRANSCRIPTION_ENGINE=openai OPENAI_API_KEY=$KEY
+    OPENAI_REALTIME_ENDPOINT=ws://speech-host:8765/v1/realtime
+    OPENAI_BASE_URL=http://speech-host:8765/v1
+
+It is also how the OpenAI engines are tested, since OpenAI is not reachable from CI.
+
+Where it differs from OpenAI: every model is the local Whisper (``whisper-1`` differs only in
+shape: one delta with the whole text, usage in seconds); deltas come after the commit, as with
+``gpt-4o-transcribe``, also for the streaming models (which, as at OpenAI, need
+``turn_detection: null``); the local decoder scores an utterance with one average
+log-probability, which every token then carries; ``noise_reduction`` is accepted but not applied
+and ``semantic_vad`` is the server VAD with a silence set by its eagerness; an utterance the
+model hears as no speech completes with an empty transcript when the next one starts or at the
+next commit.
+
+WebSocket upgrades are handed to a ``websockets`` server on a loopback port: it refuses requests
+with a body, so the HTTP side is answered on a small asyncio front (:mod:`.http`).
+"""
+
+from .server import ServerConfig, SpeechServer, serve_forever
+
+__all__ = ["ServerConfig", "SpeechServer", "serve_forever"]
