@@ -13,6 +13,7 @@
     start: document.getElementById("mic-start"),
     stop: document.getElementById("mic-stop"),
     meter: document.getElementById("mic-level"),
+    processing: document.getElementById("mic-processing"),
     participants: document.getElementById("participants"),
     smaller: document.getElementById("text-smaller"),
     larger: document.getElementById("text-larger"),
@@ -243,6 +244,17 @@
     stopCapture();
     if (els.start) els.start.hidden = true;
     if (els.stop) els.stop.hidden = true;
+    if (els.processing) els.processing.closest("details").hidden = true;
+  }
+
+  function captureConstraints() {
+    // The person's "Microphone processing" choice (mic-processing.js keeps it): each box is
+    // named after its getUserMedia constraint.
+    const audio = { channelCount: 1 };
+    for (const box of els.processing.querySelectorAll("input[type=checkbox]")) {
+      audio[box.name] = box.checked;
+    }
+    return { audio };
   }
 
   async function startCapture() {
@@ -254,9 +266,7 @@
     els.start.disabled = true;
     let stream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      });
+      stream = await navigator.mediaDevices.getUserMedia(captureConstraints());
     } catch (error) {
       els.start.disabled = false;
       showAlert(microphoneErrorMessage(error));
@@ -305,6 +315,40 @@
     await context.resume();
     // Keep the source referenced: a collected source node silently stops the audio.
     return { context, stream, source, node, sampleRate: context.sampleRate };
+  }
+
+  let reopening = Promise.resolve();
+
+  function onProcessingChange() {
+    // One reopening at a time, each with the boxes as they are when it runs.
+    if (capture) reopening = reopening.then(reopenMicrophone);
+  }
+
+  async function reopenMicrophone() {
+    // Browsers apply these options only when a microphone opens (Chromium's applyConstraints
+    // resolves and changes nothing), so a new choice needs a new stream. It feeds the same
+    // audio graph: the session goes on, and the server hears a short silence, not a stop.
+    const old = capture;
+    if (!old) return;
+    // Close the old stream first: asked again while the device is open, Chromium hands out
+    // the noise suppression and gain it was opened with, whatever the new request says.
+    old.source.disconnect();
+    old.stream.getTracks().forEach((track) => track.stop());
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(captureConstraints());
+    } catch (error) {
+      if (capture === old) stopCapture(); // not a capture started since
+      showAlert(microphoneErrorMessage(error));
+      return;
+    }
+    if (capture !== old) {
+      stream.getTracks().forEach((track) => track.stop()); // stopped meanwhile
+      return;
+    }
+    capture.stream = stream;
+    capture.source = capture.context.createMediaStreamSource(stream);
+    capture.source.connect(capture.node);
   }
 
   function stopCapture() {
@@ -382,6 +426,7 @@
     els.start.hidden = false;
     els.start.addEventListener("click", startCapture);
     els.stop.addEventListener("click", stopCapture);
+    els.processing.addEventListener("change", onProcessingChange);
   }
   connect();
 })();
