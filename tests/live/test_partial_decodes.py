@@ -7,7 +7,8 @@ import pytest
 from tests.speech import clips, normalise
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
-from transcription.engines.local import SAMPLE_RATE, LocalConfig, decode
+from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
+from transcription.engines.whisper_decode import SAMPLE_RATE, decode_partial
 
 pytestmark = [pytest.mark.slow]
 
@@ -18,9 +19,10 @@ MAX_WORDS_PER_SECOND = 5
 def test_partials_of_growing_speech_never_loop():
     """Every second of every clip decoded as a partial would be: no text runs ahead of the audio."""
     config, local = SessionConfig(), LocalConfig(threads=2)
+    model, tok = realtime_model(local), tokenizer(local)
     for speech in clips():
         samples = decode_file(speech.path)
         for seconds in range(1, int(samples.size / SAMPLE_RATE) + 1):
-            text = decode(samples[: seconds * SAMPLE_RATE], config, False, local).text
+            text = decode_partial(model, tok, samples[: seconds * SAMPLE_RATE], config).text
             words = len(normalise(text).split())
             assert words <= 2 + MAX_WORDS_PER_SECOND * seconds, (speech.name, seconds, text)

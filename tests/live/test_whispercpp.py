@@ -21,8 +21,8 @@ from transcription.audio import decode_file
 from transcription.engines.base import EngineUnavailable, Transcript
 from transcription.engines.ggml import EOT, bundled_ggml_model, bundled_model_dir
 from transcription.engines.local import LocalConfig
-from transcription.engines.local import model_path as local_model_path
-from transcription.engines.local import whisper_model as local_whisper_model
+from transcription.engines.local_models import model_path as local_model_path
+from transcription.engines.local_models import whisper_model as local_whisper_model
 from transcription.engines.whispercpp import (
     WhisperCppBatchEngine,
     WhisperCppConfig,

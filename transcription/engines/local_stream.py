@@ -1,0 +1,322 @@
+"""The local engine's streaming session: one speaker's audio in, their captions out.
+
+It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's copy) scores each
+32 ms frame. While someone speaks, the utterance so far is decoded for partials. An utterance
+ends after ``silence_ms`` of silence, after a shorter pause once it is long (a speaker who never
+pauses still gets finals), or, with no pause at all, at its quietest moment near
+``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
+doubled at a cut. Finals are decoded as Whisper decodes long audio (:mod:`.whisper_decode`),
+with the speaker's recent finals as context and every voice brought to one level first
+(:mod:`.levels`). Decoding runs in the process's thread pool, so the event loop never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..audio import pcm16_to_float
+from .base import (
+    EngineSession,
+    EventQueue,
+    Final,
+    Partial,
+    SessionConfig,
+    SpeechStarted,
+    SpeechStopped,
+)
+from .levels import even_levels
+from .local_models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .whisper_decode import SAMPLE_RATE, Decoded, decode_final, decode_partial
+
+logger = logging.getLogger(__name__)
+
+FRAME = 512  # Silero's frame at 16 kHz: 32 ms
+CONTEXT = 64
+FIRST_PARTIAL_S = 0.3  # after speech starts (the pre-roll is already in the utterance)
+PARTIAL_EVERY_S = 0.4
+SPECULATE_AFTER_MS = 150  # of silence: start decoding the final while the pause lasts
+# ... when the pause that ends the utterance is longer than this: a speculative decode is
+# thrown away whenever speech resumes, yet holds its core until it is done
+SPECULATE_AHEAD_OF_MS = 300
+#: past this length a shorter pause ends an utterance: fluent speech still gets its finals
+LONG_UTTERANCE_S = 8.0
+LONG_UTTERANCE_PAUSE_MS = 192
+#: an utterance with no such pause is cut at its quietest moment in its last CUT_SEARCH_S
+MAX_UTTERANCE_S = 15.0
+CUT_SEARCH_S = 4.0
+#: how much of the speaker's recent finals the decoder is given as context (characters)
+CONTEXT_UP_TO_S = 5.0
+CONTEXT_CHARS = 600
+
+
+class StreamingVad:
+    """Silero VAD over a stream: the model's recurrent state is kept between frames."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self.session = get_vad_model().session
+        self.h = np.zeros((1, 1, 128), dtype=np.float32)
+        self.c = np.zeros((1, 1, 128), dtype=np.float32)
+        self.context = np.zeros(CONTEXT, dtype=np.float32)
+
+    def probability(self, frame: np.ndarray) -> float:
+        batch = np.concatenate([self.context, frame])[None, :].astype(np.float32)
+        output, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
+        self.context = frame[-CONTEXT:]
+        return float(np.asarray(output).reshape(-1)[0])
+
+
+@dataclass
+class Utterance:
+    """Frames of audio and the speech probability of each."""
+
+    frames: list[np.ndarray] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+
+    def add(self, frame: np.ndarray, probability: float) -> None:
+        self.frames.append(frame)
+        self.probabilities.append(probability)
+
+    @property
+    def samples(self) -> int:
+        return len(self.frames) * FRAME
+
+    def audio(self, threshold: float) -> np.ndarray:
+        """The samples, every stretch of speech brought to one level."""
+        return even_levels(np.concatenate(self.frames), np.array(self.probabilities), threshold)
+
+    def quietest_frame(self, search_frames: int) -> int:
+        """The frame least like speech among the last ``search_frames`` (the latest, on ties)."""
+        start = max(1, len(self.frames) - search_frames)
+        window = np.array(self.probabilities[start:])
+        return start + int(np.flatnonzero(window == window.min())[-1])
+
+    def split(self, at: int) -> Utterance:
+        """Keep the frames before ``at``; the rest, returned, start the next utterance."""
+        rest = Utterance(self.frames[at:], self.probabilities[at:])
+        del self.frames[at:], self.probabilities[at:]
+        return rest
+
+    def speech_after(self, threshold: float):
+        """Whether any frame from a sample on is speech: where a decode may look for more."""
+        probabilities = np.array(self.probabilities)
+        return lambda sample: bool(np.any(probabilities[sample // FRAME :] >= threshold))
+
+
+class LocalSession(EngineSession):
+    def __init__(self, config: SessionConfig, local: LocalConfig) -> None:
+        self.config = config
+        self.local = local
+        self.threshold = config.vad_threshold
+        self.vad = StreamingVad()
+        self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
+        self.out = EventQueue()
+        self.pending = np.zeros(0, dtype=np.float32)
+        self.clock = 0  # samples seen
+        self.preroll = Utterance()
+        self.utterance: Utterance | None = None
+        self.speech_start = 0
+        self.silent_samples = 0
+        self.next_partial_at = 0
+        self.partial_text = ""
+        self.partial_task: asyncio.Task | None = None
+        self.speculation: asyncio.Task | None = None
+        self.ids = itertools.count(1)
+        self.item_id = ""
+        self.recent = ""  # the speaker's latest finals: the decoder's context
+        self.worker = asyncio.create_task(self._run())
+
+    # --- the interface -----------------------------------------------------------------
+
+    async def append(self, pcm16: bytes) -> None:
+        if self.worker.done():
+            return  # the session ended (its events say so); nothing takes audio any more
+        await self.audio.put(pcm16_to_float(pcm16))  # bounded: back-pressure when behind
+
+    async def commit(self) -> None:
+        await self.audio.put("commit")
+
+    async def clear(self) -> None:
+        await self.audio.put("clear")
+
+    async def close(self) -> None:
+        if not self.worker.done():
+            await self.audio.put(None)
+        await asyncio.shield(self.worker)
+
+    async def events(self):
+        while (event := await self.out.get()) is not None:
+            yield event
+
+    # --- the work ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            while (item := await self.audio.get()) is not None:
+                await self.out.room()  # events unread: hold the audio (its queue is bounded)
+                if not isinstance(item, str):
+                    await self._feed(item)
+                elif item == "commit" and self.utterance is not None:
+                    await self._finish()
+                elif item == "clear":
+                    self._reset()
+            if self.utterance is not None:
+                await self._finish()
+        except Exception:
+            # The events end here; the consumer sees them end early and starts a new session.
+            logger.exception("local streaming session failed")
+        finally:
+            self._cancel_decodes()
+            self.out.put_nowait(None)
+
+    async def _feed(self, samples: np.ndarray) -> None:
+        self.pending = np.concatenate([self.pending, samples])
+        while self.pending.size >= FRAME:
+            frame, self.pending = self.pending[:FRAME], self.pending[FRAME:]
+            await self._frame(frame)
+
+    async def _frame(self, frame: np.ndarray) -> None:
+        probability = self.vad.probability(frame)
+        speech = probability >= self.threshold
+        self.clock += FRAME
+        if self.utterance is None:
+            self.preroll.add(frame, probability)
+            keep = self.config.prefix_padding_ms * SAMPLE_RATE // 1000 // FRAME + 1
+            self.preroll = Utterance(
+                self.preroll.frames[-keep:], self.preroll.probabilities[-keep:]
+            )
+            if speech:
+                self._start(self.preroll)
+            return
+        self.utterance.add(frame, probability)
+        if speech:
+            self.silent_samples = 0
+            if self.speculation is not None:  # the pause was not the end after all
+                self.speculation.cancel()
+                self.speculation = None
+        else:
+            self.silent_samples += FRAME
+        await self._decide()
+
+    async def _decide(self) -> None:
+        """End the utterance, cut it, start its final early, or decode a partial."""
+        seconds = self.utterance.samples / SAMPLE_RATE
+        pause_ms = self.config.silence_ms
+        if seconds >= LONG_UTTERANCE_S:
+            pause_ms = min(pause_ms, LONG_UTTERANCE_PAUSE_MS)
+        silent_ms = self.silent_samples * 1000 // SAMPLE_RATE
+        if silent_ms >= pause_ms:
+            await self._finish()
+        elif seconds >= MAX_UTTERANCE_S:
+            await self._cut()
+        elif silent_ms >= SPECULATE_AFTER_MS and pause_ms > SPECULATE_AHEAD_OF_MS:
+            if self.speculation is None:
+                self.speculation = self._final_task()
+        elif self.clock >= self.next_partial_at and self.silent_samples == 0:
+            self._request_partial()
+
+    def _start(self, frames: Utterance) -> None:
+        self.utterance, self.preroll = frames, Utterance()
+        self.speech_start = self.clock - frames.samples
+        speech = np.array(frames.probabilities) >= self.threshold
+        trailing = int(np.argmax(speech[::-1])) if speech.any() else len(speech)
+        self.silent_samples = trailing * FRAME
+        self.next_partial_at = self.clock + int(FIRST_PARTIAL_S * SAMPLE_RATE)
+        self.item_id = f"item_{next(self.ids)}"
+        self.out.put_nowait(SpeechStarted(self.item_id, self._ms(self.speech_start)))
+
+    def _request_partial(self) -> None:
+        # One partial in flight per speaker: when decoding lags, partials are skipped.
+        if self.partial_task is not None and not self.partial_task.done():
+            return
+        audio = self.utterance.audio(self.threshold)
+        self.partial_task = asyncio.create_task(self._partial(self.item_id, audio))
+
+    async def _partial(self, item_id: str, samples: np.ndarray) -> None:
+        decoded = await slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples)
+        if item_id != self.item_id:
+            return  # that utterance is over
+        # The next one waits a full interval after this one is done, so a loaded server
+        # sends partials less often and keeps its cores for the finals.
+        self.next_partial_at = self.clock + int(PARTIAL_EVERY_S * SAMPLE_RATE)
+        # partials only move forward: a shorter guess would make the line jump back
+        if len(decoded.text) > len(self.partial_text):
+            self.partial_text = decoded.text
+            self.out.put_nowait(Partial(item_id, decoded.text))
+
+    def _final_task(self) -> asyncio.Task:
+        """The final of the utterance as it is now, decoding in the background."""
+        audio = self.utterance.audio(self.threshold)
+        speech_after = self.utterance.speech_after(self.threshold)
+        # Context helps a short utterance find its first words; in a long one the audio is
+        # context enough, and a prompt made Whisper stop after the first of two voices.
+        context = self.recent if audio.size <= CONTEXT_UP_TO_S * SAMPLE_RATE else ""
+        return asyncio.create_task(
+            slots.run(DecodeSlots.FINAL, self._decode_final, audio, speech_after, context)
+        )
+
+    async def _finish(self) -> None:
+        """The speaker paused: the utterance is over, its final goes out."""
+        end = self.clock - self.silent_samples
+        if self.partial_task is not None:
+            self.partial_task.cancel()
+        self.out.put_nowait(SpeechStopped(self.item_id, self._ms(self.clock)))
+        # The decode started during the pause already holds all of the speech.
+        final = self.speculation or self._final_task()
+        self.speculation = None
+        self._emit(await final, end)
+        self._reset()
+
+    async def _cut(self) -> None:
+        """No pause came: end the utterance at its quietest moment; the rest goes on."""
+        at = self.utterance.quietest_frame(int(CUT_SEARCH_S * SAMPLE_RATE) // FRAME)
+        rest = self.utterance.split(at)
+        end = self.clock - rest.samples
+        self._cancel_decodes()
+        self.out.put_nowait(SpeechStopped(self.item_id, self._ms(end)))
+        self._emit(await self._final_task(), end)
+        self._reset()
+        self._start(rest)
+
+    def _emit(self, decoded: Decoded, end: int) -> None:
+        if not decoded.text:
+            return
+        start_ms, end_ms = self._ms(self.speech_start), self._ms(end)
+        self.out.put_nowait(
+            Final(
+                self.item_id, decoded.text, start_ms, end_ms, decoded.avg_logprob, decoded.language
+            )
+        )
+        self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:] if CONTEXT_CHARS else ""
+
+    def _decode_partial(self, samples: np.ndarray) -> Decoded:
+        model, tok = realtime_model(self.local), tokenizer(self.local)
+        return decode_partial(model, tok, samples, self.config)
+
+    def _decode_final(self, samples: np.ndarray, speech_after, context: str) -> Decoded:
+        model, tok = realtime_model(self.local), tokenizer(self.local)
+        return decode_final(model, tok, samples, self.config, context, speech_after)
+
+    def _cancel_decodes(self) -> None:
+        for task in (self.partial_task, self.speculation):
+            if task is not None:
+                task.cancel()
+        self.partial_task = self.speculation = None
+
+    def _reset(self) -> None:
+        self._cancel_decodes()
+        self.utterance = None
+        self.preroll = Utterance()
+        self.partial_text = ""
+        self.silent_samples = 0
+        self.item_id = ""
+
+    @staticmethod
+    def _ms(samples: int) -> int:
+        return samples * 1000 // SAMPLE_RATE
