@@ -19,6 +19,7 @@ once, the worst case for the final queue.
 Usage (with the server running, e.g. ./scripts/serve.sh, and this checkout's settings):
 
     .venv/bin/python bench/live.py --url http://127.0.0.1:8000 --speakers 1,2,4,6
+    .venv/bin/python bench/live.py --programme all   # the long-form programmes, one speaker
 """
 
 from __future__ import annotations
@@ -98,88 +99,100 @@ def set_up_room(speakers: int) -> tuple[str, list[str]]:
     return slug, [manage("issue_token", name) for name in usernames]
 
 
+@dataclass
+class Listening:
+    """What one speaker's connection has heard of its own captions, clip by clip."""
+
+    me: int
+    timings: list[ClipTiming]
+    results: list[ClipResult]
+    # each item belongs to the clip whose audio was playing when its speech started
+    clip_starts: list[tuple[float, float, int]] = field(default_factory=list)
+    wall_start: list[float] = field(default_factory=list)
+    item_clip: dict[str, int] = field(default_factory=dict)
+    finals_by_clip: dict[int, list[tuple[float, str, int]]] = field(default_factory=dict)
+
+    def heard(self, event: dict, now: float) -> None:
+        kind = event["type"]
+        if event.get("speaker", {}).get("id") != self.me:
+            return
+        if kind == "speech.started":
+            audio_s = event["audio_ms"] / 1000
+            starts = self.clip_starts
+            index = next((i for s, e, i in starts if s <= audio_s + 0.35 < e), len(starts) - 1)
+            self.item_clip[event["item_id"]] = index
+            return
+        index = self.item_clip.get(event.get("item_id", ""))
+        if index is None or kind not in {"caption.partial", "caption.final"}:
+            return
+        result = self.results[index]
+        onset_wall = self.wall_start[index] + self.timings[index].onset_s
+        if result.first_partial_latency is None:
+            result.first_partial_latency = now - onset_wall
+        if kind == "caption.final":
+            self.finals_by_clip.setdefault(index, []).append(
+                (now, event["text"], event["start_ms"])
+            )
+
+    def finish(self) -> list[ClipResult]:
+        for index, timing in enumerate(self.timings):
+            finals = sorted(self.finals_by_clip.get(index, []), key=lambda f: f[2])
+            result = self.results[index]
+            result.text = " ".join(text for _, text, _ in finals)
+            if finals:
+                last_arrival = max(arrival for arrival, _, _ in finals)
+                result.final_latency = last_arrival - (self.wall_start[index] + timing.end_s)
+        return self.results
+
+
 async def speak(url: str, slug: str, token: str, timings: list[ClipTiming]) -> SpeakerRun:
     ws_url = url.replace("http", "ws", 1) + f"/ws/meetings/{slug}/?token={token}"
-    run = SpeakerRun()
     async with websockets.connect(ws_url, max_size=2**22) as ws:
         ready = json.loads(await ws.recv())
         assert ready["type"] == "session.ready", ready
-        me = ready["participant"]["id"]
+        listening = Listening(ready["participant"]["id"], timings, [])
+        listening.results = [ClipResult(t.clip.name) for t in timings]
         await ws.send(json.dumps({"type": "session.start", "sample_rate": 16000}))
-
-        # each item belongs to the clip whose audio was playing when its speech started
-        clip_starts: list[tuple[float, float, int]] = []  # (audio_s start, audio_s end, clip index)
-        item_clip: dict[str, int] = {}
-        wall_start: list[float] = []
-        results = [ClipResult(t.clip.name) for t in timings]
-        finals_by_clip: dict[int, list[tuple[float, str, int]]] = {}
-        done = asyncio.Event()
-
-        async def receive() -> None:
-            async for raw in ws:
-                event = json.loads(raw)
-                now = time.monotonic()
-                kind = event["type"]
-                if kind == "session.stopped":
-                    done.set()
-                    return
-                if kind == "error":
-                    print("error:", event, file=sys.stderr)
-                if event.get("speaker", {}).get("id") != me:
-                    continue
-                if kind == "speech.started":
-                    audio_s = event["audio_ms"] / 1000
-                    index = next(
-                        (i for s, e, i in clip_starts if s <= audio_s + 0.35 < e),
-                        len(clip_starts) - 1,
-                    )
-                    item_clip[event["item_id"]] = index
-                elif kind in {"caption.partial", "caption.final"}:
-                    index = item_clip.get(event["item_id"])
-                    if index is None:
-                        continue
-                    timing = timings[index]
-                    result = results[index]
-                    onset_wall = wall_start[index] + timing.onset_s
-                    if kind == "caption.partial" and result.first_partial_latency is None:
-                        result.first_partial_latency = now - onset_wall
-                    if kind == "caption.final":
-                        if result.first_partial_latency is None:
-                            result.first_partial_latency = now - onset_wall
-                        finals_by_clip.setdefault(index, []).append(
-                            (now, event["text"], event["start_ms"])
-                        )
-
-        receiver = asyncio.create_task(receive())
-        chunk_bytes = 16000 * 2 * CHUNK_MS // 1000
-        silence = b"\x00" * int(16000 * 2 * GAP_SECONDS)
-        audio_s = 0.0
-        next_send = time.monotonic()
-        for index, timing in enumerate(timings):
-            audio = timing.pcm + silence
-            length_s = len(audio) / 32000
-            clip_starts.append((audio_s, audio_s + length_s, index))
-            wall_start.append(next_send)
-            for offset in range(0, len(audio), chunk_bytes):
-                delay = next_send - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await ws.send(audio[offset : offset + chunk_bytes])
-                next_send += CHUNK_MS / 1000
-            audio_s += length_s
+        receiver = asyncio.create_task(receive(ws, listening))
+        await send_clips(ws, listening)
         await ws.send(json.dumps({"type": "session.stop"}))
-        await asyncio.wait_for(done.wait(), 60)
-        receiver.cancel()
+        await asyncio.wait_for(receiver, 60)
+    return SpeakerRun(listening.finish())
 
-    for index, timing in enumerate(timings):
-        finals = sorted(finals_by_clip.get(index, []), key=lambda f: f[2])
-        result = results[index]
-        result.text = " ".join(text for _, text, _ in finals)
-        if finals:
-            last_arrival = max(arrival for arrival, _, _ in finals)
-            result.final_latency = last_arrival - (wall_start[index] + timing.end_s)
-    run.results = results
-    return run
+
+async def receive(ws, listening: Listening) -> None:
+    async for raw in ws:
+        event = json.loads(raw)
+        if event["type"] == "session.stopped":
+            return
+        if event["type"] == "error":
+            print("error:", event, file=sys.stderr)
+        listening.heard(event, time.monotonic())
+
+
+async def send_clips(ws, listening: Listening) -> None:
+    """Every clip and a pause after it, in real time, in frames of CHUNK_MS."""
+    chunk_bytes = 16000 * 2 * CHUNK_MS // 1000
+    silence = b"\x00" * int(16000 * 2 * GAP_SECONDS)
+    audio_s = 0.0
+    next_send = time.monotonic()
+    for index, timing in enumerate(listening.timings):
+        audio = timing.pcm + silence
+        length_s = len(audio) / 32000
+        listening.clip_starts.append((audio_s, audio_s + length_s, index))
+        listening.wall_start.append(next_send)
+        for offset in range(0, len(audio), chunk_bytes):
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await ws.send(audio[offset : offset + chunk_bytes])
+            next_send += CHUNK_MS / 1000
+        audio_s += length_s
+
+
+def one_speaker_room() -> tuple[str, str]:
+    slug, tokens = set_up_room(1)
+    return slug, tokens[0]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -240,12 +253,22 @@ def main() -> None:
     parser.add_argument(
         "--lockstep", action="store_true", help="every speaker says the same clip at the same time"
     )
+    parser.add_argument(
+        "--programme",
+        help="the long-form programmes instead of the clips: names (comma-separated) or 'all'",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
+    if args.programme:
+        from bench.live_programme import run_programmes
+
+        names = [] if args.programme == "all" else args.programme.split(",")
+        run_programmes(args.url, names, one_speaker_room, with_batch=not args.no_batch)
+        return
 
     timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
     levels = [int(n) for n in args.speakers.split(",")]
-    print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
     seconds = sum(len(t.pcm) for t in timings) / 32000
     order = "the same clip at the same time" if args.lockstep else "clip order rotated per speaker"
     print(f"{len(timings)} clips, {seconds:.1f} s of speech for each speaker, {order}\n")

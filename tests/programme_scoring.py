@@ -64,6 +64,27 @@ def coverage(utterances: Utterances, finals: Finals, slack_ms: int = 1000) -> li
     return shares
 
 
+def windowed_coverage(
+    utterances: Utterances, finals: Finals, window_ms: int = 10_000, slack_ms: int = 1000
+) -> list[float]:
+    """The share of reference words found in the finals, per ``window_ms`` of speech.
+
+    Consecutive utterances are grouped until their speech adds up to a window; each group's
+    words are matched against the finals near it, as in :func:`coverage`.
+    """
+    groups: list[list[Utterance]] = [[]]
+    for u in utterances:
+        if sum(x.end_ms - x.start_ms for x in groups[-1]) >= window_ms:
+            groups.append([])
+        groups[-1].append(u)
+    shares = []
+    for group in groups:
+        start, end = group[0].start_ms - slack_ms, group[-1].end_ms + slack_ms
+        near = [f for f in finals if f.end_ms > start and f.start_ms < end]
+        shares.append(_share_found(" ".join(u.reference for u in group), _in_order(near)))
+    return shares
+
+
 def worst_utterance(
     utterances: Utterances, finals: Finals, slack_ms: int = 1000
 ) -> tuple[Utterance, float]:
