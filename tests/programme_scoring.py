@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -112,3 +113,29 @@ def repeated_phrases(utterances: Utterances, finals: Finals, words: int = 3) -> 
         for phrase, count in said.items()
         if count >= 2 and count > expected[phrase]
     ]
+
+
+async def stream_finals(programme, engine) -> list[Final]:
+    """A realtime engine's finals of a programme, on the programme's clock.
+
+    The audio goes in as fast as the engine takes it: the local engine works on the audio
+    clock, so its finals are nearly those of real time.
+    """
+    from transcription.engines.base import Final as EngineFinal
+    from transcription.engines.base import SessionConfig
+
+    session = await engine.open(SessionConfig(language="en"))
+    finals: list[Final] = []
+
+    async def read() -> None:
+        async for event in session.events():
+            if isinstance(event, EngineFinal):
+                finals.append(Final(event.text, event.start_ms, event.end_ms))
+
+    reader = asyncio.create_task(read())
+    pcm = programme.pcm16()
+    for offset in range(0, len(pcm), 3200):
+        await session.append(pcm[offset : offset + 3200])
+    await session.close()
+    await reader
+    return finals

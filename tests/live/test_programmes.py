@@ -7,15 +7,19 @@ happened to be. The bounds hold on any CPU; the figures are in docs/BENCHMARKS.m
 
 from __future__ import annotations
 
-import asyncio
 from itertools import pairwise
 
 import pytest
 
-from tests.programme_scoring import Final, coverage, programme_wer, repeated_phrases
+from tests.programme_scoring import (
+    Final,
+    coverage,
+    programme_wer,
+    repeated_phrases,
+    stream_finals,
+)
 from tests.programmes import BUILDERS, Programme
 from tests.speech import normalise
-from transcription.engines import base
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
 from transcription.engines.local_stream import MAX_UTTERANCE_S
 
@@ -26,24 +30,8 @@ WORST_COVERAGE = 0.6
 PROGRAMME_WER = 0.10
 
 
-async def live_finals(programme: Programme) -> list[Final]:
-    """Stream the programme as fast as the engine takes it; its finals on the programme's clock."""
-    engine = LocalRealtimeEngine(LocalConfig(threads=2))
-    session = await engine.open(base.SessionConfig(language="en"))
-    finals: list[Final] = []
-
-    async def read() -> None:
-        async for event in session.events():
-            if isinstance(event, base.Final):
-                finals.append(Final(event.text, event.start_ms, event.end_ms))
-
-    reader = asyncio.create_task(read())
-    pcm = programme.pcm16()
-    for offset in range(0, len(pcm), 3200):
-        await session.append(pcm[offset : offset + 3200])
-    await session.close()
-    await reader
-    return finals
+async def live_finals(programme: Programme, **config) -> list[Final]:
+    return await stream_finals(programme, LocalRealtimeEngine(LocalConfig(threads=2, **config)))
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -68,3 +56,11 @@ async def test_a_run_without_pauses_is_cut_at_quiet_moments_and_loses_no_word():
         end, start = normalise(before.text).split(), normalise(after.text).split()
         assert end[-2:] != start[:2], (before.text, after.text)  # nothing said twice at a cut
     assert min(coverage(programme.utterances, finals)) >= WORST_COVERAGE
+
+
+async def test_the_speakers_recent_finals_as_prompt_make_no_loop():
+    # off by default (it did not help here: bench/context.py); on, it must not cost a loop
+    programme = BUILDERS["pauses"]()
+    finals = await live_finals(programme, context_up_to_s=5.0)
+    assert repeated_phrases(programme.utterances, finals) == []
+    assert programme_wer(programme.utterances, finals) <= PROGRAMME_WER

