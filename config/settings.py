@@ -348,6 +348,10 @@ CAPTIONS_AUDIO_BURST_SECONDS = envint("CAPTIONS_AUDIO_BURST_SECONDS", "30")
 CAPTIONS_CONNECTION_LEASE_SECONDS = envint("CAPTIONS_CONNECTION_LEASE_SECONDS", "60")
 # commits and stops that end an utterance early (each starts a beam-5 decode), per user
 CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60")
+# speakers captioned at once by one web process; one more is refused with `server_busy` and stays
+# a listener. Default: 8 per core, what the local engine keeps within p95 1.5 s when people talk
+# over each other (docs/BENCHMARKS.md, machine A); raise it for the OpenAI engine.
+CAPTIONS_MAX_SPEAKERS = envint("CAPTIONS_MAX_SPEAKERS", str(8 * (os.cpu_count() or 2)))
 # open connections check their rights this often, besides being told of every revocation
 CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60")
 

@@ -150,6 +150,9 @@
         lastError = event;
         showAlert(event.message);
         if (event.code === "forbidden") loseTheFloor();
+        // The server is full of speakers: the microphone goes off; this person keeps
+        // listening, and the microphone button (focused) tries again.
+        if (event.code === "server_busy") stopCapture();
         break;
       default:
         break; // speech.started/stopped, pong, session.stopped: nothing to show

@@ -50,3 +50,19 @@ def test_a_speaker_made_listener_loses_the_microphone(live_cast, browser):
         expect(bob.get_by_role("button", name="Start microphone")).to_be_hidden()
         expect(bob.locator("#connection-status")).to_have_text("Connected")
         screenshot(bob, "room-made-listener")
+
+
+def test_a_speaker_refused_for_capacity_keeps_listening_and_may_try_again(live_cast, browser):
+    with daphne_server(CAPTIONS_MAX_SPEAKERS="0") as base:
+        bob = logged_in_page(browser, base, "bob", microphone=True)
+        bob.get_by_role("button", name="Start microphone").click()
+        expect(bob.get_by_role("alert")).to_contain_text(
+            "as many speakers as it can", timeout=10_000
+        )
+        expect(bob.get_by_role("alert")).to_contain_text("still in the room as a listener")
+        start = bob.get_by_role("button", name="Start microphone")
+        expect(start).to_be_visible()
+        expect(start).to_be_enabled()
+        expect(start).to_be_focused()
+        expect(bob.locator("#connection-status")).to_have_text("Connected")
+        screenshot(bob, "room-server-busy")

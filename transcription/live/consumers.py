@@ -53,6 +53,10 @@ logger = logging.getLogger(__name__)
 
 # How long a disconnecting speaker's last utterance may take to finish.
 FLUSH_ON_DISCONNECT_SECONDS = 10.0
+SERVER_BUSY = (
+    "The server is captioning as many speakers as it can: your microphone is not captioned, "
+    "and you are still in the room as a listener. Try again in a moment."
+)
 
 
 class CloseCode:
@@ -97,6 +101,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         #: demoted while connected: audio still in flight from the page is dropped, not fatal
         self.was_speaker = False
         self.revoked = False
+        self.refused = False  # by server_busy, until the next session.start
 
         user = self.scope.get("user")
         # accept first: a close code can only be sent on an open WebSocket
@@ -141,6 +146,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                     await asyncio.wait_for(self._stop_speaking(), FLUSH_ON_DISCONNECT_SECONDS)
                 await self._drop_speaker()
         finally:
+            limits.seats.release(self.channel_name)
             await self._release()
 
     async def _release(self) -> None:
@@ -194,6 +200,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
             raise InvalidMessage("session.start must come before the first audio.")
+        self.refused = False  # trying again after server_busy
         self.sample_rate = message.sample_rate
         self.language = message.language
 
@@ -239,7 +246,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             )
             await self.close(CloseCode.TOO_MANY)
             return
-        if self.state is CaptureState.STOPPING:
+        if self.state is CaptureState.STOPPING or self.refused:
             return
         if self.speaker is not None and self.speaker.failed:
             await self._drop_speaker()  # told already; this audio opens a new session
@@ -250,6 +257,11 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     # --- The speaker's upstream session ------------------------------------------------
 
     async def _start_speaking(self) -> bool:
+        if not limits.seats.take(self.channel_name):
+            # Until their next session.start their audio is ignored: one error, not one a frame.
+            self.refused = True
+            await self.send_event(events.error_event("server_busy", SERVER_BUSY))
+            return False
         try:
             self.speaker = await SpeakerSession.open(
                 self.meeting,
@@ -263,6 +275,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 logger.warning("engine unavailable: %s", exc)
             else:
                 logger.exception("could not open an upstream session")
+            limits.seats.release(self.channel_name)
             await self.send_event(
                 events.error_event(
                     "upstream_unavailable", "Transcription is unavailable right now."
@@ -288,10 +301,12 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await self._drop_speaker()
             return
         self.speaker = None
+        limits.seats.release(self.channel_name)
         self.state = self.state.to(CaptureState.IDLE)
 
     async def _drop_speaker(self) -> None:
         speaker, self.speaker = self.speaker, None
+        limits.seats.release(self.channel_name)
         if speaker is not None:
             await speaker.abort()
         if self.state is not CaptureState.IDLE:

@@ -72,3 +72,30 @@ class AudioBudget:
             return False
         self.available -= seconds
         return True
+
+
+class SpeakerSeats:
+    """The speakers this process captions at once: past CAPTIONS_MAX_SPEAKERS one more is
+    refused (``server_busy``) rather than every room's captions falling behind. Listeners take
+    no seat, and a refused speaker stays in the room as one.
+
+    A seat is held from the first audio of a speaking session to its end, by the connection's
+    channel name; taking or releasing twice is harmless.
+    """
+
+    def __init__(self) -> None:
+        self.holders: set[str] = set()
+
+    def take(self, holder: str) -> bool:
+        if holder in self.holders:
+            return True
+        if len(self.holders) >= settings.CAPTIONS_MAX_SPEAKERS:
+            return False
+        self.holders.add(holder)
+        return True
+
+    def release(self, holder: str) -> None:
+        self.holders.discard(holder)
+
+
+seats = SpeakerSeats()
