@@ -352,6 +352,8 @@ CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60"
 # a listener. Default: 8 per core, what the local engine keeps within p95 1.5 s when people talk
 # over each other (docs/BENCHMARKS.md, machine A); raise it for the OpenAI engine.
 CAPTIONS_MAX_SPEAKERS = envint("CAPTIONS_MAX_SPEAKERS", str(8 * (os.cpu_count() or 2)))
+# GET /metrics answers loopback, or anyone sending "Authorization: Bearer <METRICS_TOKEN>"
+METRICS_TOKEN = envstr("METRICS_TOKEN")
 # open connections check their rights this often, besides being told of every revocation
 CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60")
 

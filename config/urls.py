@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from transcription.batch import api
+from transcription.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/audio/transcribe", api.transcribe, name="api-transcribe"),
     path("api/jobs/<int:job_id>", api.job_status, name="api-job"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("meetings.urls")),
 ]

@@ -7,9 +7,13 @@ speaker too many is told (server_busy), keeps hearing the room, and may try agai
 from __future__ import annotations
 
 import pytest
+from channels.db import database_sync_to_async
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.base import communicator
 from tests.speech import clip
+from transcription import metrics
 
 from .streaming import collect, of_type, silence, stream
 
@@ -25,8 +29,19 @@ async def joined(user):
     return comm
 
 
+async def figures() -> dict[str, float]:
+    """This process's /metrics, by sample name (with its labels)."""
+    text = (await database_sync_to_async(generate_latest)(metrics.registry)).decode()
+    return {
+        s.name + "".join(f"{{{k}={v}}}" for k, v in sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 async def test_one_speaker_too_many_is_refused_and_listens(live_cast, settings):
     settings.CAPTIONS_MAX_SPEAKERS = 1
+    before = await figures()
     bob, alice = await joined(live_cast.bob), await joined(live_cast.alice)
     pcm, rate = clip("A_LS_1089-134691-0000").pcm16()  # "He could wait no longer."
     half = len(pcm) // 4 * 2
@@ -41,6 +56,9 @@ async def test_one_speaker_too_many_is_refused_and_listens(live_cast, settings):
     await stream(alice, pcm, rate)
     refused = await collect(alice, lambda e: e["type"] == "error")
     assert refused[-1]["code"] == "server_busy"
+    during = await figures()
+    assert during["captions_speakers"] == 1
+    assert during["captions_connections"] == before["captions_connections"] + 2
 
     # ... and still hears bob's final, as a listener
     await stream(bob, pcm[half:] + silence(1.0, rate), rate)
@@ -61,5 +79,11 @@ async def test_one_speaker_too_many_is_refused_and_listens(live_cast, settings):
     finals = [e for e in of_type(own, "caption.final") if e["speaker"]["id"] == live_cast.alice.pk]
     assert finals and "wait no longer" in finals[-1]["text"].lower()
     assert not of_type(own, "error")
+    after = await figures()
+    busy = "captions_errors_total{code=server_busy}"
+    assert after[busy] == before.get(busy, 0) + 1  # one refusal, however many frames
+    assert after["captions_speakers"] == 0
+    finals = "captions_final_seconds_count"
+    assert after[finals] >= before[finals] + 2  # bob's final and alice's
     for comm in (bob, alice):
         await comm.disconnect()

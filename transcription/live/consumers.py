@@ -29,6 +29,7 @@ from meetings import events, queries
 from meetings.access import Access
 from meetings.ws_auth import credentials_still_valid
 
+from .. import metrics
 from ..engines.base import EngineUnavailable, SessionConfig
 from . import limits, presence
 from .capture import CaptureState
@@ -130,6 +131,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await self.close(CloseCode.TOO_MANY)
             return
         self.lease, self.access = lease, access
+        metrics.connections.inc()
         await self.channel_layer.group_add(events.user_group(user.pk), self.channel_name)
         in_room = await self.join()
         await self.send_event(await self._session_ready(in_room))
@@ -153,6 +155,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         lease, self.lease = self.lease, None
         if lease is None:
             return
+        metrics.connections.dec()
         await lease.release()
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
         await self.leave()
@@ -275,6 +278,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 logger.warning("engine unavailable: %s", exc)
             else:
                 logger.exception("could not open an upstream session")
+            metrics.engine_errors.labels(settings.TRANSCRIPTION_ENGINE).inc()
             limits.seats.release(self.channel_name)
             await self.send_event(
                 events.error_event(
@@ -391,6 +395,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     # --- To the client -----------------------------------------------------------------
 
     async def send_event(self, event: Any) -> None:
+        if event["type"] == "error":
+            metrics.errors_sent.labels(event["code"]).inc()
         with contextlib.suppress(Exception):  # the socket may be closing
             await self.send(text_data=json.dumps(event))
 

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import secrets
+import time
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -22,6 +23,7 @@ from django.conf import settings
 from meetings import actions, events
 from meetings.models import Meeting, Recording, Segment, User
 
+from .. import metrics
 from ..audio import StreamResampler
 from ..engine_factory import realtime_engine
 from ..engines.base import (
@@ -33,6 +35,7 @@ from ..engines.base import (
     RealtimeEngine,
     SessionConfig,
     SpeechStarted,
+    SpeechStopped,
 )
 from .recording import RecordingWriter
 
@@ -90,6 +93,8 @@ class SpeakerSession:
         self.ending = False
         #: the engine's events ended before we asked: this session takes no more audio
         self.failed = False
+        #: when the engine said each utterance's speech stopped (for the latency metric)
+        self.stopped_at: dict[str, float] = {}
 
     @classmethod
     async def open(
@@ -160,6 +165,7 @@ class SpeakerSession:
             logger.exception("upstream session of %s failed", self.user.pk)
         if not self.ending:
             self.failed = True
+            metrics.engine_errors.labels(self.engine_name).inc()
             await self.audience.tell_speaker(
                 events.error_event(
                     "upstream_error",
@@ -177,6 +183,8 @@ class SpeakerSession:
             await self.audience.tell_speaker(events.error_event(code, event.message[:300]))
             return
         item_id = self._item(event.item_id)
+        if isinstance(event, SpeechStopped):
+            self.stopped_at[event.item_id] = time.monotonic()
         if isinstance(event, Partial):
             payload: Any = events.caption_partial(self.user, item_id, event.text)
         else:
@@ -189,6 +197,7 @@ class SpeakerSession:
             logger.warning("could not deliver %s", payload["type"], exc_info=True)
 
     async def _store_final(self, final: Final) -> None:
+        stopped_at = self.stopped_at.pop(final.item_id, None)
         text = final.text.strip()
         if not text:
             return
@@ -200,6 +209,8 @@ class SpeakerSession:
                 logger.warning("storing a final of %s failed", self.user.pk, exc_info=True)
                 continue
             await self.audience.final_stored(segment)
+            if stopped_at is not None:
+                metrics.final_latency.observe(time.monotonic() - stopped_at)
             return
         logger.error("a final of %s in %s is lost: %r", self.user.pk, self.meeting.pk, text[:80])
         await self.audience.tell_speaker(

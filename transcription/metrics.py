@@ -1,0 +1,117 @@
+"""What a web process tells Prometheus (``GET /metrics``): its speakers and listeners, the decode
+queue, how fast finals come, and what went wrong. Every figure is this process's own; the job
+queue is read from the database, so any process can report it.
+
+No metric carries text, audio, names or tokens: only counts, durations and engine names.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Avg, Count, F
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from .engines.local_models import slots
+from .live.limits import seats
+
+registry = CollectorRegistry()
+
+connections = Gauge(
+    "captions_connections",
+    "Open room WebSocket connections (speakers and listeners).",
+    registry=registry,
+)
+speakers = Gauge(
+    "captions_speakers", "Speakers this process captions now (seats held).", registry=registry
+)
+decode_queue = Gauge(
+    "captions_decode_queue",
+    "Local decodes waiting for a core (finals and partials).",
+    registry=registry,
+)
+final_latency = Histogram(
+    "captions_final_seconds",
+    "From the engine's speech-stopped event to the final being stored and sent.",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+    registry=registry,
+)
+errors_sent = Counter(
+    "captions_errors",
+    "Error events sent to clients, by code: refusals (server_busy, rate_limited, forbidden), "
+    "finals lost after every retry (caption_not_saved), upstream trouble.",
+    ["code"],
+    registry=registry,
+)
+engine_errors = Counter(
+    "captions_engine_errors",
+    "Upstream sessions that could not open or failed, by engine.",
+    ["engine"],
+    registry=registry,
+)
+
+
+class JobCollector:
+    """Transcription jobs by status, and how long the oldest queued one has waited."""
+
+    def collect(self):
+        from .models import TranscriptionJob
+
+        by_status = GaugeMetricFamily(
+            "transcription_jobs", "Transcription jobs by status.", labels=["status"]
+        )
+        jobs = TranscriptionJob.objects.order_by()
+        counts = dict(jobs.values_list("status").annotate(n=Count("id")))
+        for status in TranscriptionJob.Status.values:
+            by_status.add_metric([status], counts.get(status, 0))
+        yield by_status
+        now = timezone.now()
+        queued = jobs.filter(status=TranscriptionJob.Status.QUEUED)
+        oldest = queued.order_by("created_at").values_list("created_at", flat=True).first()
+        yield GaugeMetricFamily(
+            "transcription_oldest_queued_seconds",
+            "Seconds the oldest queued transcription job has waited (0: none).",
+            value=(now - oldest).total_seconds() if oldest else 0.0,
+        )
+        recent = jobs.filter(
+            status=TranscriptionJob.Status.DONE, finished_at__gte=now - timedelta(hours=1)
+        ).aggregate(mean=Avg(F("finished_at") - F("started_at")))["mean"]
+        yield GaugeMetricFamily(
+            "transcription_job_seconds_last_hour",
+            "Mean running time of the jobs finished in the last hour (0: none).",
+            value=recent.total_seconds() if recent else 0.0,
+        )
+
+
+registry.register(JobCollector())
+speakers.set_function(lambda: len(seats.holders))
+decode_queue.set_function(lambda: len(slots.waiting))
+
+
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text format, for a scraper on this host or one with ``METRICS_TOKEN``."""
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if request.META.get("REMOTE_ADDR") not in LOOPBACK and not (
+        token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    ):
+        return HttpResponseForbidden(
+            "Metrics are served to this host, or with the bearer token set in METRICS_TOKEN.",
+            content_type="text/plain",
+        )
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
