@@ -273,6 +273,8 @@ TRANSCRIPTION_JOB_STALE_SECONDS = envint("TRANSCRIPTION_JOB_STALE_SECONDS", "60"
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
+    # health checks and a scraper on the host speak plain http to Daphne, not through the proxy
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000")

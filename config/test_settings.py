@@ -45,11 +45,13 @@ STORAGES = {
 }
 
 # What the tests need, set here whatever the environment says. Like the local demo: DEBUG off,
-# plain http (tests and their servers speak http://), static files straight from static/.
+# plain http (tests and their servers speak http://, except the one behind the HTTPS proxy of
+# tests/test_front_proxy.py), static files straight from static/.
 DEBUG = False
 SECRET_KEY = "tests-only-not-a-secret"
-SECURE_SSL_REDIRECT = False
-SESSION_COOKIE_SECURE = False
-CSRF_COOKIE_SECURE = False
-SECURE_HSTS_SECONDS = 0
+if os.environ.get("HTTPS") != "1":
+    SECURE_SSL_REDIRECT = False
+    SESSION_COOKIE_SECURE = False
+    CSRF_COOKIE_SECURE = False
+    SECURE_HSTS_SECONDS = 0
 WHITENOISE_USE_FINDERS = True

