@@ -5,6 +5,8 @@ Anyone else is refused: the figures say how busy the service is and which engine
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.base import Factory
+from tests.servers import ROOT
 from transcription.models import AudioUpload, TranscriptionJob
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +64,21 @@ def test_it_counts_the_job_queue(client):
     assert figures[("transcription_jobs", (("status", "done"),))] == 1
     assert 90 <= figures[("transcription_oldest_queued_seconds", ())] < 300
     assert figures[("transcription_job_seconds_last_hour", ())] == pytest.approx(30, abs=1)
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(client):
+    """docs/grafana-dashboard.json: a renamed metric would leave a panel silently empty."""
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:captions|transcription)_[a-z_]+\b", target["expr"])
+    }
+    text = client.get("/metrics").content.decode()
+    served = {  # a labelled counter nobody has counted yet has a family but no sample
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in ("", "_total", "_bucket", "_count", "_sum")
+    }
+    assert asked and asked <= served, asked - served
