@@ -362,8 +362,27 @@ CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # every line names its meeting and speaker session (ids only: never audio, text or tokens)
+    "filters": {"context": {"()": "config.log_context.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [meeting=%(meeting)s "
+            "session=%(session)s]: %(message)s"
+        },
+        # LOG_FORMAT=json: one JSON object a line, for a log collector
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(meeting)s %(session)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if envstr("LOG_FORMAT", "plain") == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},

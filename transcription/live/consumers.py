@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from config import log_context
 from meetings import events, queries
 from meetings.access import Access
 from meetings.ws_auth import credentials_still_valid
@@ -120,6 +121,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             await self.close(CloseCode.FORBIDDEN)
             return
         self.meeting = access.meeting
+        log_context.meeting.set(str(self.meeting.pk))
         lease = presence.ConnectionLease(self.channel_name, user.pk, self.room_id)
         if not await lease.acquire():
             limit = settings.CAPTIONS_MAX_CONNECTIONS_PER_USER

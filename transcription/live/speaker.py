@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from config import log_context
 from meetings import actions, events
 from meetings.models import Meeting, Recording, Segment, User
 
@@ -109,6 +110,8 @@ class SpeakerSession:
         engine = realtime_engine(settings.TRANSCRIPTION_ENGINE)
         session = await engine.open(config)
         speaker = cls(meeting, user, engine, session, sample_rate, audience)
+        # this connection's log lines from now on, and those of the task started below
+        log_context.session.set(speaker.key)
         speaker.language = config.language or ""
         speaker.offset_ms = await database_sync_to_async(actions.do_start_clock)(meeting)
         speaker.recording = await database_sync_to_async(actions.do_start_recording)(
@@ -212,7 +215,7 @@ class SpeakerSession:
             if stopped_at is not None:
                 metrics.final_latency.observe(time.monotonic() - stopped_at)
             return
-        logger.error("a final of %s in %s is lost: %r", self.user.pk, self.meeting.pk, text[:80])
+        logger.error("a final of user %s is lost (%d characters)", self.user.pk, len(text))
         await self.audience.tell_speaker(
             events.error_event(
                 "caption_not_saved",
