@@ -15,7 +15,10 @@ def _real_services(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The suite tests the real servers: PostgreSQL and Redis, never stand-ins."""
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert (
+        settings.CHANNEL_LAYERS["default"]["BACKEND"]
+        == "config.channel_layer.ResilientRedisChannelLayer"
+    )
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
