@@ -47,6 +47,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright  # noqa: E402
 
 from meetings.models import Meeting, Membership, User  # noqa: E402
+from tests.browser.pages import CONSOLE, logged_in_page  # noqa: E402
 from tests.servers import daphne_server  # noqa: E402
 from tests.speech import clips, normalise  # noqa: E402
 
@@ -120,18 +121,10 @@ def set_up_meetings(names: list[str]) -> None:
 
 
 def open_room(browser: Browser, base: str, slug: str) -> Page:
-    context = browser.new_context(base_url=base)
-    context.grant_permissions(["microphone"])
-    context.add_init_script(RECORD_CAPTURE)
-    page = context.new_page()
-    page.on("pageerror", lambda error: print(f"  page error: {error}", file=sys.stderr))
-    page.goto(f"/accounts/login/?next=/m/{slug}/")
-    page.get_by_label("Username").fill(SPEAKER)
-    page.get_by_label("Password").fill(f"pw-{SPEAKER}")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**/m/{slug}/")
-    expect(page.locator("#connection-status")).to_have_text("Connected", timeout=30_000)
-    return page
+    """The room page, logged in as the speaker, its capture recorded (RECORD_CAPTURE)."""
+    return logged_in_page(
+        browser, base, SPEAKER, microphone=True, init_script=RECORD_CAPTURE, room=f"/m/{slug}/"
+    )
 
 
 def choose(page: Page, enabled: set[str]) -> None:
@@ -185,6 +178,10 @@ def run_combination(
         requests = page.evaluate("window.captureRequests")
         return " ".join(finals(page)), requests[-1]
     finally:
+        for line in CONSOLE:  # the page's console, where its errors show
+            if " error: " in line:
+                print(f"  page {line}", file=sys.stderr)
+        CONSOLE.clear()
         browser.close()
 
 

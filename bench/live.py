@@ -42,9 +42,9 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pacing import send_in_real_time  # noqa: E402
 from tests.speech import Clip, clips, corpus_word_error_rate  # noqa: E402
 
-CHUNK_MS = 100
 GAP_SECONDS = 1.5  # silence after each clip, so the 500 ms end-of-speech rule fires
 LATENCY_BOUND_SECONDS = 1.5
 
@@ -171,8 +171,7 @@ async def receive(ws, listening: Listening) -> None:
 
 
 async def send_clips(ws, listening: Listening) -> None:
-    """Every clip and a pause after it, in real time, in frames of CHUNK_MS."""
-    chunk_bytes = 16000 * 2 * CHUNK_MS // 1000
+    """Every clip and a pause after it, in real time, in 100 ms frames."""
     silence = b"\x00" * int(16000 * 2 * GAP_SECONDS)
     audio_s = 0.0
     next_send = time.monotonic()
@@ -181,12 +180,7 @@ async def send_clips(ws, listening: Listening) -> None:
         length_s = len(audio) / 32000
         listening.clip_starts.append((audio_s, audio_s + length_s, index))
         listening.wall_start.append(next_send)
-        for offset in range(0, len(audio), chunk_bytes):
-            delay = next_send - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await ws.send(audio[offset : offset + chunk_bytes])
-            next_send += CHUNK_MS / 1000
+        next_send = await send_in_real_time(ws, audio, next_send)
         audio_s += length_s
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import websockets
 
+from bench.pacing import send_in_real_time
 from tests.programme_scoring import (
     Final,
     coverage,
@@ -29,7 +30,6 @@ from tests.programme_scoring import (
 )
 from tests.programmes import Programme, programmes
 
-CHUNK_MS = 100
 END_OF_SPEECH_MS = 1000  # a pause this long after an utterance: the speaker stopped
 #: the speech detector's end of an utterance may run this far into the pause after it
 VAD_TAIL_MS = 300
@@ -96,21 +96,11 @@ async def stream_programme(url: str, slug: str, token: str, programme: Programme
         me = ready["participant"]["id"]
         await ws.send(json.dumps({"type": "session.start", "sample_rate": 16000}))
         receiver = asyncio.create_task(collect_finals(ws, me, run))
-        await send_in_real_time(ws, programme.pcm16(), run)
+        run.started = time.monotonic()
+        await send_in_real_time(ws, programme.pcm16(), run.started)
         await ws.send(json.dumps({"type": "session.stop"}))
         await asyncio.wait_for(receiver, 120)
     return run
-
-
-async def send_in_real_time(ws, pcm: bytes, run: ProgrammeRun) -> None:
-    step = 16000 * 2 * CHUNK_MS // 1000
-    run.started = next_send = time.monotonic()
-    for offset in range(0, len(pcm), step):
-        delay = next_send - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await ws.send(pcm[offset : offset + step])
-        next_send += CHUNK_MS / 1000
 
 
 async def collect_finals(ws, me: int, run: ProgrammeRun) -> None:

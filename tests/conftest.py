@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 
 from .base import Cast
+from .speech_server import SpeechServerProcess
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -32,3 +33,14 @@ def cast(db) -> Cast:
 def live_cast(transactional_db) -> Cast:
     """The cast for consumer tests, whose database work happens on other threads."""
     return Cast()
+
+
+@pytest.fixture(scope="module")
+def speech_server() -> Iterator[SpeechServerProcess]:
+    """`python -m transcription.speech_server` (no Django), for the tests of one module."""
+    process = SpeechServerProcess()
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()

@@ -20,7 +20,7 @@ import pytest
 from tests.live.streaming import at_rate, silence
 from tests.sessions import Listener, speak
 from tests.speech import clip, word_error_rate
-from tests.speech_server import API_KEY, SpeechServerProcess
+from tests.speech_server import API_KEY
 from transcription.audio import WHISPER_SAMPLE_RATE, pcm16_to_float
 from transcription.engine_factory import engine_config
 from transcription.engines import BATCH_ENGINES, REALTIME_ENGINES, engine_class
@@ -41,16 +41,6 @@ PAUSE_SECONDS = 1.5
 WER_BOUND = 0.2
 #: model timestamps are rounded to tens of milliseconds, and may end a little past the audio
 TIMESTAMP_SLACK_MS = 100
-
-
-@pytest.fixture(scope="module")
-def speech_server():
-    process = SpeechServerProcess()
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
 
 
 def config_for(name: str, request) -> object:

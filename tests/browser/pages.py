@@ -30,6 +30,7 @@ def logged_in_page(
     microphone: bool,
     device: dict = DESKTOP,
     init_script: str | None = None,
+    room: str = ROOM,
 ) -> Page:
     """A new browser context logged in as `username`, on the room page, connected."""
     context = browser.new_context(base_url=base, **device)
@@ -40,11 +41,11 @@ def logged_in_page(
     page = context.new_page()
     page.on("console", lambda message: CONSOLE.append(f"{username}: {message.text}"))
     page.on("pageerror", lambda error: CONSOLE.append(f"{username} error: {error}"))
-    page.goto(f"/accounts/login/?next={ROOM}")
+    page.goto(f"/accounts/login/?next={room}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(f"pw-{username}")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**{ROOM}")
+    page.wait_for_url(f"**{room}")
     expect(page.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
     return page
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.speech_server import API_KEY, SpeechServerProcess
+from tests.speech_server import API_KEY
 
 
 @pytest.fixture(scope="module")
-def server():
-    """`python -m transcription.speech_server` (no Django), for the tests of one module."""
-    process = SpeechServerProcess()
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
+def server(speech_server):
+    """The speech server of tests/conftest.py, under the name these tests use."""
+    return speech_server
 
 
 @pytest.fixture

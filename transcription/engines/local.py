@@ -21,7 +21,7 @@ from .base import (
 )
 from .levels import even_levels
 from .local_models import LocalConfig, executor, realtime_model, whisper_model
-from .local_stream import FRAME, LocalSession, StreamingVad
+from .local_stream import FRAME, LocalSession
 from .whisper_decode import SAMPLE_RATE
 
 __all__ = ["LocalBatchEngine", "LocalConfig", "LocalRealtimeEngine"]
@@ -79,9 +79,11 @@ class LocalBatchEngine(BatchEngine):
 
 def leveled(audio: np.ndarray) -> np.ndarray:
     """The recording with every stretch of speech at one level (a far voice as a near one)."""
-    vad = StreamingVad()
-    frames = audio.size // FRAME
-    probabilities = np.array(
-        [vad.probability(audio[i * FRAME : (i + 1) * FRAME]) for i in range(frames)]
-    )
+    from faster_whisper.vad import get_vad_model
+
+    whole_frames = audio[: audio.size // FRAME * FRAME]
+    if whole_frames.size == 0:
+        return audio
+    # Silero over the whole file in one call, as faster-whisper's own VAD filter runs it
+    probabilities = np.asarray(get_vad_model()(whole_frames, FRAME)).reshape(-1)
     return even_levels(audio, probabilities, BATCH_SPEECH_THRESHOLD)
