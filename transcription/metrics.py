@@ -22,8 +22,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from .engine_factory import realtime_engine
+from .engines.endpoint_pool import pool_snapshots
 from .engines.local_models import slots
 from .live.limits import seats
 
@@ -95,7 +97,36 @@ class JobCollector:
         )
 
 
+class EngineCollector:
+    """The speech endpoints' sessions and health, and partials skipped for lack of a core."""
+
+    def collect(self):
+        if settings.TRANSCRIPTION_ENGINE == "openai":
+            realtime_engine("openai")  # its endpoints are listed before the first speaker
+        sessions = GaugeMetricFamily(
+            "captions_endpoint_sessions",
+            "Speaker sessions this process holds at each realtime speech endpoint.",
+            labels=["endpoint"],
+        )
+        healthy = GaugeMetricFamily(
+            "captions_endpoint_healthy",
+            "1 while a realtime speech endpoint takes sessions, 0 while it is set aside.",
+            labels=["endpoint"],
+        )
+        for endpoint, count, up in pool_snapshots():
+            sessions.add_metric([endpoint], count)
+            healthy.add_metric([endpoint], 1 if up else 0)
+        yield sessions
+        yield healthy
+        yield CounterMetricFamily(
+            "captions_partials_skipped",
+            "Partials not decoded because the speaker's previous one was still decoding.",
+            value=slots.partials_skipped,
+        )
+
+
 registry.register(JobCollector())
+registry.register(EngineCollector())
 speakers.set_function(lambda: len(seats.holders))
 decode_queue.set_function(lambda: len(slots.waiting))
 

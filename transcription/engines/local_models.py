@@ -92,6 +92,7 @@ class DecodeSlots:
     def __init__(self, slots: int) -> None:
         self.free = slots
         self.waiting: list[tuple[int, int, asyncio.Future]] = []
+        self.partials_skipped = 0  # a partial was due while the last one was still decoding
         self.order = itertools.count()
 
     async def run(self, priority: int, function, *args):

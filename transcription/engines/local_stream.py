@@ -234,6 +234,7 @@ class LocalSession(EngineSession):
     def _request_partial(self) -> None:
         # One partial in flight per speaker: when decoding lags, partials are skipped.
         if self.partial_task is not None and not self.partial_task.done():
+            slots.partials_skipped += 1
             return
         audio = self.utterance.audio(self.threshold)
         self.partial_task = asyncio.create_task(self._partial(self.item_id, audio))

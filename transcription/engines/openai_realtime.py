@@ -1,8 +1,7 @@
 """The OpenAI engine: the GA Realtime transcription protocol, one SDK connection per speaker.
 
-The official SDK opens it (``AsyncOpenAI(...).realtime.connect()``) with ``intent=transcription``
-and no ``model``, which would make it a conversation session. ``OPENAI_REALTIME_ENDPOINT`` gives
-the SDK its ``websocket_base_url`` (it adds ``/realtime``): OpenAI's, or the speech server's.
+The connection goes to an endpoint of the engine's pool (``OPENAI_REALTIME_ENDPOINT``, one URL
+or several): see :mod:`.openai_connection` and :mod:`.endpoint_pool`.
 One ``session.update`` of ``type: "transcription"`` configures it, ``input_audio_buffer.append``
 events carry 24 kHz PCM16, and the server VAD's events become the engine interface's:
 
@@ -12,8 +11,9 @@ events carry 24 kHz PCM16, and the server VAD's events become the engine interfa
   ``avg_logprob`` is the mean of the ``logprobs`` the session asks for with ``include``
 * ``error`` and ``…transcription.failed`` → :class:`EngineError`
 
-When the socket drops, the SDK reconnects with backoff (its ``on_reconnecting`` hook tells us
-it started); each new connection is a new server session, so we configure it again and replay
+When the socket drops, the session moves to another healthy endpoint of the pool, or, with
+none, the SDK reconnects to the same one with backoff (its ``on_reconnecting`` hook tells us it
+started). Either way the new connection is a new server session, so we configure it and replay
 the audio the server had not finished with: from the start of the oldest utterance not
 transcribed yet, or from the last point the server reported on. The replay buffer is bounded
 (``REPLAY_SECONDS``). Utterances replayed keep their ids, so no final is lost or given twice.
@@ -28,13 +28,16 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from openai.types.realtime import SessionUpdateEventParam
-from openai.types.websocket_reconnection import ReconnectingEvent, is_recoverable_close
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from openai.types.websocket_reconnection import (
+    ReconnectingEvent,
+    ReconnectingOverrides,
+    is_recoverable_close,
+)
+from websockets.exceptions import ConnectionClosed
 
 from .base import (
     EngineError,
@@ -50,6 +53,8 @@ from .base import (
     SpeechStarted,
     SpeechStopped,
 )
+from .endpoint_pool import Endpoint, EndpointPool, split_endpoints
+from .openai_connection import SessionRejected, configure, open_connection, websocket_base_url
 from .openai_protocol import (
     BYTES_PER_MS,
     COMMITTED,
@@ -71,37 +76,14 @@ from .openai_replay import ReplayBuffer, Utterance
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 10.0
-CLOSE_HANDSHAKE_TIMEOUT = 2.0
 #: how long close() waits for the finals of speech that was already sent
 CLOSE_TIMEOUT = 8.0
 #: audio kept for replay after a reconnect (24 kHz PCM16: 2.9 MB per minute)
 REPLAY_SECONDS = 60
 #: the largest append event; a replay is sent in pieces of this size
 APPEND_MAX_BYTES = BYTES_PER_MS * 500
-#: the SDK's reconnect backoff: 0.25 s doubling to 5 s, ten tries, about 30 s in all
-RECONNECT_ATTEMPTS = 10
-BACKOFF_FIRST, BACKOFF_MAX = 0.25, 5.0
 #: an utterance replayed after a reconnect keeps its item id if it starts this close to it
 SAME_UTTERANCE_MS = 1000
-
-
-def websocket_base_url(endpoint: str) -> str:
-    """The SDK's ``websocket_base_url`` for a Realtime endpoint (the SDK adds ``/realtime``).
-
-    ``intent`` is the SDK's to add; a ``model`` parameter would make a conversation session.
-    """
-    parts = urlsplit(endpoint)
-    if not parts.path.rstrip("/").endswith("/realtime"):
-        raise EngineUnavailable(f"OPENAI_REALTIME_ENDPOINT must end in /realtime: {endpoint}")
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path.rstrip("/").removesuffix("/realtime")
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in {"intent", "model"}]
-    return urlunsplit(parts._replace(scheme=scheme, path=path, query=urlencode(query)))
-
-
-class SessionRejected(Exception):
-    """The server refused the session (key, endpoint or configuration): retrying cannot help."""
 
 
 class OpenAIRealtimeSession(EngineSession):
@@ -112,11 +94,18 @@ class OpenAIRealtimeSession(EngineSession):
     """
 
     def __init__(
-        self, openai: OpenAIConfig, update: SessionUpdateEventParam, config: SessionConfig
+        self,
+        openai: OpenAIConfig,
+        update: SessionUpdateEventParam,
+        config: SessionConfig,
+        pool: EndpointPool,
     ) -> None:
         self.openai = openai
         self.update = update  # sent again to every new server session
         self.config = config
+        self.pool = pool
+        self.endpoint: Endpoint | None = None  # where the current connection goes
+        self.moving = False  # the socket dropped and another endpoint is healthy: go there
         self.buffer = ReplayBuffer(REPLAY_SECONDS * 1000 * BYTES_PER_MS)
         self.client: AsyncOpenAI | None = None
         self.conn: AsyncRealtimeConnection | None = None
@@ -138,23 +127,7 @@ class OpenAIRealtimeSession(EngineSession):
     # --- the interface -----------------------------------------------------------------
 
     async def start(self) -> None:
-        endpoint = self.openai.realtime_endpoint
-        self.client = AsyncOpenAI(
-            api_key=self.openai.api_key,
-            base_url=self.openai.base_url,
-            websocket_base_url=websocket_base_url(endpoint),
-        )
-        try:
-            self.conn = await self._connect(self.client)
-        except BaseException as exc:
-            await self.client.close()
-            if isinstance(exc, SessionRejected):
-                raise EngineUnavailable(str(exc)) from exc
-            if isinstance(exc, OSError | TimeoutError):
-                raise EngineUnavailable(f"cannot reach {endpoint}: {exc}") from exc
-            if isinstance(exc, Exception):  # websockets' handshake and protocol errors
-                raise EngineUnavailable(f"cannot open a session at {endpoint}: {exc}") from exc
-            raise
+        self.client, self.conn = await self._open_any()
         await self._attach(self.conn)
         self.supervisor = asyncio.create_task(self._run(self.conn))
 
@@ -216,65 +189,65 @@ class OpenAIRealtimeSession(EngineSession):
 
     # --- the connection ----------------------------------------------------------------
 
-    async def _connect(self, client: AsyncOpenAI) -> AsyncRealtimeConnection:
-        """Open a connection and configure it; returns once the server confirmed the session."""
-        # websockets' own option, which the SDK passes through although its type does not list
-        # it: a dead peer must not hold close() for websockets' default of 10 s
-        options: Any = {"close_timeout": CLOSE_HANDSHAKE_TIMEOUT}
-        manager = client.realtime.connect(
-            extra_query={"intent": "transcription"},
-            websocket_connection_options=options,
-            on_reconnecting=self._reconnecting,
-            max_retries=RECONNECT_ATTEMPTS,
-            initial_delay=BACKOFF_FIRST,
-            max_delay=BACKOFF_MAX,
-        )
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                conn = await manager.enter()
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in {401, 403, 404}:
-                raise SessionRejected(f"{self.openai.realtime_endpoint} answered {status}") from exc
-            raise
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                await self._configure(conn, await conn.recv())
-        except ConnectionClosed as exc:
-            await conn.close()
-            code = exc.rcvd.code if exc.rcvd else 1006
-            if not is_recoverable_close(code):
-                raise SessionRejected(f"OpenAI closed the session: {exc.rcvd}") from exc
-            raise
-        except BaseException:
-            await conn.close()
-            raise
-        return conn
+    async def _open_any(self, avoid: str | None = None) -> tuple[AsyncOpenAI, Any]:
+        """A configured connection at the best endpoint of the pool that takes one."""
+        errors: list[Exception] = []
+        for endpoint in self.pool.choices(avoid):
+            try:
+                client, conn = await open_connection(
+                    endpoint.url, self.openai, self.update, self._reconnecting
+                )
+            except SessionRejected as exc:  # the port answers: the endpoint is not down
+                errors.append(exc)
+                continue
+            except EngineUnavailable as exc:
+                self.pool.failed(endpoint)
+                errors.append(exc)
+                continue
+            self.pool.succeeded(endpoint)
+            self.pool.acquire(endpoint)
+            self.endpoint = endpoint
+            return client, conn
+        raise EngineUnavailable("; ".join(str(error) for error in errors))
 
-    async def _configure(self, conn: AsyncRealtimeConnection, first: Any) -> None:
-        """Send the settings to a new server session, whose first event was ``first``."""
-        if getattr(first, "type", None) == ERROR:
-            code, message = describe_error(first)
-            raise SessionRejected(f"OpenAI refused the session ({code}): {message}")
-        await conn.session.update(session=self.update["session"], event_id=new_id("evt"))
-        while True:
-            event = await conn.recv()
-            kind = getattr(event, "type", None)
-            if kind == SESSION_UPDATED:
-                return
-            if kind == ERROR:
-                code, message = describe_error(event)
-                raise SessionRejected(f"OpenAI refused the settings ({code}): {message}")
+    def _reconnecting(self, event: ReconnectingEvent) -> ReconnectingOverrides | None:
+        """The SDK's hook, called before each reconnect attempt: stop sending, keep the audio.
 
-    def _reconnecting(self, event: ReconnectingEvent) -> None:
-        """The SDK's hook, called before each reconnect attempt: stop sending, keep the audio."""
+        If another endpoint is healthy the SDK gives up on this one and :meth:`_move` goes there.
+        """
         if self.connected:
             logger.warning("realtime socket closed (%s); reconnecting", event.close_code)
             self.connected = False
             self.fence = None
             self.lost = sorted(self.items.values(), key=lambda item: item.start_ms)
             self.items = {}
+            if self.endpoint is not None:
+                self.pool.failed(self.endpoint)
+        if self.endpoint is not None and self.pool.has_other_healthy(self.endpoint.url):
+            self.moving = True
+            return {"abort": True}
         logger.info("reconnect attempt %d of %d", event.attempt, event.max_attempts)
+        return None
+
+    async def _move(self, old: AsyncRealtimeConnection) -> AsyncRealtimeConnection:
+        """Go on at another endpoint; the audio the old one had not finished is replayed."""
+        self.moving = False
+        with contextlib.suppress(Exception):
+            await old.close()
+        if self.client is not None:
+            await self.client.close()
+        left = self._leave_endpoint()
+        logger.warning("moving a realtime session away from %s", left)
+        self.client, self.conn = await self._open_any(avoid=left)
+        await self._attach(self.conn)
+        return self.conn
+
+    def _leave_endpoint(self) -> str | None:
+        endpoint, self.endpoint = self.endpoint, None
+        if endpoint is None:
+            return None
+        self.pool.release(endpoint)
+        return endpoint.url
 
     async def _attach(self, conn: AsyncRealtimeConnection) -> None:
         """Use a configured connection: replay the audio the server may not have finished with."""
@@ -289,11 +262,19 @@ class OpenAIRealtimeSession(EngineSession):
             await self._send_fence()
 
     async def _run(self, conn: AsyncRealtimeConnection) -> None:
-        """Read the connection until it ends for good; a session that cannot go on fails."""
+        """Read connections until the session ends for good; one that cannot go on fails."""
         try:
-            await self._listen(conn)
-            if not self.closing:
-                self._fail("upstream_closed", "OpenAI closed the session")
+            while True:
+                try:
+                    await self._listen(conn)
+                except Exception:
+                    if not self.moving:
+                        raise
+                if not self.moving:
+                    if not self.closing:
+                        self._fail("upstream_closed", "OpenAI closed the session")
+                    return
+                conn = await self._move(conn)
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd else 1006
             if is_recoverable_close(code):
@@ -302,6 +283,8 @@ class OpenAIRealtimeSession(EngineSession):
                 self._fail("upstream_closed", f"OpenAI closed the session: {exc.rcvd}")
         except SessionRejected as exc:
             self._fail("upstream_rejected", str(exc))
+        except EngineUnavailable as exc:  # no endpoint took the session over
+            self._fail("upstream_unreachable", str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug here must still end the session visibly
@@ -309,10 +292,12 @@ class OpenAIRealtimeSession(EngineSession):
             self._fail("upstream_error", f"the realtime session failed: {exc}")
         finally:
             self.connected = False
-            with contextlib.suppress(Exception):
-                await conn.close()
+            if self.conn is not None:
+                with contextlib.suppress(Exception):
+                    await self.conn.close()
             if self.client is not None:
                 await self.client.close()
+            self._leave_endpoint()
             self.changed.set()
 
     async def _listen(self, conn: AsyncRealtimeConnection) -> None:
@@ -325,8 +310,10 @@ class OpenAIRealtimeSession(EngineSession):
                         self.changed.set()
                     else:  # the first event of a new server session, after a reconnect
                         with contextlib.suppress(ConnectionClosed):  # the iterator retries
-                            await self._configure(conn, event)
+                            await configure(conn, event, self.update)
                             await self._attach(conn)
+                            if self.endpoint is not None:
+                                self.pool.succeeded(self.endpoint)
                     # events unread: stop reading, and TCP holds the server back
                     await self.out.room()
                 return
@@ -489,11 +476,16 @@ class OpenAIRealtimeEngine(RealtimeEngine):
 
     def __init__(self, config: OpenAIConfig) -> None:
         self.config = config
+        endpoints = split_endpoints(config.realtime_endpoint)
+        for endpoint in endpoints:
+            websocket_base_url(endpoint)  # a malformed endpoint fails here, not mid-meeting
+        self.pool = EndpointPool(endpoints)
 
     async def open(self, config: SessionConfig) -> EngineSession:
         if not self.config.api_key:
             raise EngineUnavailable("OPENAI_API_KEY is not set")
         model = config.model or self.config.realtime_model
-        session = OpenAIRealtimeSession(self.config, session_update(config, model), config)
+        update = session_update(config, model)
+        session = OpenAIRealtimeSession(self.config, update, config, self.pool)
         await session.start()
         return session
