@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -103,3 +107,79 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of its own, in a temporary directory on a free port (trust auth).
+
+    For tests that stop and start the database server: the machine's PostgreSQL, which other
+    runs share, is never touched. PostgreSQL refuses to run as root, so when the tests run as
+    root the cluster belongs to the `postgres` user and its commands run as that user.
+    """
+
+    def __init__(self) -> None:
+        versions = Path("/usr/lib/postgresql").glob("*/bin/initdb")
+        newest = max(versions, key=lambda initdb: int(initdb.parts[-3]), default=None)
+        if newest is None:
+            raise FileNotFoundError("no PostgreSQL server binaries in /usr/lib/postgresql")
+        self.bindir = newest.parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="captions-pg-"))
+        self.data = self.dir / "data"
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "--no-sync")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            # no fsync: the data is thrown away, and the restart is what is tested
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
+            )
+        self.start()
+
+    def createdb(self, name: str) -> None:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-D", self.data, "-l", self.dir / "server.log")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast`, as a restart or a failover does: every open connection is cut."""
+        self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", self.data)
+
+    def remove(self) -> None:
+        """Stop the server, whatever state it is in, and delete the cluster."""
+        pid_file = self.data / "postmaster.pid"
+        try:
+            if pid_file.exists():
+                self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", self.data)
+        except RuntimeError:
+            # what pg_ctl's immediate stop sends, so no server outlives its directory
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _run(self, program: str, *args: str | Path) -> None:
+        command = [str(self.bindir / program), *map(str, args)]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A started `ThrowawayPostgres`, stopped and deleted afterwards whatever happens."""
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -45,14 +45,13 @@ async def test_a_failed_endpoint_is_set_aside_until_its_port_answers_again(monke
 
     await asyncio.sleep(0.3)
     assert not back.healthy, "nothing listens there yet"
-    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+    server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", port)
     try:
-        async with asyncio.timeout(5):
-            while not back.healthy:
-                await asyncio.sleep(0.05)
+        await asyncio.wait_for(pool.probes[back.url], 5)  # the probe ends when the port answers
     finally:
         server.close()
         await server.wait_closed()
+    assert back.healthy
     assert pool.choices()[0] is back
     assert (back.url, 0, True) in pool_snapshots()
 

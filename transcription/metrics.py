@@ -57,6 +57,13 @@ errors_sent = Counter(
     ["code"],
     registry=registry,
 )
+store_retries = Counter(
+    "captions_store_retries",
+    "Finals tried again after a store failed, by reason: unreachable (PostgreSQL or Redis away, "
+    "tried for about 30 s) or refused (the database refused the row, tried twice more).",
+    ["reason"],
+    registry=registry,
+)
 engine_errors = Counter(
     "captions_engine_errors",
     "Upstream sessions that could not open or failed, by engine.",

@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 
 from config import log_context
@@ -337,7 +338,12 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     async def _recheck_access(self) -> None:
         if self.access is None or self.revoked:
             return
-        current = await self._current_access()
+        try:
+            current = await self._current_access()
+        except (OperationalError, InterfaceError):
+            # PostgreSQL away (a restart): keep the rights as they were; the next round checks
+            logger.warning("could not check the rights of user %s now", self.user.pk)
+            return
         if isinstance(current, int):
             self.revoked = True  # nothing more from this client is handled
             await self._drop_speaker()

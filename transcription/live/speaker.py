@@ -4,7 +4,9 @@ A :class:`SpeakerSession` belongs to one connection. It resamples and records th
 the engine, and turns the engine's events into protocol events: partials and speech events go
 to the room as they come; each final is stored (and broadcast by the action that stores it).
 No failure of one event ends the session: a final that cannot be stored is tried again, then
-reported to the speaker, and the next utterance is captioned as usual.
+reported to the speaker, and the next utterance is captioned as usual. Finals are stored by a
+task of their own, one after the other: while one waits for the database, the speaker's
+partials still reach the room.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
-from config import log_context
+from config import channel_layer, log_context
 from meetings import actions, events
 from meetings.models import Meeting, Recording, Segment, User
 
@@ -42,8 +45,14 @@ from .recording import RecordingWriter
 
 logger = logging.getLogger(__name__)
 
-#: waits before the second and third attempt to store a final (a database or Redis hiccup)
-STORE_RETRY_DELAYS = (0.5, 2.0)
+#: waits before each further attempt to store a final while PostgreSQL or Redis is away: a
+#: restart or a failover takes seconds, so they double from 0.5 s to 5 s, about 30 s in all
+STORE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0)
+#: waits when the database answered and refused the row: it will most likely refuse it again,
+#: and the speaker's next finals wait behind this one
+REFUSED_RETRY_DELAYS = (0.5, 2.0)
+#: what says a server is out of reach (down, restarting, the connection cut), not refusing
+UNREACHABLE = (OperationalError, InterfaceError, *channel_layer.UNREACHABLE)
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
@@ -91,6 +100,11 @@ class SpeakerSession:
         self.offset_ms = 0
         self.recording: Recording | None = None
         self.events_task: asyncio.Task | None = None
+        # Unbounded, but a speaker ends at most a few utterances in the ~30 s a store may take.
+        self.finals: asyncio.Queue[Final | None] = asyncio.Queue()
+        self.store_task: asyncio.Task | None = None
+        #: finals heard from the engine and neither stored nor reported lost yet
+        self.unstored = 0
         self.ending = False
         #: the engine's events ended before we asked: this session takes no more audio
         self.failed = False
@@ -121,6 +135,7 @@ class SpeakerSession:
             sample_rate=speaker.writer.sample_rate,
             offset_ms=speaker.offset_ms,
         )
+        speaker.store_task = asyncio.create_task(speaker._store_finals())
         speaker.events_task = asyncio.create_task(speaker._forward_events())
         return speaker
 
@@ -150,8 +165,13 @@ class SpeakerSession:
 
     async def abort(self) -> None:
         self.ending = True
-        if self.events_task is not None:
-            self.events_task.cancel()
+        for task in (self.events_task, self.store_task):
+            if task is not None:
+                task.cancel()
+        if self.unstored:  # dropped while waiting for the database: said, never silent
+            logger.error("%d finals of user %s are lost (dropped)", self.unstored, self.user.pk)
+            self.unstored = 0
+            await self._tell_lost()
         with contextlib.suppress(Exception):
             await self.engine_session.close()
         await self._finish_recording()
@@ -166,6 +186,10 @@ class SpeakerSession:
             raise
         except Exception:
             logger.exception("upstream session of %s failed", self.user.pk)
+        # The finals heard so far are stored first: a failed session is soon dropped (abort).
+        self.finals.put_nowait(None)
+        if self.store_task is not None:
+            await self.store_task
         if not self.ending:
             self.failed = True
             metrics.engine_errors.labels(self.engine_name).inc()
@@ -179,7 +203,11 @@ class SpeakerSession:
 
     async def _forward(self, event: Event) -> None:
         if isinstance(event, Final):
-            await self._store_final(event)
+            if event.text.strip():
+                self.unstored += 1
+                self.finals.put_nowait(event)
+            else:
+                self.stopped_at.pop(event.item_id, None)
             return
         if isinstance(event, EngineError):
             code = "upstream_unavailable" if event.fatal else "upstream_error"
@@ -199,23 +227,46 @@ class SpeakerSession:
             # a partial is superseded by the next one; its final is what must arrive
             logger.warning("could not deliver %s", payload["type"], exc_info=True)
 
+    async def _store_finals(self) -> None:
+        """Store the finals one at a time, in the order the engine gave them."""
+        while (final := await self.finals.get()) is not None:
+            try:
+                await self._store_final(final)
+            except Exception:
+                logger.exception("storing a final of %s failed", self.user.pk)
+                await self._tell_lost()
+            self.unstored -= 1
+
     async def _store_final(self, final: Final) -> None:
         stopped_at = self.stopped_at.pop(final.item_id, None)
         text = final.text.strip()
-        if not text:
-            return
-        for delay in (0.0, *STORE_RETRY_DELAYS):
-            await asyncio.sleep(delay)
+        waits = {True: iter(STORE_RETRY_DELAYS), False: iter(REFUSED_RETRY_DELAYS)}
+        while True:
             try:
                 segment = await self._save_segment(final, text)
-            except Exception:
-                logger.warning("storing a final of %s failed", self.user.pk, exc_info=True)
+            except Exception as error:
+                unreachable = isinstance(error, UNREACHABLE)
+                delay = next(waits[unreachable], None)
+                # an outage is one line a try; a refusal's traceback says what to fix
+                logger.warning(
+                    "storing a final of %s failed (%s)",
+                    self.user.pk,
+                    type(error).__name__,
+                    exc_info=not unreachable,
+                )
+                if delay is None:
+                    break
+                metrics.store_retries.labels("unreachable" if unreachable else "refused").inc()
+                await asyncio.sleep(delay)
                 continue
             await self.audience.final_stored(segment)
             if stopped_at is not None:
                 metrics.final_latency.observe(time.monotonic() - stopped_at)
             return
         logger.error("a final of user %s is lost (%d characters)", self.user.pk, len(text))
+        await self._tell_lost()
+
+    async def _tell_lost(self) -> None:
         await self.audience.tell_speaker(
             events.error_event(
                 "caption_not_saved",
