@@ -16,6 +16,23 @@ def recent_finals(meeting: Meeting, limit: int) -> list[Segment]:
     return list(reversed(latest))
 
 
+def already_said(meeting: Meeting, speaker: User, start_ms: int, end_ms: int) -> Segment | None:
+    """A live final of ``speaker`` covering most of ``start_ms``–``end_ms``, if one is stored.
+
+    Audio a client sends again after its connection dropped may have been transcribed before
+    the drop: "most" is half of the shorter of the two, as clocks of two sessions differ a little.
+    """
+    nearby = Segment.objects.for_meeting(meeting).filter(
+        speaker=speaker, start_ms__lt=end_ms, end_ms__gt=start_ms
+    )
+    for segment in nearby:
+        overlap = min(end_ms, segment.end_ms) - max(start_ms, segment.start_ms)
+        shorter = min(end_ms - start_ms, segment.end_ms - segment.start_ms)
+        if overlap * 2 >= max(shorter, 1):
+            return segment
+    return None
+
+
 def members(meeting: Meeting) -> list[Membership]:
     """The meeting's memberships, users included, in the order people joined."""
     return list(Membership.objects.filter(meeting=meeting).select_related("user"))

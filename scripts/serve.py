@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -114,31 +115,51 @@ def prepare_site(host: str, port: str) -> None:
         print("(shown once; reset it with: .venv/bin/python manage.py changepassword admin)")
 
 
-def serve(host: str, port: str, site: str = "") -> None:
+def serve(host: str, port: str, site: str = "", processes: int = 1) -> None:
     python = str(ROOT / ".venv" / "bin" / "python")
     # The batch jobs started from the admin run in a worker beside the web server.
     children = [subprocess.Popen([python, "manage.py", "transcription_worker"], cwd=ROOT)]
-    # Daphne's command line, with the project's fixes (config/server.py)
-    server = ["-m", "config.server", "-b", host, "-p", port, "config.asgi:application"]
+    ports = [str(int(port) + n) for n in range(processes)]
     if site:
-        server.insert(-1, "--proxy-headers")  # the client's address, from Caddy
-        children.append(start_caddy(site, f"{host}:{port}"))
-        print(f"Serving on https://{site}/ (Caddy, then Daphne on {host}:{port})")
+        upstreams = " ".join(f"{host}:{p}" for p in ports)
+        children.append(start_caddy(site, upstreams))
+        print(f"Serving on https://{site}/ (Caddy, then Daphne on {upstreams})")
     else:
         print(f"Serving on http://{host}:{port}/ (and a transcription worker)")
-    daphne = subprocess.Popen([python, *server], cwd=ROOT)
-    children.insert(0, daphne)
+    web = {p: start_web(python, host, p, behind_proxy=bool(site)) for p in ports}
     # Stopped by a supervisor (SIGTERM) or Ctrl-C, take every child down: none outlives us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        daphne.wait()
+        supervise(web, python, host, behind_proxy=bool(site))
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
+        for child in [*web.values(), *children]:
             child.terminate()
-        for child in children:
+        for child in [*web.values(), *children]:
             child.wait()
+
+
+def start_web(python: str, host: str, port: str, *, behind_proxy: bool) -> subprocess.Popen:
+    # Daphne's command line, with the project's fixes (config/server.py)
+    server = ["-m", "config.server", "-b", host, "-p", port, "config.asgi:application"]
+    if behind_proxy:
+        server.insert(-1, "--proxy-headers")  # the client's address, from Caddy
+    return subprocess.Popen([python, *server], cwd=ROOT)
+
+
+def supervise(web: dict[str, subprocess.Popen], python: str, host: str, *, behind_proxy: bool):
+    """One web process: run until it ends. Several: start again any that dies (its speakers
+    reconnect to the others meanwhile, through Caddy), until stopped."""
+    if len(web) == 1:
+        next(iter(web.values())).wait()
+        return
+    while True:
+        time.sleep(1)
+        for port, process in web.items():
+            if process.poll() is not None:
+                print(f"the web process on port {port} ended ({process.returncode}); restarting")
+                web[port] = start_web(python, host, port, behind_proxy=behind_proxy)
 
 
 def https_environment(site: str) -> None:
@@ -182,14 +203,24 @@ def main() -> None:
         help="serve https://NAME through Caddy (a public name, a LAN name or an IP, with an "
         "optional :port); Daphne then listens on --host:--port behind it",
     )
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --https: N web processes on --port and the ports after it, Caddy in front "
+        "of them all (sizing: docs/OPERATIONS.md)",
+    )
     args = parser.parse_args()
+    if args.web_processes > 1 and not args.https:
+        parser.error("--web-processes needs --https: Caddy spreads the rooms over the processes")
 
     prepare_environment()
     if args.https:
         https_environment(args.https)
     choose_services()
     prepare_site(args.host, args.port)
-    serve(args.host, args.port, args.https)
+    serve(args.host, args.port, args.https, args.web_processes)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
   const FRAME_MS = 100;
   const PING_EVERY_MS = 20000;
   const MAX_QUEUED_FRAMES = 200; // 20 s of audio kept while the connection is down
+  const MAX_RESENT_MS = 25000; // within the server's CAPTIONS_AUDIO_BURST_SECONDS (30)
   const MAX_CAPTION_LINES = 300;
   const RETRY_CODES_NEVER = new Set([4401, 4403, 4404]);
   const TOO_MANY = 4429;
@@ -46,6 +47,9 @@
   let leaving = false;
   let capture = null; // {context, stream, node, sampleRate}
   const queuedFrames = [];
+  let me = null; // this participant's id, from session.ready
+  const unfinished = new window.UnfinishedSpeech();
+  let replay = null; // unfinished speech to send again once the room is back
 
   // --- Connection ------------------------------------------------------------------
 
@@ -63,13 +67,17 @@
 
   function onOpen() {
     pingTimer = setInterval(() => send({ type: "ping" }), PING_EVERY_MS);
-    if (capture) startSpeaking();
+    if (capture) startSpeaking(replay);
+    replay = null;
   }
 
   function onClose(event) {
     clearInterval(pingTimer);
     socket = null;
     if (leaving) return;
+    // Closed without a goodbye (1006: the server process died, or the network): what it had
+    // not finished is sent again. A server that closes properly finishes it itself.
+    if (capture && event.code === 1006) replay = unfinished.takeForReplay();
     // The server says why it closes (an error event) just before it does.
     const reason = (event.code >= 4000 && lastError && lastError.message) || CLOSE_MESSAGES[event.code];
     lastError = null;
@@ -106,6 +114,7 @@
   function sendAudio(pcm) {
     if (socket && socket.readyState === WebSocket.OPEN && socket.speaking) {
       socket.send(pcm);
+      unfinished.sent(pcm);
     } else {
       // Kept while reconnecting, sent as soon as the room is back.
       queuedFrames.push(pcm);
@@ -113,10 +122,31 @@
     }
   }
 
-  function startSpeaking() {
-    send({ type: "session.start", sample_rate: capture.sampleRate });
+  function startSpeaking(again) {
+    const { frames, missedMs: missed } = again || { frames: [], missedMs: 0 };
+    const waiting = queuedFrames.splice(0);
+    // All at once, within the server's burst allowance: beyond it, the oldest audio goes.
+    const msOf = (pcm) => (pcm.byteLength / 2 / capture.sampleRate) * 1000;
+    let missedMs = missed;
+    let overMs = [...frames, ...waiting].reduce((sum, pcm) => sum + msOf(pcm), 0) - MAX_RESENT_MS;
+    while (overMs > 0 && (frames.length || waiting.length)) {
+      const pcm = frames.length ? frames.shift() : waiting.shift();
+      overMs -= msOf(pcm);
+      missedMs += msOf(pcm);
+    }
+    // captured that long ago: the server dates the captions back, and stores none twice
+    const backlogMs = Math.round([...frames, ...waiting].reduce((sum, pcm) => sum + msOf(pcm), 0));
+    send({ type: "session.start", sample_rate: capture.sampleRate, backlog_ms: backlogMs });
     socket.speaking = true;
-    while (queuedFrames.length) socket.send(queuedFrames.shift());
+    unfinished.restart(capture.sampleRate);
+    for (const pcm of [...frames, ...waiting]) {
+      socket.send(pcm);
+      unfinished.sent(pcm);
+    }
+    if (missedMs > 0) {
+      const seconds = Math.ceil(missedMs / 1000);
+      showAlert(`The connection dropped while you spoke: about ${seconds} s of what you said could not be sent again and may be missing from the captions.`);
+    }
   }
 
   window.addEventListener("pagehide", () => {
@@ -129,6 +159,7 @@
   function handleEvent(event) {
     switch (event.type) {
       case "session.ready":
+        me = event.participant.id;
         retries = 0;
         lastError = null;
         setStatus("connected", "Connected");
@@ -140,7 +171,11 @@
         showCaption(event, false);
         break;
       case "caption.final":
+        if (event.speaker.id === me) unfinished.finished(event.item_id);
         showCaption(event, true);
+        break;
+      case "speech.started":
+        if (event.speaker.id === me) unfinished.started(event.item_id, event.audio_ms);
         break;
       case "participant.joined":
       case "participant.left":
@@ -155,11 +190,20 @@
         if (event.code === "server_busy") stopCapture();
         break;
       default:
-        break; // speech.started/stopped, pong, session.stopped: nothing to show
+        break; // speech.stopped, pong, session.stopped: nothing to show
     }
   }
 
   // --- Captions --------------------------------------------------------------------
+
+  // A partial that nothing updated for this long will never get its final (its speaker's
+  // server process died, and the speech was sent again under another id): it goes.
+  const STALE_PARTIAL_MS = 15000;
+  setInterval(() => {
+    for (const line of els.captions.querySelectorAll(".caption.partial")) {
+      if (Date.now() - Number(line.dataset.shownAt) > STALE_PARTIAL_MS) line.remove();
+    }
+  }, 5000);
 
   function showCaption(event, isFinal) {
     const id = `caption-${event.item_id}`;
@@ -189,6 +233,7 @@
     if (!isFinal) {
       // Screen readers announce finals only: a partial would be read again and again.
       line.setAttribute("aria-hidden", "true");
+      line.dataset.shownAt = String(Date.now());
     }
 
     if (existing) {
@@ -363,6 +408,8 @@
     stream.getTracks().forEach((track) => track.stop());
     context.close();
     queuedFrames.length = 0;
+    unfinished.restart(capture ? capture.sampleRate : 16000);
+    replay = null;
     if (socket) {
       send({ type: "session.stop" });
       socket.speaking = false;

@@ -99,6 +99,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.sample_rate = DEFAULT_SAMPLE_RATE
         self.language: str | None = None
+        self.backlog_ms = 0  # of the next speaker session: see SessionStart
         self.last_activity = time.monotonic()
         self.audio_budget = limits.AudioBudget()
         #: demoted while connected: audio still in flight from the page is dropped, not fatal
@@ -209,6 +210,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         self.refused = False  # trying again after server_busy
         self.sample_rate = message.sample_rate
         self.language = message.language
+        self.backlog_ms = message.backlog_ms
 
     async def on_commit(self) -> None:
         if self.speaker is None:
@@ -275,7 +277,9 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 self._session_config(),
                 self.sample_rate,
                 audience=self,
+                backlog_ms=self.backlog_ms,
             )
+            self.backlog_ms = 0
         except Exception as exc:
             if isinstance(exc, EngineUnavailable):
                 logger.warning("engine unavailable: %s", exc)

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 DEFAULT_SAMPLE_RATE = 24000
+#: the most audio a reconnecting page sends at once (room.js: 25 s, within the burst allowance,
+#: CAPTIONS_AUDIO_BURST_SECONDS, which bounds what it may send at once anyway)
+MAX_BACKLOG_MS = 30_000
 #: ISO 639-1 (two lowercase letters), or "auto" to let the engine detect the language
 LANGUAGE_PATTERN = r"^(auto|[a-z]{2})$"
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
@@ -44,6 +47,10 @@ class SessionStart(ClientMessage):
     type: Literal["session.start"]
     sample_rate: int = Field(DEFAULT_SAMPLE_RATE, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
     language: Language | None = None
+    #: the first ``backlog_ms`` of audio after this were captured that long ago: sent before on
+    #: a connection that dropped, or held while disconnected. Captions of it are dated back,
+    #: and one already stored (by the lost connection's process) is not stored again.
+    backlog_ms: int = Field(0, ge=0, le=MAX_BACKLOG_MS, strict=True)
 
     @field_validator("sample_rate", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from config import channel_layer, log_context
-from meetings import actions, events
+from meetings import actions, events, queries
 from meetings.models import Meeting, Recording, Segment, User
 
 from .. import metrics
@@ -98,6 +98,7 @@ class SpeakerSession:
         # engine ids are unique per upstream session; the room needs them unique per meeting
         self.key = secrets.token_hex(4)
         self.offset_ms = 0
+        self.backlog_ms = 0
         self.recording: Recording | None = None
         self.events_task: asyncio.Task | None = None
         # Unbounded, but a speaker ends at most a few utterances in the ~30 s a store may take.
@@ -119,15 +120,22 @@ class SpeakerSession:
         config: SessionConfig,
         sample_rate: int,
         audience: Audience,
+        backlog_ms: int = 0,
     ) -> SpeakerSession:
-        """Raises EngineUnavailable (or anything the engine raises) when it cannot start."""
+        """Raises EngineUnavailable (or anything the engine raises) when it cannot start.
+
+        ``backlog_ms``: the audio begins with that much captured before now (see
+        :class:`~.messages.SessionStart`).
+        """
         engine = realtime_engine(settings.TRANSCRIPTION_ENGINE)
         session = await engine.open(config)
         speaker = cls(meeting, user, engine, session, sample_rate, audience)
         # this connection's log lines from now on, and those of the task started below
         log_context.session.set(speaker.key)
         speaker.language = config.language or ""
-        speaker.offset_ms = await database_sync_to_async(actions.do_start_clock)(meeting)
+        now_ms = await database_sync_to_async(actions.do_start_clock)(meeting)
+        speaker.offset_ms = max(0, now_ms - backlog_ms)
+        speaker.backlog_ms = backlog_ms
         speaker.recording = await database_sync_to_async(actions.do_start_recording)(
             meeting,
             user,
@@ -240,6 +248,8 @@ class SpeakerSession:
     async def _store_final(self, final: Final) -> None:
         stopped_at = self.stopped_at.pop(final.item_id, None)
         text = final.text.strip()
+        if final.start_ms < self.backlog_ms and await self._said_before(final):
+            return
         waits = {True: iter(STORE_RETRY_DELAYS), False: iter(REFUSED_RETRY_DELAYS)}
         while True:
             try:
@@ -294,6 +304,20 @@ class SpeakerSession:
             await database_sync_to_async(actions.do_finish_recording)(
                 self.recording, writer.duration_ms
             )
+
+    async def _said_before(self, final: Final) -> bool:
+        """Audio sent again after a drop whose final the lost connection had stored already."""
+        start_ms, end_ms = self.offset_ms + final.start_ms, self.offset_ms + final.end_ms
+        try:
+            segment = await database_sync_to_async(queries.already_said)(
+                self.meeting, self.user, start_ms, end_ms
+            )
+        except Exception:  # the store will try (and retry): twice is better than never
+            logger.warning("could not look for a replayed final", exc_info=True)
+            return False
+        if segment is not None:
+            logger.info("a replayed final of user %s was stored before", self.user.pk)
+        return segment is not None
 
     @database_sync_to_async
     def _save_segment(self, final: Final, text: str) -> Segment:

@@ -1,0 +1,124 @@
+"""A web process killed while someone speaks: the page reconnects, the utterance is captioned once.
+
+The site runs as an operator runs it on one machine with two web processes:
+``scripts/serve.py --https localhost:<port> --web-processes 2`` (Caddy in front of both). Bob's
+room page is connected to one of them; it is killed (SIGKILL: no close frame, nothing finished)
+in the middle of his sentence. The page reconnects through Caddy, sends again the audio of the
+unfinished utterance (docs/PROTOCOL.md, "Audio sent again after a drop"), and the sentence is
+captioned and stored once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from meetings.models import Segment
+from tests.servers import ROOT, free_port, stop_process
+from tests.speech import word_error_rate
+from tests.test_front_proxy import wait_for_https
+
+from .pages import DESKTOP, SPOKEN, logged_in_page, off_the_event_loop, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def two_free_ports() -> int:
+    """A port whose next one is free too (the web processes take consecutive ports)."""
+    while True:
+        port = free_port()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/", timeout=0.5):
+                pass
+        except OSError:
+            return port
+
+
+@pytest.fixture
+def site(live_cast, tmp_path) -> Iterator[tuple[str, list[int]]]:
+    """https://localhost:<port> through Caddy, and the two web processes' ports behind it."""
+    https_port, web_port = free_port(), two_free_ports()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.test_settings",
+        CAPTIONS_TEST_SERVER="1",
+        DOTENV_PATH=str(tmp_path / ".env"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        XDG_DATA_HOME=str(tmp_path / "caddy"),
+        CADDY_HTTP_PORT=str(free_port()),
+    )
+    command = [sys.executable, "scripts/serve.py", "--https", f"localhost:{https_port}"]
+    command += ["--port", str(web_port), "--web-processes", "2"]
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    root_ca = tmp_path / "caddy" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    base = f"https://localhost:{https_port}"
+    try:
+        wait_for_https(base, root_ca, process)
+        ports = [web_port, web_port + 1]
+        for port in ports:  # both up, not only the one that answered
+            wait_for(lambda port=port: connections(port) is not None, timeout=60)
+        yield base, ports
+    finally:
+        stop_process(process)
+        log.close()
+
+
+def connections(port: int) -> float | None:
+    """The web process' open room connections (its /metrics), or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    return next(
+        float(line.split()[-1]) for line in text.splitlines() if line[:20] == "captions_connections"
+    )
+
+
+def listening_pid(port: int) -> int:
+    found = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True)
+    return int(found.stdout.split("pid=")[1].split(",")[0])
+
+
+def final_text(page) -> str:
+    return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
+
+
+def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site):
+    base, ports = site
+    bob = logged_in_page(
+        browser, base, "bob", microphone=True, device={**DESKTOP, "ignore_https_errors": True}
+    )
+    carrying = [port for port in ports if connections(port) == 1]
+    assert len(carrying) == 1, [connections(port) for port in ports]
+
+    bob.get_by_role("button", name="Start microphone").click()
+    expect(bob.locator("#captions .caption.partial")).to_have_count(1, timeout=15_000)
+    os.kill(listening_pid(carrying[0]), signal.SIGKILL)  # mid-sentence
+
+    status = bob.locator("#connection-status")
+    expect(status).to_contain_text("Reconnecting", timeout=10_000)
+    expect(status).to_have_text("Connected", timeout=30_000)
+
+    def captioned() -> bool:
+        return word_error_rate(SPOKEN.reference, final_text(bob)) <= 0.2
+
+    wait_for(captioned, timeout=30)
+    stored = off_the_event_loop(
+        lambda: list(
+            Segment.objects.filter(meeting=live_cast.meeting)
+            .order_by("start_ms")
+            .values_list("text", flat=True)
+        )
+    )
+    assert " ".join(stored) == final_text(bob), "stored once, as shown"
+    assert word_error_rate(SPOKEN.reference, " ".join(stored)) <= 0.2
+    expect(bob.locator("#room-alert")).to_be_hidden()  # nothing had to be reported missing
