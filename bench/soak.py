@@ -62,6 +62,8 @@ class Soak:
     started: float = field(default_factory=time.monotonic)
     samples: list[Sample] = field(default_factory=list)
     listener_finals: list[int] = field(default_factory=list)
+    #: item_id → when each listener received its final (time.monotonic())
+    arrivals: dict[str, list[float]] = field(default_factory=dict)
 
 
 def listening_pid(port: int) -> int:
@@ -142,7 +144,10 @@ async def listen(url: str, slug: str, token: str, soak: Soak, stop: asyncio.Even
                 raw = await asyncio.wait_for(ws.recv(), 1.0)
             except TimeoutError:
                 continue
-            finals += json.loads(raw)["type"] == "caption.final"
+            event = json.loads(raw)
+            if event["type"] == "caption.final":
+                finals += 1
+                soak.arrivals.setdefault(event["item_id"], []).append(time.monotonic())
     soak.listener_finals.append(finals)
 
 
@@ -202,6 +207,11 @@ def report(soak: Soak, runs: list[Listening], window_min: float) -> None:
         f"{corpus_word_error_rate(pairs) * 100:.2f} %"
     )
     print(f"listeners' finals: min {min(soak.listener_finals)} max {max(soak.listener_finals)}")
+    spread = [(t - min(ts)) * 1000 for ts in soak.arrivals.values() for t in ts]
+    print(
+        f"a final reaches every listener within p50 {percentile(spread, 0.5):.0f} / p95 "
+        f"{percentile(spread, 0.95):.0f} / max {max(spread):.0f} ms of the first"
+    )
     if len(rows) >= 2:
         for name in names:
             first, last = rows[0][1][name], rows[-1][1][name]
