@@ -16,7 +16,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from typing import Any
+
+from openai.types.realtime import RealtimeServerEvent
+from pydantic import TypeAdapter
 
 from tests.live.streaming import at_rate
 from tests.servers import ROOT, SETTINGS_VARIABLES, free_port
@@ -138,6 +142,15 @@ def _decode(body: bytes) -> Any:
 
 # --- raw WebSocket ---------------------------------------------------------------------------
 
+SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
+
+
+def validated(event: dict[str, Any]) -> dict[str, Any]:
+    """The event, once the SDK's union of server events accepts it as its own type."""
+    model = SERVER_EVENT.validate_python(event)
+    assert model.type == event["type"]
+    return event
+
 
 async def next_event(ws, within: float = 30) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), within))
@@ -158,3 +171,41 @@ async def append_all(ws, pcm: bytes) -> None:
         chunk = pcm[offset : offset + 2 * CHUNK]
         audio = base64.b64encode(chunk).decode()
         await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": audio}))
+
+
+async def append_in_real_time(ws, pcm: bytes, next_send: float | None = None) -> float:
+    """Append the audio in 100 ms events, each at its moment, as a microphone would.
+
+    Starts at ``next_send`` (``time.monotonic()``, default now); returns when the next frame
+    would be due, so that calls follow one another without drift.
+    """
+    next_send = time.monotonic() if next_send is None else next_send
+    for offset in range(0, len(pcm), CHUNK):
+        await asyncio.sleep(max(0.0, next_send - time.monotonic()))
+        audio = base64.b64encode(pcm[offset : offset + CHUNK]).decode()
+        await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": audio}))
+        next_send += 0.1
+    return next_send
+
+
+@dataclass
+class Recorder:
+    """Every event a session receives while the test talks, in order, with its arrival."""
+
+    ws: Any
+    events: list[dict[str, Any]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        async for message in self.ws:
+            self.events.append(json.loads(message))
+            self.arrivals.append(time.monotonic())
+            self.arrived.set()
+
+    async def until(self, done, within: float = 60) -> None:
+        """Wait until ``done(events)`` is true."""
+        async with asyncio.timeout(within):
+            while not done(self.events):
+                self.arrived.clear()
+                await self.arrived.wait()

@@ -287,10 +287,10 @@ def _check_model(settings: dict[str, Any]) -> None:
     model = transcription.get("model")
     param = "session.audio.input"
     if model in STREAMING_MODELS and settings["turn_detection"] is not None:
+        # OpenAI's wording, as clients of its API quote it; the fix is turn_detection: null
         raise ProtocolError(
             "invalid_value",
-            f"Model '{model}' does not support turn detection: set '{param}.turn_detection' "
-            "to null and commit the input audio buffer yourself.",
+            "Turn detection is not supported for this transcription model.",
             f"{param}.turn_detection",
         )
     if model == "gpt-realtime-whisper" and transcription.get("prompt"):

@@ -34,14 +34,25 @@ caption servers at it (behind a TLS proxy, or on a private network)::
 
 It is also how the OpenAI engines are tested, since OpenAI is not reachable from CI.
 
+Deltas stream while speech goes on, as from OpenAI's streaming models: with server VAD, an
+utterance's words arrive before its ``speech_stopped``, once two successive partial decodes
+agree on them (:mod:`.deltas`). ``gpt-realtime-whisper`` (and ``gpt-live-transcribe``) are
+emulated as OpenAI runs them: ``turn_detection`` must be ``null`` and ``prompt`` is refused;
+the audio streams into the local engine as it is appended, deltas come before the client's
+commit under the item id that commit reports, and each commit completes with all of its speech.
+``delay`` sets how stable a word must be before it is sent (``minimal``: the newest partial as
+it is; ``low``: all but its last word; ``medium``, the default: two partials agree; ``high``:
+three; ``xhigh``: only at pauses): it trades latency for fewer words the final contradicts,
+and costs no decoding. Deltas are append-only, so the ``completed`` transcript is the truth.
+
 Where it differs from OpenAI: every model is the local Whisper (``whisper-1`` differs only in
-shape: one delta with the whole text, usage in seconds); deltas come after the commit, as with
-``gpt-4o-transcribe``, also for the streaming models (which, as at OpenAI, need
-``turn_detection: null``); the local decoder scores an utterance with one average
-log-probability, which every token then carries; ``noise_reduction`` is accepted but not applied
-and ``semantic_vad`` is the server VAD with a silence set by its eagerness; an utterance the
-model hears as no speech completes with an empty transcript when the next one starts or at the
-next commit.
+shape: one delta with the whole text after the commit, usage in seconds); ``gpt-4o-transcribe``
+streams too (OpenAI's sends its deltas after the commit), and without turn detection its audio
+is transcribed at the commit; the local decoder scores an utterance with one average
+log-probability, which every token of its final then carries (words sent before the final
+carry none); ``noise_reduction`` is accepted but not applied and ``semantic_vad`` is the server
+VAD with a silence set by its eagerness; an utterance the model hears as no speech completes
+with an empty transcript when the next one starts or at the next commit.
 
 WebSocket upgrades are handed to a ``websockets`` server on a loopback port: it refuses requests
 with a body, so the HTTP side is answered on a small asyncio front (:mod:`.http`).

@@ -1,12 +1,29 @@
 """One realtime transcription session, run the way OpenAI's server runs it.
 
 With server VAD, audio flows into one local engine session whose speech events become VAD
-events and commits, and whose finals become the transcription. A client commit ends that local
-session (finishing the speech in it) and a new one takes the next audio: the local engine
-reports when a session is done, not when one utterance found no words. Without turn detection,
-audio collects until a commit, then goes through a session of its own. Client events are
-handled one at a time, in order, as OpenAI does. Every event sent is built through the SDK's
-model of it (:func:`~transcription.engines.openai_protocol.server_event`).
+events and commits, whose partials become deltas while the utterance is spoken, and whose finals
+become the transcription. A client commit ends that local session (finishing the speech in it)
+and a new one takes the next audio: the local engine reports when a session is done, not when
+one utterance found no words.
+
+Without turn detection, audio collects until a commit, then goes through a session of its own;
+with a streaming model (``gpt-realtime-whisper``, ``gpt-live-transcribe``) it streams instead, as
+at OpenAI: it flows into a local session as it comes, under an item id allocated before the
+commit that will report it, and the local session's partials and finals (one per pause) become
+deltas of that item. The commit finishes the local session and completes the item with the
+finals joined: one ``completed`` per commit, all of its speech. ``clear`` drops that audio and
+its item (deltas already sent for it are never committed); so does a ``session.update`` that
+changes whether uncommitted audio is buffered or streamed. A change that keeps it streaming
+finishes the local session, and the same item goes on in a new one (with the new ``delay``).
+
+Deltas are append-only: only words that have become stable are sent, and the final adds what
+follows them (:mod:`.deltas`). Where the final contradicts words already sent, the deltas and the
+transcript differ there, and ``completed`` is the truth. No delta of an item follows its
+``completed``. With ``logprobs`` included, deltas sent before the final carry none (the decoder
+scores only finals); the final's deltas and ``completed`` carry them, as before.
+
+Client events are handled one at a time, in order, as OpenAI does. Every event sent is built
+through the SDK's model of it (:func:`~transcription.engines.openai_protocol.server_event`).
 """
 
 from __future__ import annotations
@@ -15,21 +32,15 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import json
 import logging
-import re
 import time
 from typing import Any
 
 from openai.types.realtime import (
-    ConversationItemAdded,
-    ConversationItemDone,
-    ConversationItemInputAudioTranscriptionCompletedEvent,
-    ConversationItemInputAudioTranscriptionDeltaEvent,
     InputAudioBufferClearedEvent,
-    InputAudioBufferCommittedEvent,
     InputAudioBufferSpeechStartedEvent,
-    InputAudioBufferSpeechStoppedEvent,
     SessionCreatedEvent,
     SessionUpdatedEvent,
 )
@@ -37,23 +48,27 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from ..audio import WHISPER_SAMPLE_RATE, StreamResampler
-from ..engines.base import EngineSession, Final, RealtimeEngine, SpeechStarted, SpeechStopped
+from ..engines.base import (
+    EngineSession,
+    Final,
+    Partial,
+    RealtimeEngine,
+    SpeechStarted,
+    SpeechStopped,
+)
 from ..engines.openai_protocol import (
     APPEND,
     CLEAR,
     CLIENT_EVENTS,
     COMMIT,
-    DEFAULT_MODEL,
-    LOGPROBS,
     MAX_APPEND_BYTES,
     MIN_COMMIT_MS,
     SESSION_UPDATE,
+    STREAMING_MODELS,
     Item,
     ProtocolError,
     new_id,
     server_event,
-    token_logprob,
-    usage,
 )
 from ..engines.openai_schema import (
     apply_session_update,
@@ -65,11 +80,16 @@ from ..engines.openai_schema import (
     session_object,
 )
 from .audio import InputDecoder, local_config, transcribe_buffer
+from .deltas import DeltaStream, StreamedItem, delta_stream
+from .items import ItemEvents
 
 logger = logging.getLogger(__name__)
 
+#: the pause that ends a final inside a streamed commit (SessionConfig's default)
+STREAM_PAUSE_MS = 500
 
-class TranscriptionSession:
+
+class TranscriptionSession(ItemEvents):
     """One WebSocket's transcription session; see the module docstring."""
 
     def __init__(self, ws: ServerConnection, engine: RealtimeEngine, max_seconds: float) -> None:
@@ -88,6 +108,7 @@ class TranscriptionSession:
         self.resampler: StreamResampler | None = None
         self.pump: asyncio.Task | None = None
         self.manual: list[tuple[bytes, int]] = []  # (pcm16, rate) since the last commit
+        self.streamed: StreamedItem | None = None  # the uncommitted audio, when it streams
 
     async def run(self) -> None:
         await self.send(server_event(SessionCreatedEvent, session=self.session_object()))
@@ -141,8 +162,12 @@ class TranscriptionSession:
             await self._finish_local()
         if settings["format"] != self.settings["format"]:
             self.decoder.reset()
-        if settings["turn_detection"] is not None:
+        if settings["turn_detection"] is not None or _streams(settings):
             self.manual = []  # audio only collects while commits are the client's
+        if not _streams(settings):
+            self.streamed = None
+        elif self.streamed is not None:
+            self.streamed.stream.use(settings["transcription"].get("delay"))
         self.settings = settings
         await self.send(server_event(SessionUpdatedEvent, session=self.session_object()))
 
@@ -169,7 +194,7 @@ class TranscriptionSession:
         pcm16, rate = self.decoder.decode(raw, self.settings["format"])
         if not pcm16:
             return
-        if self.settings["turn_detection"] is None:
+        if self.settings["turn_detection"] is None and not _streams(self.settings):
             self.manual.append((pcm16, rate))
         else:
             await self._feed_local(pcm16, rate)
@@ -177,6 +202,9 @@ class TranscriptionSession:
 
     async def on_commit(self, event: dict[str, Any]) -> None:
         known_keys(event, {"type", "event_id"}, None)
+        if _streams(self.settings):
+            await self._commit_streamed()
+            return
         if self.settings["turn_detection"] is None:
             buffered_ms = sum(len(pcm) / 2 / rate * 1000 for pcm, rate in self.manual)
             if buffered_ms < MIN_COMMIT_MS:
@@ -203,6 +231,10 @@ class TranscriptionSession:
     async def on_clear(self, event: dict[str, Any]) -> None:
         known_keys(event, {"type", "event_id"}, None)
         self.manual = []
+        if self.streamed is not None:
+            # its item is never committed: the next audio gets one of its own
+            await self._abandon_local()
+            self.streamed = None
         if self.local is not None:
             await self.local.clear()
         self.last_commit_ms = self.audio_ms
@@ -219,10 +251,23 @@ class TranscriptionSession:
 
     async def _feed_local(self, pcm16: bytes, rate: int) -> None:
         if self.local is None:
-            self.local = await self.engine.open(local_config(self.settings))
+            config, streams = local_config(self.settings), _streams(self.settings)
+            if streams:
+                # no turn detection to follow: a final at each pause as long as the live
+                # captions' (at 200 ms "ask not" alone came out as "S- S- S-")
+                config = dataclasses.replace(config, silence_ms=STREAM_PAUSE_MS)
+            self.local = await self.engine.open(config)
             self.local_offset_ms = self.audio_ms
             self.resampler = StreamResampler(rate, WHISPER_SAMPLE_RATE)
-            self.pump = asyncio.create_task(self._pump(self.local, self.local_offset_ms))
+            if streams:
+                if self.streamed is None:
+                    item = Item(new_id("item"), round(self.last_commit_ms))
+                    stream = DeltaStream(self.settings["transcription"].get("delay"))
+                    self.streamed = StreamedItem(item, stream)
+                pump = self._stream_pump(self.local, self.streamed)
+            else:
+                pump = self._pump(self.local, self.local_offset_ms)
+            self.pump = asyncio.create_task(pump)
         assert self.resampler is not None
         samples = self.resampler.process(pcm16)
         if samples:
@@ -241,7 +286,7 @@ class TranscriptionSession:
         await pump
 
     async def _abandon_local(self) -> None:
-        """The client left: stop without transcribing what was in progress."""
+        """Stop without transcribing what was in progress: the client left, or cleared it."""
         local, pump = self.local, self.pump
         self.local = self.pump = None
         if pump is not None:
@@ -251,8 +296,9 @@ class TranscriptionSession:
             await local.close()
 
     async def _pump(self, local: EngineSession, offset_ms: float) -> None:
-        """The local session's events → VAD events, commits and transcriptions."""
-        items: dict[str, Item] = {}
+        """The local session's events → VAD events, commits, deltas and transcriptions."""
+        items: dict[str, Item] = {}  # by the local session's item id
+        streams: dict[str, DeltaStream | None] = {}  # by ours
         waiting: Item | None = None  # committed, its transcript not in yet
         try:
             async for event in local.events():
@@ -260,10 +306,11 @@ class TranscriptionSession:
                     if waiting is not None:
                         # the local engine finishes one utterance before the next starts:
                         # the last one had no words
-                        await self._transcribed(waiting, "", None)
+                        await self._transcribed(waiting, "", None, streams.pop(waiting.id, None))
                         waiting = None
                     start = round(offset_ms + event.audio_ms)
                     items[event.item_id] = item = Item(new_id("item"), start, start)
+                    streams[item.id] = delta_stream(self.settings["transcription"])
                     await self.send(
                         server_event(
                             InputAudioBufferSpeechStartedEvent,
@@ -274,78 +321,58 @@ class TranscriptionSession:
                 elif isinstance(event, SpeechStopped) and event.item_id in items:
                     waiting = items[event.item_id]
                     await self._speech_stopped(waiting, round(offset_ms + event.audio_ms))
+                elif isinstance(event, Partial) and event.item_id in items:
+                    item = items[event.item_id]
+                    if (stream := streams.get(item.id)) is not None:
+                        await self._stream(item, stream.hypothesis(event.text))
                 elif isinstance(event, Final) and event.item_id in items:
-                    await self._transcribed(items[event.item_id], event.text, event.avg_logprob)
-                    if waiting is items[event.item_id]:
+                    item = items[event.item_id]
+                    stream = streams.pop(item.id, None)
+                    await self._transcribed(item, event.text, event.avg_logprob, stream)
+                    if waiting is item:
                         waiting = None
             if waiting is not None:
-                await self._transcribed(waiting, "", None)
+                await self._transcribed(waiting, "", None, streams.pop(waiting.id, None))
         except Exception:
-            logger.exception("the local engine failed")
-            failure = "The server had an error while transcribing."
-            await self.send(ProtocolError(None, failure, None, "server_error").event())
+            await self._engine_failed()
 
-    # --- server events -----------------------------------------------------------------
+    async def _stream_pump(self, local: EngineSession, streamed: StreamedItem) -> None:
+        """The local session's events → deltas of the item the next commit will report.
 
-    async def _speech_stopped(self, item: Item, end_ms: int) -> None:
-        item.end_ms = end_ms
-        await self.send(
-            server_event(InputAudioBufferSpeechStoppedEvent, audio_end_ms=end_ms, item_id=item.id)
-        )
-        await self._commit_item(item)
+        No VAD events: turn detection is off. Each final (the local engine's VAD ends one at
+        each pause) joins the item's text, which the commit completes.
+        """
+        try:
+            async for event in local.events():
+                if isinstance(event, Partial):
+                    text = streamed.so_far(event.text)
+                    await self._stream(streamed.item, streamed.stream.hypothesis(text))
+                elif isinstance(event, Final) and event.text.strip():
+                    streamed.finals.append((" ".join(event.text.split()), event.avg_logprob))
+                    tokens = streamed.stream.settled(streamed.text)
+                    await self._stream(streamed.item, tokens, event.avg_logprob or 0.0)
+        except Exception:
+            await self._engine_failed()
 
-    async def _commit_item(self, item: Item) -> None:
-        previous, self.previous_item_id = self.previous_item_id, item.id
-        self.last_commit_ms = item.end_ms or item.start_ms
-        self.commits += 1
-        item.committed = True
-        await self.send(
-            server_event(InputAudioBufferCommittedEvent, previous_item_id=previous, item_id=item.id)
-        )
-        message = {
-            "id": item.id,
-            "type": "message",
-            "status": "completed",
-            "role": "user",
-            "content": [{"type": "input_audio", "transcript": None}],
-        }
-        for model in (ConversationItemAdded, ConversationItemDone):
-            await self.send(server_event(model, previous_item_id=previous, item=message))
+    async def _engine_failed(self) -> None:
+        logger.exception("the local engine failed")
+        failure = "The server had an error while transcribing."
+        await self.send(ProtocolError(None, failure, None, "server_error").event())
 
-    async def _transcribed(self, item: Item, text: str, avg_logprob: float | None) -> None:
-        """The item's deltas (one per word; whisper-1: one in all), then its transcript."""
-        if item.done:
-            logger.warning("a second transcript for %s was dropped", item.id)
-            return
-        item.done = True
-        transcription = self.settings["transcription"]
-        if transcription is None:
-            return  # nothing asked for a transcript
-        model = transcription.get("model") or DEFAULT_MODEL
-        include = LOGPROBS in (self.settings["include"] or [])
-        text = text.strip()
-        tokens = ([text] if model == "whisper-1" else re.findall(r"\s*\S+", text)) if text else []
-        logprobs = [token_logprob(token, avg_logprob or 0.0) for token in tokens]
-        for token, logprob in zip(tokens, logprobs, strict=True):
-            extra = {"logprobs": [logprob]} if include else {}
-            delta = server_event(
-                ConversationItemInputAudioTranscriptionDeltaEvent,
-                item_id=item.id,
-                content_index=0,
-                delta=token,
-                **extra,
-            )
-            await self.send(delta)
-        seconds = ((item.end_ms or item.start_ms) - item.start_ms) / 1000
-        completed = server_event(
-            ConversationItemInputAudioTranscriptionCompletedEvent,
-            item_id=item.id,
-            content_index=0,
-            transcript=text,
-            usage=usage(model, seconds, len(tokens)),
-            **({"logprobs": logprobs} if include else {}),
-        )
-        await self.send(completed)
+    async def _commit_streamed(self) -> None:
+        """A client commit of streamed audio: its item, the rest of its deltas, its transcript."""
+        pending_ms = self.audio_ms - self.last_commit_ms
+        if pending_ms < MIN_COMMIT_MS:
+            raise _commit_empty(pending_ms)
+        streamed, self.streamed = self.streamed, None
+        if streamed is None:  # buffered audio a session.update dropped: an empty item
+            item = Item(new_id("item"), round(self.last_commit_ms))
+            streamed = StreamedItem(item, DeltaStream(self.settings["transcription"].get("delay")))
+        streamed.item.end_ms = round(self.audio_ms)
+        await self._commit_item(streamed.item)
+        await self._finish_local()  # its last utterance's final, and the deltas it adds
+        text, avg_logprob = streamed.text, streamed.avg_logprob()
+        await self._transcribed(streamed.item, text, avg_logprob, streamed.stream)
 
 
 def _parse(message: str | bytes) -> dict[str, Any]:
@@ -371,6 +398,12 @@ def _audio_settings(settings: dict[str, Any]) -> tuple[str, ...]:
     """What a running local session depends on."""
     keys = ("format", "transcription", "noise_reduction", "turn_detection")
     return tuple(json.dumps(settings[key], sort_keys=True) for key in keys)
+
+
+def _streams(settings: dict[str, Any]) -> bool:
+    """Whether uncommitted audio streams (a streaming model, turn detection off)."""
+    model = (settings["transcription"] or {}).get("model")
+    return settings["turn_detection"] is None and model in STREAMING_MODELS
 
 
 def _commit_empty(buffered_ms: float) -> ProtocolError:
