@@ -44,6 +44,7 @@ from bench.live import (  # noqa: E402
     set_up_room,
     speech_bounds,
 )
+from tests.servers import listening_pid  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 
 PROCESSES = ("web", "worker", "redis")
@@ -64,14 +65,6 @@ class Soak:
     listener_finals: list[int] = field(default_factory=list)
     #: item_id → when each listener received its final (time.monotonic())
     arrivals: dict[str, list[float]] = field(default_factory=dict)
-
-
-def listening_pid(port: int) -> int:
-    """The process listening on a local TCP port (``ss`` names it)."""
-    line = subprocess.run(
-        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
-    ).stdout
-    return int(line.split("pid=")[1].split(",")[0])
 
 
 def service_pids(url: str) -> dict[str, int]:

@@ -183,3 +183,11 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
         yield cluster
     finally:
         cluster.remove()
+
+
+def listening_pid(port: int) -> int:
+    """The process listening on a local TCP port (``ss`` names it)."""
+    found = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    )
+    return int(found.stdout.split("pid=")[1].split(",")[0])

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from meetings.models import Segment
-from tests.servers import ROOT, free_port, stop_process
+from tests.servers import ROOT, free_port, listening_pid, stop_process
 from tests.speech import word_error_rate
 from tests.test_front_proxy import wait_for_https
 
@@ -81,11 +81,6 @@ def connections(port: int) -> float | None:
     return next(
         float(line.split()[-1]) for line in text.splitlines() if line[:20] == "captions_connections"
     )
-
-
-def listening_pid(port: int) -> int:
-    found = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True)
-    return int(found.stdout.split("pid=")[1].split(",")[0])
 
 
 def final_text(page) -> str:
