@@ -23,6 +23,7 @@ from dotenv import load_dotenv
 
 # the registry is the one list of engine names (it imports no Django)
 from transcription.engines import BATCH_ENGINES, REALTIME_ENGINES
+from transcription.engines.base import OPENAI_DELAYS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -313,6 +314,9 @@ OPENAI_REALTIME_MODEL = envstr("OPENAI_REALTIME_MODEL", "gpt-4o-transcribe")
 OPENAI_REALTIME_VAD_THRESHOLD = envfloat("OPENAI_REALTIME_VAD_THRESHOLD", "0.5")
 OPENAI_REALTIME_SILENCE_MS = envint("OPENAI_REALTIME_SILENCE_MS", "500")
 OPENAI_REALTIME_NOISE_REDUCTION = envstr("OPENAI_REALTIME_NOISE_REDUCTION", "near_field")
+# gpt-realtime-whisper's latency/accuracy knob (the streaming models have no server VAD: the
+# engine ends utterances with its own, after OPENAI_REALTIME_SILENCE_MS of silence)
+OPENAI_REALTIME_DELAY = envchoice("OPENAI_REALTIME_DELAY", "medium", list(OPENAI_DELAYS))
 OPENAI_BATCH_MODEL = envstr("OPENAI_BATCH_MODEL", "gpt-4o-transcribe")
 
 # local when there is no key: the service must work with no network at all

@@ -1,9 +1,10 @@
 """One contract, every engine in the registry: the same assertions over real speech.
 
-Realtime engines (``REALTIME_ENGINES``): exactly one final per utterance that has speech,
-partials of an item only grow and come before its final, item ids unique, timings monotonic
-and within the audio, confidences in (0, 1]. Batch engines (``BATCH_ENGINES``): segments in
-order and within the audio, confidences in (0, 1] or unknown, text close to the reference.
+Realtime engines (``REALTIME_ENGINES``, and the OpenAI one again with a streaming model):
+exactly one final per utterance that has speech, partials of an item only grow and come before
+its final, item ids unique, timings monotonic and within the audio, confidences in (0, 1].
+Batch engines (``BATCH_ENGINES``): segments in order and within the audio, confidences in
+(0, 1] or unknown, text close to the reference.
 
 The local engines run here; whisper.cpp runs its bundled model; the OpenAI engines talk to the
 project's speech server, started as a process of its own (OpenAI is not reachable from CI).
@@ -43,15 +44,21 @@ WER_BOUND = 0.2
 TIMESTAMP_SLACK_MS = 100
 
 
+#: the OpenAI engine once more with a streaming model: no server VAD, the engine commits
+STREAMING = "openai:gpt-realtime-whisper"
+
+
 def config_for(name: str, request) -> object:
     """The engine's config: from the settings, or (OpenAI) pointed at the speech server."""
-    if name != "openai":
+    engine, _, model = name.partition(":")
+    if engine != "openai":
         return engine_config(name)
     server = request.getfixturevalue("speech_server")
     return OpenAIConfig(
         api_key=API_KEY,
         base_url=server.base_url,
         realtime_endpoint=server.realtime_url,
+        realtime_model=model or OpenAIConfig.realtime_model,
         batch_model="whisper-1",  # the model whose answers carry segment timestamps
     )
 
@@ -70,9 +77,9 @@ def speech(rate: int) -> tuple[bytes, list[tuple[int, int, str]]]:
     return audio, spans
 
 
-@pytest.mark.parametrize("name", REALTIME_ENGINES)
+@pytest.mark.parametrize("name", [*REALTIME_ENGINES, STREAMING])
 async def test_every_realtime_engine_keeps_the_contract(name, request):
-    engine = engine_class(name, "realtime")(config_for(name, request))
+    engine = engine_class(name.partition(":")[0], "realtime")(config_for(name, request))
     rate = engine.input_sample_rate
     audio, spans = speech(rate)
     session = await engine.open(SessionConfig(language="en", silence_ms=500))

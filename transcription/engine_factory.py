@@ -39,6 +39,7 @@ def engine_config(name: str) -> Any:
             realtime_endpoint=settings.OPENAI_REALTIME_ENDPOINT,
             realtime_model=settings.OPENAI_REALTIME_MODEL,
             batch_model=settings.OPENAI_BATCH_MODEL,
+            realtime_delay=settings.OPENAI_REALTIME_DELAY,
         )
     raise ValueError(f"no settings for engine {name!r}")
 

@@ -39,12 +39,18 @@ class SessionConfig:
     noise_reduction: str | None = None
 
 
+#: ``delay`` of OpenAI's streaming transcription models: how long they wait for more audio
+#: before giving words, from soonest to most accurate
+OPENAI_DELAYS = ("minimal", "low", "medium", "high", "xhigh")
+
+
 @dataclass(frozen=True)
 class OpenAIConfig:
     """Where the OpenAI engines connect, with which key and models.
 
     ``base_url`` serves ``/audio/transcriptions``; ``realtime_endpoint`` the Realtime API's
     WebSocket. Both may point at any compatible server (the project's own speech server).
+    ``realtime_delay`` is the ``delay`` of the streaming models (``gpt-realtime-whisper``).
     """
 
     api_key: str = ""
@@ -52,6 +58,7 @@ class OpenAIConfig:
     realtime_endpoint: str = "wss://api.openai.com/v1/realtime"
     realtime_model: str = "gpt-4o-transcribe"
     batch_model: str = "gpt-4o-transcribe"
+    realtime_delay: str = "medium"
 
 
 @dataclass(frozen=True)

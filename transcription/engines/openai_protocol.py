@@ -181,14 +181,31 @@ class Item:
     done: bool = False
 
 
-def session_update(config: SessionConfig, model: str) -> SessionUpdateEventParam:
-    """The GA ``session.update`` a client sends to configure a transcription session."""
+def session_update(
+    config: SessionConfig, model: str, delay: str | None = None
+) -> SessionUpdateEventParam:
+    """The GA ``session.update`` a client sends to configure a transcription session.
+
+    A streaming model gets ``turn_detection: null`` (OpenAI refuses its VAD with them: the
+    client commits), ``delay`` and no ``prompt`` (refused by ``gpt-realtime-whisper``).
+    """
+    streaming = model in STREAMING_MODELS
     transcription: dict[str, Any] = {"model": model}
     if config.language:
         transcription["language"] = config.language
-    if config.prompt:
+    if config.prompt and not streaming:
         transcription["prompt"] = config.prompt
+    if streaming and delay:
+        transcription["delay"] = delay
     noise = {"type": config.noise_reduction} if config.noise_reduction else None
+    detection = None
+    if not streaming:
+        detection = {
+            "type": "server_vad",
+            "threshold": config.vad_threshold,
+            "prefix_padding_ms": config.prefix_padding_ms,
+            "silence_duration_ms": config.silence_ms,
+        }
     return typing.cast(
         SessionUpdateEventParam,
         {
@@ -200,12 +217,7 @@ def session_update(config: SessionConfig, model: str) -> SessionUpdateEventParam
                         "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
                         "noise_reduction": noise,
                         "transcription": transcription,
-                        "turn_detection": {
-                            "type": "server_vad",
-                            "threshold": config.vad_threshold,
-                            "prefix_padding_ms": config.prefix_padding_ms,
-                            "silence_duration_ms": config.silence_ms,
-                        },
+                        "turn_detection": detection,
                     }
                 },
                 "include": [LOGPROBS],

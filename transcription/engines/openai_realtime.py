@@ -11,6 +11,13 @@ events carry 24 kHz PCM16, and the server VAD's events become the engine interfa
   ``avg_logprob`` is the mean of the ``logprobs`` the session asks for with ``include``
 * ``error`` and ``…transcription.failed`` → :class:`EngineError`
 
+With a streaming model (``gpt-realtime-whisper``, ``gpt-live-transcribe``) there is no server
+VAD: deltas come while speech goes on, and the engine ends each utterance itself, with a commit,
+when its own VAD (:mod:`.openai_turns`) hears the speaker pause. :class:`SpeechStarted` goes out
+when that VAD hears speech start, or when the first delta of an utterance it did not hear comes,
+whichever is first; :class:`SpeechStopped` at the commit. The server events are read in
+:mod:`.openai_events`.
+
 When the socket drops, the session moves to another healthy endpoint of the pool, or, with
 none, the SDK reconnects to the same one with backoff (its ``on_reconnecting`` hook tells us it
 started). Either way the new connection is a new server session, so we configure it and replay
@@ -45,34 +52,24 @@ from .base import (
     EngineUnavailable,
     Event,
     EventQueue,
-    Final,
     OpenAIConfig,
-    Partial,
     RealtimeEngine,
     SessionConfig,
-    SpeechStarted,
     SpeechStopped,
 )
 from .endpoint_pool import Endpoint, EndpointPool, split_endpoints
 from .openai_connection import SessionRejected, configure, open_connection, websocket_base_url
+from .openai_events import ServerEvents
 from .openai_protocol import (
     BYTES_PER_MS,
-    COMMITTED,
-    COMPLETED,
-    DELTA,
-    ERROR,
-    FAILED,
+    MIN_COMMIT_MS,
     SAMPLE_RATE,
-    SESSION_UPDATED,
-    SPEECH_STARTED,
-    SPEECH_STOPPED,
-    describe_error,
-    logprob_values,
-    mean,
+    STREAMING_MODELS,
     new_id,
     session_update,
 )
 from .openai_replay import ReplayBuffer, Utterance
+from .openai_turns import TurnDetector
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +79,12 @@ CLOSE_TIMEOUT = 8.0
 REPLAY_SECONDS = 60
 #: the largest append event; a replay is sent in pieces of this size
 APPEND_MAX_BYTES = BYTES_PER_MS * 500
-#: an utterance replayed after a reconnect keeps its item id if it starts this close to it
-SAME_UTTERANCE_MS = 1000
+#: an utterance only the model heard (deltas, no speech for our VAD) ends when none came for
+#: this long, or for the session's ``silence_ms`` if that is longer
+DELTA_QUIET_MS = 1000
 
 
-class OpenAIRealtimeSession(EngineSession):
+class OpenAIRealtimeSession(ServerEvents, EngineSession):
     """One speaker's transcription session; a supervisor task reads the connection.
 
     Positions in the audio are absolute byte offsets into everything appended (24 kHz PCM16),
@@ -99,6 +97,7 @@ class OpenAIRealtimeSession(EngineSession):
         update: SessionUpdateEventParam,
         config: SessionConfig,
         pool: EndpointPool,
+        streaming: bool = False,
     ) -> None:
         self.openai = openai
         self.update = update  # sent again to every new server session
@@ -115,6 +114,14 @@ class OpenAIRealtimeSession(EngineSession):
         self.heard = 0  # furthest absolute byte position the server has reported on
         self.items: dict[str, Utterance] = {}  # by the current connection's item ids
         self.lost: list[Utterance] = []  # not transcribed when the previous connection dropped
+        # a streaming model: our VAD ends utterances, each one a commit at a position ("mark")
+        self.streaming = streaming
+        self.turns = TurnDetector(config.vad_threshold, config.silence_ms) if streaming else None
+        self.current: Utterance | None = None  # being spoken, not committed
+        self.marks: list[Utterance] = []  # ended, their commit not sent on this connection
+        self.awaiting: list[Utterance] = []  # commit sent, its ``committed`` not in yet
+        self.last_commit = 0  # absolute byte position of our latest commit
+        self.commit_sent = 0  # ... of the latest commit sent on the current connection
         self.fence: str | None = None  # event id of close()'s session.update
         self.fence_acked = False
         self.closing = False
@@ -138,13 +145,26 @@ class OpenAIRealtimeSession(EngineSession):
             return  # the session is over; the caller learnt it from a fatal EngineError
         self.buffer.append(pcm16)
         async with self.send_lock:
+            if self.turns is not None:
+                # before sending, so that a commit goes out right after the audio it ends
+                self._follow_turns(pcm16)
             if self.connected and self.conn is not None:
                 # a dropped socket is the supervisor's to notice; the replay resends this audio
                 with contextlib.suppress(ConnectionClosed):
                     await self._send_audio(self.conn)
+            if self.turns is not None:
+                self._trim()
 
     async def commit(self) -> None:
         async with self.send_lock:
+            if self.turns is not None:
+                if self.current is not None:
+                    self._end_turn()
+                self.turns.reset()
+                if self.connected and self.conn is not None:
+                    with contextlib.suppress(ConnectionClosed):
+                        await self._send_audio(self.conn)
+                return
             if self.connected and self.conn is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await self._send_audio(self.conn)
@@ -158,6 +178,9 @@ class OpenAIRealtimeSession(EngineSession):
             # speech that was not committed is gone with the buffer
             self.items = {k: v for k, v in self.items.items() if v.committed}
             self.lost = []
+            self.current, self.marks, self.last_commit = None, [], self.buffer.end
+            if self.turns is not None:
+                self.turns.reset()
             if self.connected and self.conn is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await self.conn.input_audio_buffer.clear()
@@ -167,6 +190,9 @@ class OpenAIRealtimeSession(EngineSession):
         if self.closing:
             return
         self.closing = True
+        if self.current is not None:  # the utterance in progress is committed with the tail
+            async with self.send_lock:
+                self._end_turn()
         supervisor = self.supervisor
         if supervisor is not None and not supervisor.done() and self.buffer.end > 0:
             await self._send_fence()
@@ -219,7 +245,10 @@ class OpenAIRealtimeSession(EngineSession):
             logger.warning("realtime socket closed (%s); reconnecting", event.close_code)
             self.connected = False
             self.fence = None
-            self.lost = sorted(self.items.values(), key=lambda item: item.start_ms)
+            if self.streaming:
+                self._recommit_later()
+            else:
+                self.lost = sorted(self.items.values(), key=lambda item: item.start_ms)
             self.items = {}
             if self.endpoint is not None:
                 self.pool.failed(self.endpoint)
@@ -253,7 +282,7 @@ class OpenAIRealtimeSession(EngineSession):
         """Use a configured connection: replay the audio the server may not have finished with."""
         async with self.send_lock:
             # the new server session's audio clock starts where the replay does
-            self.offset = self.sent = self.heard = self.buffer.start
+            self.offset = self.sent = self.heard = self.commit_sent = self.buffer.start
             self.fence, self.fence_acked = None, False
             self.connected = True
             with contextlib.suppress(ConnectionClosed):
@@ -321,13 +350,21 @@ class OpenAIRealtimeSession(EngineSession):
                 logger.warning("ignoring a frame that is not JSON: %s", exc)
 
     async def _send_audio(self, conn: AsyncRealtimeConnection) -> None:
-        """Send everything appended since ``sent`` (caller holds ``send_lock``)."""
+        """Send everything appended since ``sent``, and the commits due in it (caller holds
+        ``send_lock``).
+        """
         self.sent = max(self.sent, self.buffer.start)
         # ``connected`` is checked right before each send, with no await between: once the SDK
         # starts reconnecting (and calls _reconnecting), audio must wait for the replay, or the
         # SDK would queue it for the new server session ahead of its configuration
-        while self.connected and self.sent < self.buffer.end:
-            chunk = self.buffer.read(self.sent, APPEND_MAX_BYTES)
+        while self.connected:
+            if self.marks and self.marks[0].commit_at <= self.sent:
+                await self._send_commit(conn, self.marks.pop(0))
+                continue
+            if self.sent >= self.buffer.end:
+                return
+            stop = self.marks[0].commit_at if self.marks else self.buffer.end
+            chunk = self.buffer.read(self.sent, min(APPEND_MAX_BYTES, stop - self.sent))
             await conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
             self.sent += len(chunk)
 
@@ -344,128 +381,72 @@ class OpenAIRealtimeSession(EngineSession):
                 return  # reconnecting: _attach sends it after the replay
             fence = new_id("evt")
             with contextlib.suppress(ConnectionClosed):
-                await self._send_audio(conn)
-                if self.connected:  # see _send_audio
+                await self._send_audio(conn)  # with a streaming model, close() ended the turn
+                if self.connected and not self.streaming:  # see _send_audio
                     await conn.input_audio_buffer.commit()
                 if self.connected:
                     await conn.session.update(session=self.update["session"], event_id=fence)
                     self.fence = fence
 
     def _settled(self) -> bool:
-        return self.fence_acked and not self.items
+        return self.fence_acked and not (self.items or self.marks or self.awaiting)
 
     def _fail(self, code: str, message: str) -> None:
         logger.warning("realtime session failed: %s", message)
         self.failed = True
         self.out.put_nowait(EngineError(code, message, fatal=True))
 
-    # --- server events -----------------------------------------------------------------
+    # --- streaming models: our own turns ------------------------------------------------
 
-    def _handle(self, event: Any) -> None:
-        kind = getattr(event, "type", None)
-        item_id = str(getattr(event, "item_id", None) or "")
-        if kind == SPEECH_STARTED:
-            self._speech_started(item_id, self._ms(getattr(event, "audio_start_ms", None)))
-        elif kind == SPEECH_STOPPED:
-            item = self._item(item_id)
-            item.end_ms = self._ms(getattr(event, "audio_end_ms", None))
-            self._heard(item.end_ms)
-            self.out.put_nowait(SpeechStopped(item.id, item.end_ms))
-            self._trim()
-        elif kind == COMMITTED:
-            self._committed(item_id)
-        elif kind == DELTA:
-            self._delta(self._item(item_id), event)
-        elif kind == COMPLETED:
-            self._completed(item_id, event)
-        elif kind == FAILED:
-            item = self.items.pop(item_id, None)
-            code, message = describe_error(event)
-            self.out.put_nowait(EngineError(code, f"{item.id if item else item_id}: {message}"))
-            self._trim()
-        elif kind == SESSION_UPDATED:
-            if self.fence is not None:
-                self.fence_acked = True
-        elif kind == ERROR:
-            code, message = describe_error(event)
-            if code == "input_audio_buffer_commit_empty":
-                # close() commits the tail, which is often empty: nothing was lost
-                logger.debug("empty commit: %s", message)
-            else:
-                logger.warning("realtime error %s: %s", code, message)
-                self.out.put_nowait(EngineError(code, message))
+    def _follow_turns(self, pcm16: bytes) -> None:
+        """Run our VAD over new audio: start utterances, and end them with a commit mark."""
+        assert self.turns is not None
+        for turn in self.turns.feed(pcm16):
+            if turn.kind == "start":
+                if self.current is None:  # else a delta started it already
+                    padding = self.config.prefix_padding_ms
+                    self._start_turn(max(self.last_commit // BYTES_PER_MS, turn.ms - padding))
+                continue
+            if self.current is not None:
+                self._end_turn()
+            if turn.kind == "cut":  # no pause: the speech after the commit goes on
+                self._start_turn(self.last_commit // BYTES_PER_MS)
+        current = self.current
+        if current is not None and not self.turns.speaking:
+            # only the model heard this one: it ends when its deltas stop coming
+            quiet = self.buffer.end - max(current.heard_at, current.start_ms * BYTES_PER_MS)
+            if quiet >= max(self.config.silence_ms, DELTA_QUIET_MS) * BYTES_PER_MS:
+                self._end_turn()
 
-    def _speech_started(self, item_id: str, start_ms: int) -> None:
-        self._heard(start_ms)
-        # after a reconnect the replayed speech gets new ids from the server; keep ours, so
-        # that the partials already shown are finished by this utterance's final
-        while self.lost and self.lost[0].end_ms is not None and self.lost[0].end_ms <= start_ms:
-            self.lost.pop(0)
-        if self.lost and self.lost[0].start_ms <= start_ms + SAME_UTTERANCE_MS:
-            old = self.lost.pop(0)
-            self.items[item_id] = Utterance(old.id, start_ms, shown=old.shown)
+    def _end_turn(self) -> None:
+        """End the utterance being spoken here: a commit after the audio appended so far."""
+        item, self.current = self.current, None
+        assert item is not None
+        item.commit_at = self.last_commit = self.buffer.end
+        item.end_ms = item.commit_at // BYTES_PER_MS
+        self.marks.append(item)
+        self.out.put_nowait(SpeechStopped(item.id, item.end_ms))
+
+    async def _send_commit(self, conn: AsyncRealtimeConnection, item: Utterance) -> None:
+        if item.commit_at - self.commit_sent < MIN_COMMIT_MS * BYTES_PER_MS:
+            # the server would refuse it: its audio goes with the next commit
+            logger.info("an utterance too short to commit on its own")
             return
-        self.items[item_id] = Utterance(item_id, start_ms)
-        self.out.put_nowait(SpeechStarted(item_id, start_ms))
+        self.awaiting.append(item)  # before the send: a reconnect must find it
+        self.commit_sent = item.commit_at
+        await conn.input_audio_buffer.commit()
 
-    def _committed(self, item_id: str) -> None:
-        item = self.items.get(item_id)
-        if item is None:
-            # a manual commit while the VAD heard speech may get an id of its own
-            speaking = [i for i in self.items.values() if i.end_ms is None and not i.committed]
-            if speaking:
-                item = self.items[item_id] = speaking[0]
-            else:
-                item = self._item(item_id)
-        item.committed = True
-        if item.end_ms is None:
-            item.end_ms = self.sent // BYTES_PER_MS
-
-    def _delta(self, item: Utterance, event: Any) -> None:
-        item.text += str(getattr(event, "delta", None) or "")
-        item.logprobs += logprob_values(getattr(event, "logprobs", None))
-        text = item.text.strip()
-        if len(text) > item.shown:
-            item.shown = len(text)
-            self.out.put_nowait(Partial(item.id, text))
-
-    def _completed(self, item_id: str, event: Any) -> None:
-        item = self.items.pop(item_id, None) or Utterance(item_id, self.heard // BYTES_PER_MS)
-        for other_id in [k for k, v in self.items.items() if v is item]:
-            del self.items[other_id]
-        text = str(getattr(event, "transcript", None) or "").strip()
-        logprobs = logprob_values(getattr(event, "logprobs", None)) or item.logprobs
-        if text:
-            end_ms = item.end_ms if item.end_ms is not None else item.start_ms
-            language = self.config.language
-            self.out.put_nowait(
-                Final(item.id, text, item.start_ms, end_ms, mean(logprobs), language)
-            )
-        self._trim()
-
-    def _item(self, item_id: str) -> Utterance:
-        if item_id not in self.items:
-            self.items[item_id] = Utterance(item_id, self.heard // BYTES_PER_MS)
-        return self.items[item_id]
-
-    def _ms(self, server_ms: Any) -> int:
-        """A server clock reading → our clock (the server's restarts with every connection)."""
-        try:
-            value = int(server_ms)
-        except (TypeError, ValueError):
-            value = (self.heard - self.offset) // BYTES_PER_MS
-        return value + self.offset // BYTES_PER_MS
-
-    def _heard(self, ms: int) -> None:
-        self.heard = max(self.heard, ms * BYTES_PER_MS)
-
-    def _trim(self) -> None:
-        """Forget audio the server is done with: what precedes every pending utterance."""
-        if not self.connected:
-            return
-        starts = [item.start_ms * BYTES_PER_MS for item in self.items.values()]
-        keep = min(starts) if starts else self.heard
-        self.buffer.drop_until(min(keep, self.sent))
+    def _recommit_later(self) -> None:
+        """The socket dropped: every utterance not transcribed yet is committed again, at the
+        same place, on the next connection (the replay starts before the oldest of them).
+        """
+        committed = [u for u in self.items.values() if u.committed]
+        pending = {id(u): u for u in [*committed, *self.awaiting, *self.marks]}
+        self.marks = sorted(pending.values(), key=lambda u: u.commit_at)
+        self.awaiting = []
+        for item in [*self.marks, *([self.current] if self.current else [])]:
+            item.forget_server()
+            item.committed = False
 
 
 class OpenAIRealtimeEngine(RealtimeEngine):
@@ -485,7 +466,10 @@ class OpenAIRealtimeEngine(RealtimeEngine):
         if not self.config.api_key:
             raise EngineUnavailable("OPENAI_API_KEY is not set")
         model = config.model or self.config.realtime_model
-        update = session_update(config, model)
-        session = OpenAIRealtimeSession(self.config, update, config, self.pool)
+        streaming = model in STREAMING_MODELS
+        if streaming and config.prompt:
+            logger.info("the meeting's glossary is not used: %s takes no prompt", model)
+        update = session_update(config, model, delay=self.config.realtime_delay)
+        session = OpenAIRealtimeSession(self.config, update, config, self.pool, streaming)
         await session.start()
         return session

@@ -43,8 +43,21 @@ class ReplayBuffer:
 
 @dataclass
 class Utterance(Item):
-    """An :class:`Item` being transcribed; ``id`` is ours and survives reconnects."""
+    """An :class:`Item` being transcribed; ``id`` is ours and survives reconnects.
+
+    With a streaming model (no turn detection) the engine commits each utterance itself:
+    ``commit_at`` is where (an absolute byte position), ``server_id`` the id the current
+    server session gave it, and ``announced`` whether :class:`SpeechStarted` went out for it.
+    """
 
     text: str = ""
     logprobs: list[float] = field(default_factory=list)
     shown: int = 0  # length of the last partial sent: partials only grow
+    commit_at: int = 0
+    server_id: str = ""
+    announced: bool = True
+    heard_at: int = 0  # position sent when its latest delta arrived
+
+    def forget_server(self) -> None:
+        """A new server session transcribes it again from scratch; what was shown stays."""
+        self.text, self.logprobs, self.server_id = "", [], ""
