@@ -71,6 +71,33 @@ async def test_a_final_sent_again_and_stored_before_is_not_stored_twice(live_cas
     await comm.disconnect()
 
 
+async def test_the_lost_connection_stores_nothing_the_new_one_stored_first(live_cast):
+    """The network went mid-sentence: the page reconnected and sent the sentence again, whose
+    final was stored; the old process notices the broken connection only then, and flushes."""
+    first, rate = FIRST.pcm16()
+    pause = silence(1.0, rate)
+    lost = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
+    assert (await lost.connect())[0]
+    await lost.receive_json_from(timeout=5)
+    await lost.send_json_to({"type": "session.start", "sample_rate": rate})
+    began = time.monotonic()
+    await stream(lost, first, rate, pace=CHUNK_MS / 1000)  # no pause: the utterance goes on
+
+    again = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
+    assert (await again.connect())[0]
+    await again.receive_json_from(timeout=5)
+    held = silence(time.monotonic() - began - len(first) / 2 / rate, rate)
+    backlog_ms = round(len(first + held) / 2 / rate * 1000)
+    await speak(again, first + held + pause, rate, backlog_ms)
+    assert len(await stored_texts()) == 1
+
+    await lost.disconnect(code=1006)  # flushes its utterance, already stored by the other
+    stored = await stored_texts()
+    assert len(stored) == 1, stored
+    assert word_error_rate(FIRST.reference, stored[0]) <= 0.2
+    await again.disconnect()
+
+
 async def test_backlog_ms_is_checked(live_cast):
     comm = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
     assert (await comm.connect())[0]

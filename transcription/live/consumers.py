@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 # How long a disconnecting speaker's last utterance may take to finish.
 FLUSH_ON_DISCONNECT_SECONDS = 10.0
+#: a connection that broke without a close frame (the network went): room.js sends again
+ABNORMAL_CLOSURE = 1006
 SERVER_BUSY = (
     "The server is captioning as many speakers as it can: your microphone is not captioned, "
     "and you are still in the room as a listener. Try again in a moment."
@@ -147,6 +149,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             task.cancel()
         try:
             if self.speaker is not None:
+                if code == ABNORMAL_CLOSURE:  # the page sends this speech again elsewhere
+                    self.speaker.connection_lost()
                 # Finish the utterance in flight so the room still gets its final.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._stop_speaking(), FLUSH_ON_DISCONNECT_SECONDS)

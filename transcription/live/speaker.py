@@ -98,7 +98,9 @@ class SpeakerSession:
         # engine ids are unique per upstream session; the room needs them unique per meeting
         self.key = secrets.token_hex(4)
         self.offset_ms = 0
-        self.backlog_ms = 0
+        #: finals of the audio before this (engine clock) may be stored by another session too:
+        #: the backlog a page sent again, or everything once the connection was lost
+        self.shared_until_ms: float = 0
         self.recording: Recording | None = None
         self.events_task: asyncio.Task | None = None
         # Unbounded, but a speaker ends at most a few utterances in the ~30 s a store may take.
@@ -135,7 +137,7 @@ class SpeakerSession:
         speaker.language = config.language or ""
         now_ms = await database_sync_to_async(actions.do_start_clock)(meeting)
         speaker.offset_ms = max(0, now_ms - backlog_ms)
-        speaker.backlog_ms = backlog_ms
+        speaker.shared_until_ms = backlog_ms
         speaker.recording = await database_sync_to_async(actions.do_start_recording)(
             meeting,
             user,
@@ -158,6 +160,11 @@ class SpeakerSession:
 
     async def clear(self) -> None:
         await self.engine_session.clear()
+
+    def connection_lost(self) -> None:
+        """The page's connection broke: it will send this speech again to whichever process it
+        reaches next, which may store it first; from now on a final already stored is not."""
+        self.shared_until_ms = float("inf")
 
     async def finish(self) -> None:
         """Flush: the remaining finals are stored and delivered before this returns."""
@@ -248,7 +255,7 @@ class SpeakerSession:
     async def _store_final(self, final: Final) -> None:
         stopped_at = self.stopped_at.pop(final.item_id, None)
         text = final.text.strip()
-        if final.start_ms < self.backlog_ms and await self._said_before(final):
+        if final.start_ms < self.shared_until_ms and await self._said_before(final):
             return
         waits = {True: iter(STORE_RETRY_DELAYS), False: iter(REFUSED_RETRY_DELAYS)}
         while True:
@@ -306,7 +313,8 @@ class SpeakerSession:
             )
 
     async def _said_before(self, final: Final) -> bool:
-        """Audio sent again after a drop whose final the lost connection had stored already."""
+        """A final another session of this speaker stored already: the same audio, which the
+        page sent again after its connection broke."""
         start_ms, end_ms = self.offset_ms + final.start_ms, self.offset_ms + final.end_ms
         try:
             segment = await database_sync_to_async(queries.already_said)(
