@@ -6,6 +6,10 @@ database_sync_to_async, and get evaluated results, never a lazy queryset.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Sum
+
 from . import exports
 from .models import Meeting, Membership, Segment, TranscriptVersion, User
 
@@ -51,3 +55,33 @@ def transcript_export(
     suffix = f"-v{version.pk}" if version else ""
     filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
     return exports.export(lines, fmt, title=meeting.title), filename
+
+
+@dataclass(frozen=True)
+class TalkTime:
+    speaker: str
+    ms: int
+    share: float  # of everyone's talk time, 0 to 1
+    segments: int
+
+    @property
+    def duration(self) -> str:
+        minutes, seconds = divmod(round(self.ms / 1000), 60)
+        return f"{minutes}:{seconds:02d}"
+
+
+def talk_times(meeting: Meeting, version: TranscriptVersion | None) -> list[TalkTime]:
+    """How long each speaker spoke in one transcript of the meeting, most first.
+
+    Talk time is the sum of a speaker's segments (speech, without the pauses between them).
+    """
+    rows = (
+        Segment.objects.filter(meeting=meeting, version=version)
+        .values("speaker_name")
+        .annotate(ms=Sum(F("end_ms") - F("start_ms")), segments=Count("id"))
+        .order_by("-ms", "speaker_name")
+    )
+    total = sum(row["ms"] for row in rows) or 1
+    return [
+        TalkTime(row["speaker_name"], row["ms"], row["ms"] / total, row["segments"]) for row in rows
+    ]

@@ -152,6 +152,7 @@ def render_transcript(
         "compare": compare,
         "compare_segments": Segment.objects.of_version(meeting, compare) if compare else None,
         "speaker_names": _speaker_names(meeting),
+        "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
         "pending": pending or {},
