@@ -364,6 +364,9 @@ CAPTIONS_MAX_SPEAKERS = envint("CAPTIONS_MAX_SPEAKERS", str(8 * (os.cpu_count() 
 METRICS_TOKEN = envstr("METRICS_TOKEN")
 # open connections check their rights this often, besides being told of every revocation
 CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60")
+# a started meeting that nobody is in, and nobody has been in or spoken in for this long, ends by
+# itself (the worker's sweep, `manage.py end_idle_meetings`)
+MEETING_IDLE_END_MINUTES = envint("MEETING_IDLE_END_MINUTES", "30")
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,10 @@ from . import events
 from .models import ApiToken, Meeting, Membership, Recording, Segment, User
 
 
-def send_event_on_commit(meeting_id: int, event: events.CaptionFinal) -> None:
+def send_event_on_commit(
+    meeting_id: int,
+    event: events.CaptionFinal | events.MeetingEnded | events.MeetingReopened,
+) -> None:
     """Broadcast to the room once the surrounding transaction commits."""
 
     def send() -> None:
@@ -109,6 +112,31 @@ def do_store_final(
         if broadcast:
             send_event_on_commit(meeting.pk, events.caption_final(segment))
     return segment
+
+
+# --- The meeting's life ----------------------------------------------------------------------
+
+
+def do_end_meeting(meeting: Meeting, by: User | None) -> bool:
+    """End the meeting and tell the room; False (and no telling) if it had ended already.
+
+    ``by`` is the host who ended it, None for the idle sweep. Every connection in the room, on
+    every process, finishes its speaker's utterance (stored, recording closed) when it hears.
+    """
+    with transaction.atomic():
+        if not meeting.end():
+            return False
+        send_event_on_commit(meeting.pk, events.meeting_ended(meeting, by))
+    return True
+
+
+def do_reopen_meeting(meeting: Meeting, by: User) -> bool:
+    """A host lets an ended meeting go on; False (and no telling) if it had not ended."""
+    with transaction.atomic():
+        if not meeting.reopen():
+            return False
+        send_event_on_commit(meeting.pk, events.meeting_reopened(by))
+    return True
 
 
 def do_correct_segment(segment: Segment, text: str, editor: User) -> Segment:

@@ -29,6 +29,8 @@ class MeetingInfo(TypedDict):
     slug: str
     title: str
     language: str
+    #: ISO 8601, or None while the meeting goes on
+    ended_at: str | None
 
 
 class CaptionPartial(TypedDict):
@@ -60,6 +62,18 @@ class SpeechEvent(TypedDict):
 class ParticipantEvent(TypedDict):
     type: Literal["participant.joined", "participant.left"]
     participant: ParticipantInfo
+
+
+class MeetingEnded(TypedDict):
+    type: Literal["meeting.ended"]
+    ended_at: str
+    #: the host who ended it; None when it ended by itself, nobody having been in it for long
+    by: SpeakerInfo | None
+
+
+class MeetingReopened(TypedDict):
+    type: Literal["meeting.reopened"]
+    by: SpeakerInfo
 
 
 class SessionReady(TypedDict):
@@ -131,6 +145,19 @@ def participant_event(
     return {"type": kind, "participant": participant}
 
 
+def meeting_ended(meeting: Meeting, by: User | None) -> MeetingEnded:
+    assert meeting.ended_at is not None
+    return {
+        "type": "meeting.ended",
+        "ended_at": meeting.ended_at.isoformat(),
+        "by": speaker_info(by) if by is not None else None,
+    }
+
+
+def meeting_reopened(by: User) -> MeetingReopened:
+    return {"type": "meeting.reopened", "by": speaker_info(by)}
+
+
 def session_ready(
     meeting: Meeting,
     participant: ParticipantInfo,
@@ -143,7 +170,12 @@ def session_ready(
     """The first event of a connection: who and where it is, who else is, what was just said."""
     return {
         "type": "session.ready",
-        "meeting": {"slug": meeting.slug, "title": meeting.title, "language": meeting.language},
+        "meeting": {
+            "slug": meeting.slug,
+            "title": meeting.title,
+            "language": meeting.language,
+            "ended_at": meeting.ended_at.isoformat() if meeting.ended_at else None,
+        },
         "participant": participant,
         "engine": engine,
         "sample_rate": sample_rate,

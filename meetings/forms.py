@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django import forms
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.utils import timezone
 
 from .models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
 from .text import LINE_BREAKS, validate_one_line, validate_text
@@ -40,10 +43,32 @@ class AdminUserChangeForm(UserChangeForm):
 
 
 class MeetingForm(forms.ModelForm):
+    scheduled_for = forms.DateTimeField(
+        required=False,
+        label="Scheduled start (optional)",
+        # the browser's date and time picker; Django reads its ISO 8601 value
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
     class Meta:
         model = Meeting
-        fields = ("title", "language", "glossary")
+        fields = ("title", "language", "glossary", "scheduled_for")
         widgets = {"glossary": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        self.fields["scheduled_for"].help_text = (
+            f"In {zone} time. It lists the meeting as upcoming; captions start whenever "
+            "someone first speaks."
+        )
+
+    def clean_scheduled_for(self) -> datetime | None:
+        when = self.cleaned_data["scheduled_for"]
+        # a minute's grace: "now", picked in the form, is in the past once it is posted
+        if when is not None and when < timezone.now() - timedelta(minutes=1):
+            raise forms.ValidationError("Choose a time in the future, or leave it empty.")
+        return when
 
     def clean_language(self) -> str:
         language = self.cleaned_data["language"].strip().lower()
@@ -58,7 +83,16 @@ class MeetingAdminForm(forms.ModelForm):
     class Meta:
         model = Meeting
         # the admin passes the fields it shows; these are the ones it can edit
-        fields = ("title", "slug", "owner", "language", "glossary", "started_at", "ended_at")
+        fields = (
+            "title",
+            "slug",
+            "owner",
+            "language",
+            "glossary",
+            "scheduled_for",
+            "started_at",
+            "ended_at",
+        )
 
     def clean_slug(self) -> str:
         # The database refuses it too, but `kind` is read-only in the admin, so the model's own

@@ -98,6 +98,34 @@ class MeetingQuerySet(models.QuerySet):
     def rooms(self) -> MeetingQuerySet:
         return self.filter(kind=Meeting.Kind.ROOM)
 
+    def live(self) -> MeetingQuerySet:
+        """Started and not ended, the latest started first."""
+        return self.filter(started_at__isnull=False, ended_at__isnull=True).order_by("-started_at")
+
+    def upcoming(self) -> MeetingQuerySet:
+        """Not started, not ended: the scheduled ones soonest first, then the unscheduled ones,
+        the newest first."""
+        return self.filter(started_at__isnull=True, ended_at__isnull=True).order_by(
+            models.F("scheduled_for").asc(nulls_last=True), "-created_at"
+        )
+
+    def ended(self) -> MeetingQuerySet:
+        """Ended (by a host or by themselves), the latest ended first."""
+        return self.filter(ended_at__isnull=False).order_by("-ended_at")
+
+    def idle_since(self, cutoff) -> MeetingQuerySet:
+        """Live rooms with no final of the live transcript since ``cutoff`` (nor a start after
+        it); annotated with ``last_final_at``, the time the latest final was stored (or None)."""
+        last_final = models.Max(
+            "segments__created_at", filter=models.Q(segments__version__isnull=True)
+        )
+        return (
+            self.rooms()
+            .filter(started_at__isnull=False, ended_at__isnull=True, started_at__lt=cutoff)
+            .annotate(last_final_at=last_final)
+            .filter(models.Q(last_final_at__isnull=True) | models.Q(last_final_at__lt=cutoff))
+        )
+
 
 class Meeting(models.Model):
     class Kind(models.TextChoices):
@@ -121,6 +149,8 @@ class Meeting(models.Model):
     )
     join_code = models.CharField(max_length=32, default=new_join_code, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+    #: when the host means it to start; the clock starts with the first speech whatever it says
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -191,9 +221,22 @@ class Meeting(models.Model):
             self.refresh_from_db(fields=["started_at"])
         return bool(updated)
 
-    def end(self) -> None:
-        self.ended_at = timezone.now()
-        self.save(update_fields=["ended_at"])
+    def end(self) -> bool:
+        """Mark the meeting ended; True if this call did it."""
+        # Conditional, so a host and the idle sweep ending it at once agree on one end time.
+        now = timezone.now()
+        updated = Meeting.objects.filter(pk=self.pk, ended_at__isnull=True).update(ended_at=now)
+        if updated:
+            self.ended_at = now
+        else:
+            self.refresh_from_db(fields=["ended_at"])
+        return bool(updated)
+
+    def reopen(self) -> bool:
+        """Let an ended meeting go on (its clock keeps its first start); True if this did it."""
+        updated = Meeting.objects.filter(pk=self.pk, ended_at__isnull=False).update(ended_at=None)
+        self.ended_at = None
+        return bool(updated)
 
     def ms_since_start(self, moment) -> int:
         if self.started_at is None:

@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
@@ -88,7 +89,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     meetings = Meeting.objects.for_user(request.user).rooms().select_related("owner")
-    return render(request, "meetings/index.html", {"meetings": meetings})
+    ctx = {
+        "live": meetings.live(),
+        "upcoming": meetings.upcoming(),
+        "ended": meetings.ended(),
+        "now": timezone.now(),
+    }
+    return render(request, "meetings/index.html", ctx)
 
 
 @login_required
@@ -99,6 +106,7 @@ def create(request: HttpRequest) -> HttpResponse:
         meeting.title = form.cleaned_data["title"]
         meeting.language = form.cleaned_data["language"]
         meeting.glossary = form.cleaned_data["glossary"]
+        meeting.scheduled_for = form.cleaned_data["scheduled_for"]
         meeting.slug = Meeting.unique_slug(meeting.title)
         meeting.save()
         meeting.add_member(request.user, Membership.Role.HOST)

@@ -50,6 +50,8 @@
   let me = null; // this participant's id, from session.ready
   const unfinished = new window.UnfinishedSpeech();
   let replay = null; // unfinished speech to send again once the room is back
+  // meeting-end.js: the meeting's end as every page sees it, and the host's controls
+  const meeting = new window.MeetingState(room, { send, microphone: allowMicrophone, alert: showAlert });
 
   // --- Connection ------------------------------------------------------------------
 
@@ -108,7 +110,9 @@
   }
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    const open = Boolean(socket && socket.readyState === WebSocket.OPEN);
+    if (open) socket.send(JSON.stringify(message));
+    return open; // false: not sent (meeting-end.js says so)
   }
 
   function sendAudio(pcm) {
@@ -157,6 +161,7 @@
   // --- Events from the server ------------------------------------------------------
 
   function handleEvent(event) {
+    meeting.handle(event); // session.ready, meeting.ended, meeting.reopened, meeting_ended
     switch (event.type) {
       case "session.ready":
         me = event.participant.id;
@@ -293,6 +298,13 @@
     if (els.start) els.start.hidden = true;
     if (els.stop) els.stop.hidden = true;
     if (els.processing) els.processing.closest("details").hidden = true;
+  }
+
+  function allowMicrophone(allowed) {
+    // The meeting ended (the microphone stops and stays off) or started again.
+    if (!canSpeak) return;
+    if (!allowed) stopCapture();
+    els.start.disabled = !allowed;
   }
 
   function captureConstraints() {

@@ -41,8 +41,10 @@ from .messages import (
     Clear,
     ClientMessage,
     Commit,
+    EndMeeting,
     InvalidMessage,
     Ping,
+    ReopenMeeting,
     SessionStart,
     Stop,
     parse_message,
@@ -107,7 +109,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
         #: demoted while connected: audio still in flight from the page is dropped, not fatal
         self.was_speaker = False
         self.revoked = False
-        self.refused = False  # by server_busy, until the next session.start
+        self.refused = False  # by server_busy or an ended meeting, until the next session.start
 
         user = self.scope.get("user")
         # accept first: a close code can only be sent on an open WebSocket
@@ -207,6 +209,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                     await self.speaker.clear()
             case Stop():
                 await self.on_stop()
+            case EndMeeting() | ReopenMeeting():
+                await self.on_meeting_control(message)
 
     async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
@@ -258,7 +262,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             )
             await self.close(CloseCode.TOO_MANY)
             return
-        if self.state is CaptureState.STOPPING or self.refused:
+        if self.state is CaptureState.STOPPING or self.refused or await self.audio_refused():
             return
         if self.speaker is not None and self.speaker.failed:
             await self._drop_speaker()  # told already; this audio opens a new session
@@ -468,3 +472,11 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     async def stopped(self) -> None:
         """session.stopped, after the session's last finals."""
         raise NotImplementedError
+
+    async def on_meeting_control(self, message: EndMeeting | ReopenMeeting) -> None:
+        """meeting.end, meeting.reopen: only rooms end."""
+        raise InvalidMessage(f"{message.type}: only meeting rooms end; this endpoint has none.")
+
+    async def audio_refused(self) -> bool:
+        """True when this audio may not be captioned (told once; see :attr:`refused`)."""
+        return False

@@ -7,16 +7,27 @@ sender alone.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from meetings import actions, events
 from meetings.access import Access, get_meeting_for_user, get_personal_transcript
 
 from . import presence
 from .consumers import CaptionConsumer
+from .messages import EndMeeting, ReopenMeeting
 
 if TYPE_CHECKING:
     from meetings.models import Meeting, Segment, User
+
+MEETING_ENDED = (
+    "The meeting has ended: microphones are no longer captioned. A host can start it again."
+)
 
 
 class MeetingConsumer(CaptionConsumer):
@@ -31,6 +42,11 @@ class MeetingConsumer(CaptionConsumer):
 
     async def join(self) -> dict[int, int]:
         await self.channel_layer.group_add(events.room_group(self.room_id), self.channel_name)
+        # Read the meeting's end again now that this connection hears the room: an end from
+        # before is in the row, a later one reaches it as meeting.ended. None is missed.
+        with contextlib.suppress(Http404, PermissionDenied):  # the recheck closes those
+            fresh = await database_sync_to_async(self.access_for)(self.user)
+            self.meeting.ended_at = fresh.meeting.ended_at
         return await presence.room_connections(self.room_id)
 
     async def welcomed(self, connections: int) -> None:
@@ -56,6 +72,48 @@ class MeetingConsumer(CaptionConsumer):
             self.channel_name,
             {"type": events.handler_name("session.stopped"), "event": events.session_stopped()},
         )
+
+    # --- The meeting ends, and may start again ----------------------------------------
+
+    async def on_meeting_control(self, message: EndMeeting | ReopenMeeting) -> None:
+        if not self.access.can_edit:
+            await self.send_event(
+                events.error_event("forbidden", "Only hosts can end or reopen the meeting.")
+            )
+            return
+        if isinstance(message, EndMeeting):
+            if not await database_sync_to_async(actions.do_end_meeting)(self.meeting, self.user):
+                await self.send_event(
+                    events.error_event("meeting_ended", "This meeting has already ended.")
+                )
+        elif not await database_sync_to_async(actions.do_reopen_meeting)(self.meeting, self.user):
+            await self.send_event(
+                events.error_event("invalid_message", "meeting.reopen: this meeting has not ended.")
+            )
+
+    async def audio_refused(self) -> bool:
+        if self.meeting.ended_at is None:
+            return False
+        if self.speaker is not None:  # only if an end was somehow not heard: finish it now
+            await self._stop_speaking()
+        self.refused = True  # one error, not one a frame, until the next session.start
+        await self.send_event(events.error_event("meeting_ended", MEETING_ENDED))
+        return True
+
+    async def room_meeting_ended(self, message: dict[str, Any]) -> None:
+        """Every connection in the room, on every process: the speaker's session ends here."""
+        event = message["event"]
+        self.meeting.ended_at = datetime.fromisoformat(event["ended_at"])
+        # First, so the page stops its microphone while the last utterance is decoded.
+        await self.send_event(event)
+        if self.speaker is not None:
+            # The utterance under way is finished and stored, the recording closed.
+            await self._stop_speaking()
+            await self.stopped()
+
+    async def room_meeting_reopened(self, message: dict[str, Any]) -> None:
+        self.meeting.ended_at = None
+        await self.send_event(message["event"])
 
     # channel-layer handlers: the room's events go straight to this client
     async def room_caption_partial(self, message: dict[str, Any]) -> None:

@@ -93,6 +93,18 @@ class Stop(ClientMessage):
     type: Literal["session.stop"]
 
 
+class EndMeeting(ClientMessage):
+    """A host ends the meeting for everyone in it."""
+
+    type: Literal["meeting.end"]
+
+
+class ReopenMeeting(ClientMessage):
+    """A host lets an ended meeting go on."""
+
+    type: Literal["meeting.reopen"]
+
+
 MESSAGES: dict[str, type[ClientMessage]] = {
     "ping": Ping,
     "session.start": SessionStart,
@@ -101,6 +113,8 @@ MESSAGES: dict[str, type[ClientMessage]] = {
     "input_audio_buffer.commit": Commit,
     "input_audio_buffer.clear": Clear,
     "session.stop": Stop,
+    "meeting.end": EndMeeting,
+    "meeting.reopen": ReopenMeeting,
 }
 
 

@@ -39,6 +39,7 @@ return 1
 # The embedded demo has one process and no Redis: a dead process takes its leases with it.
 _local_users: dict[int, set[str]] = {}
 _local_rooms: dict[int, set[str]] = {}
+_local_seen: dict[int, float] = {}
 
 
 def lease_seconds() -> float:
@@ -51,6 +52,15 @@ def _user_key(user_id: int) -> str:
 
 def _room_key(meeting_id: int) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:presence:{meeting_id}"
+
+
+def _seen_key(meeting_id: int) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:seen:{meeting_id}"
+
+
+def _seen_ttl() -> int:
+    # Older than the idle limit, "when was someone last here" no longer changes the answer.
+    return settings.MEETING_IDLE_END_MINUTES * 60 + int(lease_seconds()) + 60
 
 
 @asynccontextmanager
@@ -105,6 +115,7 @@ class ConnectionLease:
             if self.meeting_id is not None:
                 pipe.zadd(_room_key(self.meeting_id), {self.room_member: expires})
                 pipe.expire(_room_key(self.meeting_id), ttl)
+                pipe.set(_seen_key(self.meeting_id), now, ex=_seen_ttl())
             await pipe.execute()
 
     async def release(self) -> None:
@@ -112,11 +123,14 @@ class ConnectionLease:
             _local_users.get(self.user_id, set()).discard(self.connection_id)
             if self.meeting_id is not None:
                 _local_rooms.get(self.meeting_id, set()).discard(self.room_member)
+                _local_seen[self.meeting_id] = time.time()
             return
         async with _redis() as client, client.pipeline(transaction=False) as pipe:
             pipe.zrem(_user_key(self.user_id), self.connection_id)
             if self.meeting_id is not None:
                 pipe.zrem(_room_key(self.meeting_id), self.room_member)
+                # someone was here until now: the idle sweep counts from the last one to leave
+                pipe.set(_seen_key(self.meeting_id), time.time(), ex=_seen_ttl())
             await pipe.execute()
 
 
@@ -129,3 +143,15 @@ async def room_connections(meeting_id: int) -> dict[int, int]:
             found = await client.zrangebyscore(_room_key(meeting_id), time.time(), "+inf")
         members = {member.decode() for member in found}
     return dict(Counter(int(member.partition(":")[0]) for member in members))
+
+
+async def room_last_seen(meeting_id: int) -> float | None:
+    """When someone was last connected to the room (a Unix time; now if someone is), or None
+    when nobody has been for longer than MEETING_IDLE_END_MINUTES."""
+    if await room_connections(meeting_id):
+        return time.time()
+    if settings.EMBEDDED:
+        return _local_seen.get(meeting_id)
+    async with _redis() as client:
+        seen = await client.get(_seen_key(meeting_id))
+    return float(seen) if seen is not None else None

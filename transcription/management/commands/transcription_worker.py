@@ -1,11 +1,13 @@
 """Run batch transcription jobs: `python manage.py transcription_worker`.
 
 The django-tasks database worker, plus a watchman that re-queues jobs whose worker died
-(killed, out of memory, machine restarted). Run as many as the machine has room for.
+(killed, out of memory, machine restarted) and a sweeper that ends the meetings everyone left
+(transcription.live.idle). Run as many as the machine has room for: a meeting ends once.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.conf import settings
@@ -14,6 +16,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from transcription.batch.jobs import recover_stale_jobs
+from transcription.live.idle import SWEEP_SECONDS, end_idle_meetings
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -29,6 +34,8 @@ class Command(BaseCommand):
         self.report(recover_stale_jobs())
         watchman = threading.Thread(target=self.watch, daemon=True, name="job-watchman")
         watchman.start()
+        sweeper = threading.Thread(target=self.sweep, daemon=True, name="meeting-sweeper")
+        sweeper.start()
         # No autoreloader: it would run jobs in a child process that outlives a killed parent.
         worker_args = ["--interval", str(interval), "--no-startup-delay", "--no-reload"]
         if batch:
@@ -41,6 +48,16 @@ class Command(BaseCommand):
         while not stop.wait(period):
             try:
                 self.report(recover_stale_jobs())
+            finally:
+                connection.close()
+
+    def sweep(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(SWEEP_SECONDS):
+            try:
+                end_idle_meetings()
+            except Exception:  # PostgreSQL or Redis away: the next minute tries again
+                logger.exception("the sweep of idle meetings failed")
             finally:
                 connection.close()
 
