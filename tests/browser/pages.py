@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
@@ -74,3 +75,9 @@ def wait_for(condition, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout} s")
         time.sleep(0.25)
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core finds no violation on the page as it is now."""
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()

@@ -9,13 +9,12 @@ pass axe-core on the way. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from meetings.models import Meeting, Recording
 from tests.servers import daphne_server
 
-from .pages import logged_in_page, off_the_event_loop, screenshot, wait_for
+from .pages import assert_accessible, logged_in_page, off_the_event_loop, screenshot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,11 +38,6 @@ def tab_to(page: Page, name: str, most: int = 60) -> None:
         if focused and focused.strip() == name:
             return
     raise AssertionError(f"Tab never reached {name!r}")
-
-
-def assert_accessible(page: Page) -> None:
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
 
 
 def test_a_host_ends_the_meeting_with_the_keyboard_and_everyone_stops(live_cast, browser):
