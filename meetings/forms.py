@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils import timezone
 
+from . import languages as meeting_languages
 from .models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
 from .text import LINE_BREAKS, validate_one_line, validate_text
 
@@ -43,6 +44,11 @@ class AdminUserChangeForm(UserChangeForm):
 
 
 class MeetingForm(forms.ModelForm):
+    """A new meeting; ``languages`` are the ones this server's live engine can caption."""
+
+    # Checked here, not by model choices: what can be captioned depends on the server's engine
+    # and model, and meetings made under another one keep their language.
+    language = forms.CharField(initial="en", widget=forms.Select)
     scheduled_for = forms.DateTimeField(
         required=False,
         label="Scheduled start (optional)",
@@ -55,8 +61,17 @@ class MeetingForm(forms.ModelForm):
         fields = ("title", "language", "glossary", "scheduled_for")
         widgets = {"glossary": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, languages: meeting_languages.Languages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.languages = languages
+        language = self.fields["language"]
+        language.widget.choices = meeting_languages.choices(languages)
+        language.help_text = (
+            "The languages this server's speech engine can caption."
+            if languages.codes != {"en"}
+            else "This server's speech model transcribes English only; other languages need "
+            "a multilingual model or another engine."
+        )
         zone = timezone.get_current_timezone_name()
         self.fields["scheduled_for"].help_text = (
             f"In {zone} time. It lists the meeting as upcoming; captions start whenever "
@@ -72,9 +87,11 @@ class MeetingForm(forms.ModelForm):
 
     def clean_language(self) -> str:
         language = self.cleaned_data["language"].strip().lower()
-        if language != "auto" and not (2 <= len(language) <= 3 and language.isalpha()):
-            raise forms.ValidationError("Use a two-letter language code such as 'en', or 'auto'.")
-        return language
+        if meeting_languages.can_caption(language, self.languages):
+            return language
+        if language != "auto" and meeting_languages.name(language) == language:
+            raise forms.ValidationError("Choose a language from the list.")  # none we know
+        raise forms.ValidationError(meeting_languages.refusal(language, self.languages))
 
 
 class MeetingAdminForm(forms.ModelForm):

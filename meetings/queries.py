@@ -6,12 +6,13 @@ database_sync_to_async, and get evaluated results, never a lazy queryset.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Sum
 
 from . import exports
-from .models import Meeting, Membership, Segment, TranscriptVersion, User
+from .models import Meeting, Membership, Recording, Segment, TranscriptVersion, User
 
 
 def recent_finals(meeting: Meeting, limit: int) -> list[Segment]:
@@ -85,3 +86,34 @@ def talk_times(meeting: Meeting, version: TranscriptVersion | None) -> list[Talk
     return [
         TalkTime(row["speaker_name"], row["ms"], row["ms"] / total, row["segments"]) for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class SegmentAudio:
+    """Where a segment is heard: its speaker's recording, and how far into it it starts."""
+
+    recording_id: int
+    start_ms: int  # from the start of the recording
+    end_ms: int
+
+
+def segment_audio(meeting: Meeting, segments: Iterable[Segment]) -> dict[int, SegmentAudio]:
+    """The recording each of ``segments`` (of ``meeting``) can be heard in, by segment id.
+
+    A speaker's recording covers ``offset_ms`` to ``offset_ms + duration_ms`` on the meeting's
+    clock; one still being written has no duration yet and covers everything after its start.
+    Segments without a speaker, or said outside every recording of theirs, are left out.
+    """
+    by_speaker: dict[int, list[Recording]] = {}
+    for recording in Recording.objects.filter(meeting=meeting, speaker__isnull=False):
+        by_speaker.setdefault(recording.speaker_id, []).append(recording)
+    found = {}
+    for segment in segments:
+        for recording in reversed(by_speaker.get(segment.speaker_id, [])):  # latest start first
+            start = segment.start_ms - recording.offset_ms
+            if start >= 0 and (not recording.duration_ms or start < recording.duration_ms):
+                found[segment.pk] = SegmentAudio(
+                    recording.pk, start, segment.end_ms - recording.offset_ms
+                )
+                break
+    return found

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import recordings, views
 
 urlpatterns = [
     path("", views.index, name="meetings-index"),
@@ -17,6 +17,11 @@ urlpatterns = [
         "m/<slug:slug>/segments/<int:segment_id>/correct/",
         views.correct_segment,
         name="meetings-correct-segment",
+    ),
+    path(
+        "m/<slug:slug>/recordings/<int:recording_id>/audio.wav",
+        recordings.recording_audio,
+        name="meetings-recording-audio",
     ),
     path("m/<slug:slug>/speakers/rename/", views.rename_speaker, name="meetings-rename-speaker"),
     path("search/", views.search, name="meetings-search"),

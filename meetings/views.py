@@ -16,7 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from . import actions, exports, queries
+from transcription.engine_factory import transcribable_languages
+
+from . import actions, exports, languages, queries
 from .access import Access, get_meeting_for_user
 from .forms import (
     CorrectSegmentForm,
@@ -100,7 +102,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
-    form = MeetingForm(request.POST or None)
+    form = MeetingForm(request.POST or None, languages=transcribable_languages())
     if request.method == "POST" and form.is_valid():
         meeting = Meeting(owner=request.user)
         meeting.title = form.cleaned_data["title"]
@@ -129,6 +131,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "ws_path": f"/ws/meetings/{meeting.slug}/",
         "low_confidence": Segment.LOW_CONFIDENCE,
+        "language_warning": languages.room_warning(meeting.language, transcribable_languages()),
+        "docs_url": settings.CAPTIONS_DOCS_URL,
     }
     return render(request, "meetings/room.html", ctx)
 
@@ -151,14 +155,17 @@ def render_transcript(
     meeting = access.meeting
     version = _version_or_404(meeting, version_id)
     compare = _version_or_404(meeting, request.GET.get("compare"))
+    segments = list(Segment.objects.of_version(meeting, version))
+    compare_segments = list(Segment.objects.of_version(meeting, compare)) if compare else None
     ctx = {
         "meeting": meeting,
         "access": access,
         "version": version,
         "versions": meeting.versions.all(),
-        "segments": Segment.objects.of_version(meeting, version),
+        "segments": segments,
         "compare": compare,
-        "compare_segments": Segment.objects.of_version(meeting, compare) if compare else None,
+        "compare_segments": compare_segments,
+        "segment_audio": queries.segment_audio(meeting, [*segments, *(compare_segments or [])]),
         "speaker_names": _speaker_names(meeting),
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,

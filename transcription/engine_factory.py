@@ -6,6 +6,7 @@ explicit config object. Instances are cached per process, so their models load o
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,16 @@ from typing import Any
 from django.conf import settings
 
 from .engines import engine_class
-from .engines.base import BatchEngine, OpenAIConfig, RealtimeEngine
+from .engines.base import (
+    BatchEngine,
+    EngineUnavailable,
+    Languages,
+    OpenAIConfig,
+    RealtimeEngine,
+    whisper_languages,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def engine_config(name: str) -> Any:
@@ -54,3 +64,17 @@ def realtime_engine(name: str) -> RealtimeEngine:
 def batch_engine(name: str) -> BatchEngine:
     """The process-wide batch engine called ``name``."""
     return engine_class(name, "batch")(engine_config(name))
+
+
+def transcribable_languages() -> Languages:
+    """The languages this server's live captions (``TRANSCRIPTION_ENGINE``) can transcribe.
+
+    Cached per process by the engine (the local one asks its model once). An engine that cannot
+    load here answers English alone: the pages stay up, and the room says what is wrong when
+    someone speaks.
+    """
+    try:
+        return realtime_engine(settings.TRANSCRIPTION_ENGINE).languages()
+    except EngineUnavailable:
+        logger.warning("the live engine cannot load: offering English alone", exc_info=True)
+        return whisper_languages(multilingual=False)

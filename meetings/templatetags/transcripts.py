@@ -38,3 +38,9 @@ def highlight(headline: str) -> SafeString:
 
     marked = escape(headline).replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>")
     return mark_safe(marked)
+
+
+@register.filter
+def audio_of(segment_audio: dict, segment) -> object | None:
+    """The segment's place in a recording, from the transcript view's ``segment_audio``."""
+    return segment_audio.get(segment.pk) if segment_audio else None

@@ -183,6 +183,27 @@ class EngineSession:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Languages:
+    """What a realtime engine can transcribe: ISO 639-1 codes (Whisper's), and whether it can
+    detect the language itself (``SessionConfig.language`` None, a meeting's ``auto``)."""
+
+    codes: frozenset[str]
+    detects: bool
+
+
+def whisper_languages(multilingual: bool) -> Languages:
+    """The languages of a Whisper model: every one it was trained on, or English alone.
+
+    The list is faster-whisper's (the tokenizer's language tokens), not one of our own.
+    """
+    if not multilingual:
+        return Languages(frozenset({"en"}), detects=False)
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return Languages(frozenset(_LANGUAGE_CODES), detects=True)
+
+
 class RealtimeEngine:
     """Opens realtime sessions. One instance per process is enough."""
 
@@ -190,6 +211,15 @@ class RealtimeEngine:
     input_sample_rate: int = 16000
 
     async def open(self, config: SessionConfig) -> EngineSession:
+        raise NotImplementedError
+
+    def languages(self) -> Languages:
+        """The languages its sessions can transcribe.
+
+        Cheap after the first call in a process (pages ask on every view); the first may load
+        the engine's model. A session opened with another language still runs, as well as the
+        engine can (an English-only model hears English).
+        """
         raise NotImplementedError
 
 

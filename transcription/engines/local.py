@@ -14,13 +14,14 @@ import numpy as np
 from .base import (
     BatchEngine,
     EngineSession,
+    Languages,
     RealtimeEngine,
     SessionConfig,
     Transcript,
     TranscriptSegment,
 )
 from .levels import even_levels
-from .local_models import LocalConfig, executor, realtime_model, whisper_model
+from .local_models import LocalConfig, executor, model_languages, realtime_model, whisper_model
 from .local_stream import FRAME, LocalSession
 from .whisper_decode import SAMPLE_RATE
 
@@ -42,6 +43,9 @@ class LocalRealtimeEngine(RealtimeEngine):
         # load once, off the loop
         await loop.run_in_executor(executor(), realtime_model, self.config)
         return LocalSession(config, self.config)
+
+    def languages(self) -> Languages:
+        return model_languages(self.config)
 
 
 class LocalBatchEngine(BatchEngine):

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
-from .base import EngineUnavailable
+from .base import EngineUnavailable, Languages, whisper_languages
 
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 
@@ -64,6 +64,19 @@ def realtime_model(config: LocalConfig):
         cpu_threads=max(1, config.threads // DECODE_SLOTS),
         num_workers=DECODE_SLOTS,
     )
+
+
+@cache
+def model_languages(config: LocalConfig) -> Languages:
+    """What the live model can transcribe: asked once per process, of the live sessions' own
+    model (so it is loaded once, not a second time for the question)."""
+    return languages_of(realtime_model(config))
+
+
+def languages_of(model) -> Languages:
+    """A faster-whisper model's languages, from CTranslate2's ``is_multilingual`` (tiny.en:
+    English alone, and no detection)."""
+    return whisper_languages(multilingual=model.model.is_multilingual)
 
 
 @cache

@@ -52,10 +52,12 @@ from .base import (
     EngineUnavailable,
     Event,
     EventQueue,
+    Languages,
     OpenAIConfig,
     RealtimeEngine,
     SessionConfig,
     SpeechStopped,
+    whisper_languages,
 )
 from .endpoint_pool import Endpoint, EndpointPool, split_endpoints
 from .openai_connection import SessionRejected, configure, open_connection, websocket_base_url
@@ -473,3 +475,8 @@ class OpenAIRealtimeEngine(RealtimeEngine):
         session = OpenAIRealtimeSession(self.config, update, config, self.pool, streaming)
         await session.start()
         return session
+
+    def languages(self) -> Languages:
+        # OpenAI's transcription models are multilingual Whisper descendants. (The project's
+        # speech server behind this engine answers with its own model, whatever this says.)
+        return whisper_languages(multilingual=True)

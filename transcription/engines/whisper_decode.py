@@ -84,14 +84,15 @@ def encode_window(model: Any, samples: np.ndarray) -> Any:
 
 def start_tokens(model: Any, tok: Any, samples: np.ndarray, language: str | None):
     """The tokens that start a transcription, and its language (detected if None)."""
-    if language is None and model.model.is_multilingual:
+    if not model.model.is_multilingual:
+        # an English-only model hears English whatever the meeting says: its finals say so
+        return [tok.sot], "en"
+    token = tok.tokenizer.token_to_id(f"<|{language}|>") if language else None
+    if token is None:  # "auto", or a code Whisper has no token for: it says which it hears
         window = encode_window(model, samples[: 30 * SAMPLE_RATE])
         language = model.model.detect_language(window)[0][0][0].strip("<|>")
-    language = language or "en"
-    sot = [tok.sot]
-    if model.model.is_multilingual:
-        sot += [tok.tokenizer.token_to_id(f"<|{language}|>"), tok.transcribe]
-    return sot, language
+        token = tok.tokenizer.token_to_id(f"<|{language}|>")
+    return [tok.sot, token, tok.transcribe], language
 
 
 def generate(model: Any, tok: Any, window: Any, prefix: list[int], beam: int) -> Any:
