@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from . import languages as meeting_languages
 from .models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
-from .text import LINE_BREAKS, validate_one_line, validate_text
+from .text import LINE_BREAKS, validate_one_line, validate_text, without_controls
 
 
 class SignupForm(UserCreationForm):
@@ -24,10 +24,82 @@ class SignupForm(UserCreationForm):
         fields = ("username", "display_name")
 
 
+#: bounds of a person's watch words: enough for names, nicknames and a few topics
+WATCH_WORDS_MAX = 20
+WATCH_WORD_MAX_LENGTH = 50
+
+
 class ProfileForm(forms.ModelForm):
+    """The display name and mentions: the words to watch for, and the browser's notification."""
+
+    watch_words = forms.CharField(
+        label="Words to watch for",
+        required=False,
+        strip=False,
+        # the bounds below, line breaks included; refused before the lines are even split
+        max_length=WATCH_WORDS_MAX * (WATCH_WORD_MAX_LENGTH + 2),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=(
+            "One word or phrase a line. A caption that says one is highlighted in the room. "
+            "Until you change it, your display name is watched."
+        ),
+    )
+    mention_notifications = forms.BooleanField(
+        label="Notify me in the browser when I am mentioned",
+        required=False,
+        help_text="While the room's tab is in the background. Your browser asks you first.",
+    )
+
+    field_order = ("display_name", "watch_words", "mention_notifications")
+
     class Meta:
         model = User
-        fields = ("display_name",)
+        fields = ("display_name", "mention_notifications")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # before validation, which gives the instance the new display name
+        self.shown_words = self.instance.mention_words
+        self.fields["watch_words"].initial = "\n".join(self.shown_words)
+
+    def clean_watch_words(self) -> list[str] | None:
+        """The list to keep; None (unset) while it is the default, so it follows a rename."""
+        if self.add_prefix("watch_words") not in self.data:
+            return self.instance.watch_words  # not part of this post: unchanged
+        words: list[str] = []
+        seen: set[str] = set()
+        for line in LINE_BREAKS.split(self.cleaned_data["watch_words"]):
+            word = " ".join(line.split())  # tabs and runs of spaces: one space
+            if not word:
+                continue
+            _validate_watch_word(word)
+            if word.casefold() not in seen:  # the room matches them regardless of case
+                seen.add(word.casefold())
+                words.append(word)
+        if len(words) > WATCH_WORDS_MAX:
+            raise forms.ValidationError(
+                f"Watch at most {WATCH_WORDS_MAX} words or phrases (you listed {len(words)})."
+            )
+        if self.instance.watch_words is None and words == self.shown_words:
+            return None
+        return words
+
+
+def _validate_watch_word(word: str) -> None:
+    try:
+        validate_one_line(word)
+    except forms.ValidationError as error:
+        raise forms.ValidationError(
+            f"“{without_controls(word)[:WATCH_WORD_MAX_LENGTH]}”: {error.messages[0]}"
+        ) from None
+    if len(word) > WATCH_WORD_MAX_LENGTH:
+        raise forms.ValidationError(
+            f"“{word[:20]}…” is too long: a watch word or phrase has at most "
+            f"{WATCH_WORD_MAX_LENGTH} characters."
+        )
+    # Captions are matched whole word by whole word: punctuation alone never matches.
+    if not any(char.isalnum() for char in word):
+        raise forms.ValidationError(f"“{word}”: use at least one letter or digit.")
 
 
 class AdminUserChangeForm(UserChangeForm):

@@ -24,6 +24,17 @@ class User(AbstractUser):
         help_text="The name other participants see.",
     )
 
+    # None until the person sets the list: then their current name is watched, so a rename
+    # is followed. An empty list is a choice too (watch nothing).
+    watch_words = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Words and phrases that highlight a caption in the room (mentions).",
+    )
+    mention_notifications = models.BooleanField(
+        default=False, help_text="Notify in the browser when a watch word is said."
+    )
+
     #: the longest name a segment or recording keeps (their speaker_name)
     NAME_MAX_LENGTH = 100
 
@@ -33,6 +44,11 @@ class User(AbstractUser):
         # A username may be 150 characters: uncut, it would not fit a segment's speaker_name
         # and every caption of that speaker would fail to store.
         return (self.display_name or self.get_full_name() or self.username)[: self.NAME_MAX_LENGTH]
+
+    @property
+    def mention_words(self) -> list[str]:
+        """The words that mention this person: the list they set, or else their name."""
+        return list(self.watch_words) if self.watch_words is not None else [self.name]
 
 
 TOKEN_PREFIX = "mc_"

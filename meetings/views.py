@@ -76,11 +76,14 @@ def signup_limited(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    user = request.user
+    form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        request.user.display_name = form.cleaned_data["display_name"]
-        request.user.save(update_fields=["display_name"])
-        messages.success(request, "Your display name is saved.")
+        user.watch_words = form.cleaned_data["watch_words"]
+        user.display_name = form.cleaned_data["display_name"]
+        user.mention_notifications = form.cleaned_data["mention_notifications"]
+        user.save(update_fields=["display_name", "watch_words", "mention_notifications"])
+        messages.success(request, "Your profile is saved.")
         return redirect("accounts-profile")
     return render(request, "registration/profile.html", {"form": form})
 
@@ -133,6 +136,11 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "low_confidence": Segment.LOW_CONFIDENCE,
         "language_warning": languages.room_warning(meeting.language, transcribable_languages()),
         "docs_url": settings.CAPTIONS_DOCS_URL,
+        # read by mentions.js from a JSON script element (the policy allows no inline script)
+        "mentions": {
+            "words": request.user.mention_words,
+            "notify": request.user.mention_notifications,
+        },
     }
     return render(request, "meetings/room.html", ctx)
 

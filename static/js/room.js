@@ -177,7 +177,7 @@
         break;
       case "caption.final":
         if (event.speaker.id === me) unfinished.finished(event.item_id);
-        showCaption(event, true);
+        showCaption(event, true, true);
         break;
       case "speech.started":
         if (event.speaker.id === me) unfinished.started(event.item_id, event.audio_ms);
@@ -210,7 +210,7 @@
     }
   }, 5000);
 
-  function showCaption(event, isFinal) {
+  function showCaption(event, isFinal, live = false) {
     const id = `caption-${event.item_id}`;
     const existing = document.getElementById(id);
     if (existing && existing.dataset.final === "true") return; // a final never changes
@@ -241,6 +241,9 @@
       line.dataset.shownAt = String(Date.now());
     }
 
+    // mentions.js marks the line before it is shown, so the live region reads it marked
+    const detail = { line, event, live, mine: event.speaker.id === me };
+    if (isFinal) document.dispatchEvent(new CustomEvent("caption:final", { detail }));
     if (existing) {
       // A new node (not new text in the old one), so the live region announces the final.
       existing.replaceWith(line);
