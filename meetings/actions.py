@@ -12,12 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import events
-from .models import ApiToken, Meeting, Membership, Recording, Segment, User
+from .models import ApiToken, Bookmark, Meeting, Membership, Recording, Segment, User
 
 
 def send_event_on_commit(
     meeting_id: int,
-    event: events.CaptionFinal | events.MeetingEnded | events.MeetingReopened,
+    event: events.CaptionFinal
+    | events.MeetingEnded
+    | events.MeetingReopened
+    | events.BookmarkAdded,
 ) -> None:
     """Broadcast to the room once the surrounding transaction commits."""
 
@@ -112,6 +115,26 @@ def do_store_final(
         if broadcast:
             send_event_on_commit(meeting.pk, events.caption_final(segment))
     return segment
+
+
+def do_add_bookmark(meeting: Meeting, author: User, note: str = "") -> Bookmark:
+    """Mark the meeting's current moment for everyone in the room, with an optional note.
+
+    The moment is on the meeting's clock, as captions are; before anyone has spoken it is 0
+    (a bookmark does not start the meeting: only speech does).
+    """
+    # another connection's speaker may have started the clock since this object was read
+    meeting.refresh_from_db(fields=["started_at"])
+    with transaction.atomic():
+        bookmark = Bookmark.objects.create(
+            meeting=meeting,
+            author=author,
+            author_name=author.name,
+            at_ms=meeting.ms_since_start(timezone.now()),
+            note=note,
+        )
+        send_event_on_commit(meeting.pk, events.bookmark_added(bookmark))
+    return bookmark
 
 
 # --- The meeting's life ----------------------------------------------------------------------

@@ -10,7 +10,16 @@ from django.utils.html import format_html
 
 from . import actions, exports, queries
 from .forms import AdminUserChangeForm, MeetingAdminForm
-from .models import ApiToken, Meeting, Membership, Recording, Segment, TranscriptVersion, User
+from .models import (
+    ApiToken,
+    Bookmark,
+    Meeting,
+    Membership,
+    Recording,
+    Segment,
+    TranscriptVersion,
+    User,
+)
 
 # Every change here that can take rights away goes through meetings.actions, which tells the
 # user's open sockets once the change commits; otherwise they would keep working.
@@ -209,6 +218,14 @@ class SegmentAdmin(admin.ModelAdmin):
             return "—"
         css = "color:#b00020;font-weight:bold" if segment.is_low_confidence else ""
         return format_html('<span style="{}">{}</span>', css, f"{segment.confidence:.2f}")
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ("meeting", "at_ms", "author_name", "note", "created_at")
+    list_select_related = ("meeting",)
+    raw_id_fields = ("meeting", "author")
+    search_fields = ("note", "author_name", "meeting__title")
 
 
 @admin.register(TranscriptVersion)

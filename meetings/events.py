@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 
 if TYPE_CHECKING:
-    from .models import Meeting, Segment, User
+    from .models import Bookmark, Meeting, Segment, User
 
 
 class SpeakerInfo(TypedDict):
@@ -76,6 +76,21 @@ class MeetingReopened(TypedDict):
     by: SpeakerInfo
 
 
+class BookmarkInfo(TypedDict):
+    id: int
+    #: who marked it, as they were named then (id 0: the account is gone)
+    author: SpeakerInfo
+    #: on the meeting's clock, like a caption's start_ms
+    at_ms: int
+    note: str
+    created_at: str
+
+
+class BookmarkAdded(TypedDict):
+    type: Literal["bookmark.added"]
+    bookmark: BookmarkInfo
+
+
 class SessionReady(TypedDict):
     type: Literal["session.ready"]
     meeting: MeetingInfo
@@ -84,6 +99,8 @@ class SessionReady(TypedDict):
     sample_rate: int
     participants: list[ParticipantInfo]
     history: list[CaptionFinal]
+    #: the meeting's bookmarks, oldest moment first
+    bookmarks: list[BookmarkInfo]
 
 
 class Bare(TypedDict):
@@ -133,6 +150,20 @@ def caption_final(segment: Segment) -> CaptionFinal:
     }
 
 
+def bookmark_info(bookmark: Bookmark) -> BookmarkInfo:
+    return {
+        "id": bookmark.pk,
+        "author": {"id": bookmark.author_id or 0, "name": bookmark.author_name},
+        "at_ms": bookmark.at_ms,
+        "note": bookmark.note,
+        "created_at": bookmark.created_at.isoformat(),
+    }
+
+
+def bookmark_added(bookmark: Bookmark) -> BookmarkAdded:
+    return {"type": "bookmark.added", "bookmark": bookmark_info(bookmark)}
+
+
 def speech_event(
     kind: Literal["speech.started", "speech.stopped"], user: User, item_id: str, audio_ms: int
 ) -> SpeechEvent:
@@ -166,6 +197,7 @@ def session_ready(
     sample_rate: int,
     participants: list[ParticipantInfo],
     history: list[Segment],
+    bookmarks: list[Bookmark],
 ) -> SessionReady:
     """The first event of a connection: who and where it is, who else is, what was just said."""
     return {
@@ -181,6 +213,7 @@ def session_ready(
         "sample_rate": sample_rate,
         "participants": participants,
         "history": [caption_final(segment) for segment in history],
+        "bookmarks": [bookmark_info(bookmark) for bookmark in bookmarks],
     }
 
 

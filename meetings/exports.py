@@ -12,7 +12,7 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from .text import one_line
@@ -25,6 +25,16 @@ class ExportLine:
     speaker: str
     text: str
     confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class ExportBookmark:
+    """A moment someone marked: JSON lists them, TXT and DOCX after the transcript; SRT and
+    WebVTT leave them out (a cue is something said; players would show a note as a caption)."""
+
+    at_ms: int
+    author: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,29 @@ def lines_from_segments(segments: Iterable) -> list[ExportLine]:
     return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
 
 
-def export(lines: list[ExportLine], fmt: str, *, title: str = "") -> bytes:
+def bookmarks_from_rows(bookmarks: Iterable) -> list[ExportBookmark]:
+    """Bookmarks (or anything with their fields) → export bookmarks, in time order."""
+    marks = [ExportBookmark(b.at_ms, b.author_name, b.note) for b in bookmarks]
+    return sorted(marks, key=lambda mark: mark.at_ms)
+
+
+def export(
+    lines: list[ExportLine],
+    fmt: str,
+    *,
+    title: str = "",
+    bookmarks: Sequence[ExportBookmark] = (),
+) -> bytes:
     writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
     try:
         writer = writers[fmt]
     except KeyError:
         choices = ", ".join(FORMATS)
         raise ValueError(f"unknown export format {fmt!r} (choose from {choices})") from None
-    return writer(lines, title=title)
+    if fmt in ("srt", "vtt"):
+        return writer(lines, title=title)
+    marks = [replace(m, author=one_line(m.author), note=one_line(m.note)) for m in bookmarks]
+    return writer(lines, title=title, bookmarks=marks)
 
 
 def _clean(lines: list[ExportLine], title: str) -> tuple[list[ExportLine], str]:
@@ -136,18 +161,33 @@ def to_vtt(lines: list[ExportLine], *, title: str = "") -> bytes:
     return "\n".join(cues).encode()
 
 
-def to_txt(lines: list[ExportLine], *, title: str = "") -> bytes:
+def _bookmark_row(mark: ExportBookmark) -> str:
+    note = f": {mark.note}" if mark.note else ""
+    return f"[{short_clock(mark.at_ms)}] {mark.author or 'Someone'}{note}"
+
+
+def to_txt(
+    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+) -> bytes:
     lines, title = _clean(lines, title)
     out = [title, "=" * len(title), ""] if title else []
     for line in lines:
         speaker = f"{line.speaker}: " if line.speaker else ""
         out.append(f"[{short_clock(line.start_ms)}] {speaker}{line.text}")
+    if bookmarks:
+        out += ["", "Bookmarks", "---------", *map(_bookmark_row, bookmarks)]
     return "".join(f"{row}\n" for row in out).encode()
 
 
-def to_json(lines: list[ExportLine], *, title: str = "") -> bytes:
+def to_json(
+    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+) -> bytes:
     lines, title = _clean(lines, title)
-    data = {"title": title, "segments": [asdict(line) for line in lines]}
+    data = {
+        "title": title,
+        "segments": [asdict(line) for line in lines],
+        "bookmarks": [asdict(mark) for mark in bookmarks],
+    }
     return to_json_text(data).encode()
 
 
@@ -155,7 +195,9 @@ def to_json_text(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def to_docx(lines: list[ExportLine], *, title: str = "") -> bytes:
+def to_docx(
+    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+) -> bytes:
     from docx import Document
     from docx.shared import RGBColor
 
@@ -170,6 +212,10 @@ def to_docx(lines: list[ExportLine], *, title: str = "") -> bytes:
         if line.speaker:
             paragraph.add_run(f"{line.speaker}: ").bold = True
         paragraph.add_run(line.text)
+    if bookmarks:
+        document.add_heading("Bookmarks", level=2)
+        for mark in bookmarks:
+            document.add_paragraph(_bookmark_row(mark), style="List Bullet")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -418,3 +418,25 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker_name} in {self.meeting} at {self.offset_ms} ms"
+
+
+class Bookmark(models.Model):
+    """A moment someone in the room marked, on the meeting's clock, with an optional note."""
+
+    NOTE_MAX_LENGTH = 200
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="bookmarks")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="bookmarks"
+    )
+    # as written then: a renamed or deleted account does not rewrite who marked what
+    author_name = models.CharField(max_length=100, blank=True)
+    at_ms = models.PositiveIntegerField()
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, validators=[validate_one_line])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at_ms", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name} at {self.at_ms} ms in {self.meeting}"

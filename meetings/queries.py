@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Sum
 
 from . import exports
-from .models import Meeting, Membership, Recording, Segment, TranscriptVersion, User
+from .models import (
+    Bookmark,
+    Meeting,
+    Membership,
+    Recording,
+    Segment,
+    TranscriptVersion,
+    User,
+)
 
 
 def recent_finals(meeting: Meeting, limit: int) -> list[Segment]:
@@ -38,6 +46,11 @@ def already_said(meeting: Meeting, speaker: User, start_ms: int, end_ms: int) ->
     return None
 
 
+def bookmarks(meeting: Meeting) -> list[Bookmark]:
+    """The meeting's bookmarks, earliest moment first."""
+    return list(Bookmark.objects.filter(meeting=meeting).order_by("at_ms", "id"))
+
+
 def members(meeting: Meeting) -> list[Membership]:
     """The meeting's memberships, users included, in the order people joined."""
     return list(Membership.objects.filter(meeting=meeting).select_related("user"))
@@ -55,7 +68,9 @@ def transcript_export(
     lines = exports.lines_from_segments(Segment.objects.of_version(meeting, version))
     suffix = f"-v{version.pk}" if version else ""
     filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
-    return exports.export(lines, fmt, title=meeting.title), filename
+    bookmarks = exports.bookmarks_from_rows(Bookmark.objects.filter(meeting=meeting))
+    body = exports.export(lines, fmt, title=meeting.title, bookmarks=bookmarks)
+    return body, filename
 
 
 @dataclass(frozen=True)
@@ -116,4 +131,35 @@ def segment_audio(meeting: Meeting, segments: Iterable[Segment]) -> dict[int, Se
                     recording.pk, start, segment.end_ms - recording.offset_ms
                 )
                 break
+    return found
+
+
+@dataclass(frozen=True)
+class BookmarkAudio:
+    """Where a bookmark is heard: the segment said at (or just after) its moment, and where to
+    start in that segment's recording."""
+
+    segment_id: int
+    recording_id: int
+    start_ms: int  # from the start of the recording
+
+
+def bookmark_audio(
+    bookmarks: Iterable[Bookmark], segments: list[Segment], audio: dict[int, SegmentAudio]
+) -> dict[int, BookmarkAudio]:
+    """The recording each bookmark plays from, by bookmark id (``audio``: segment_audio's).
+
+    Recordings are per speaker, so "the recording of that moment" is the one of whoever was
+    speaking then: the first heard segment still going on at the bookmark, or, in a pause, the
+    next one, played from its own start. A bookmark after the last heard segment has none.
+    """
+    heard = [s for s in segments if s.pk in audio]  # in spoken order
+    found = {}
+    for bookmark in bookmarks:
+        segment = next((s for s in heard if s.end_ms >= bookmark.at_ms), None)
+        if segment is None:
+            continue
+        place = audio[segment.pk]
+        into = max(bookmark.at_ms - segment.start_ms, 0)
+        found[bookmark.pk] = BookmarkAudio(segment.pk, place.recording_id, place.start_ms + into)
     return found

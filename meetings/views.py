@@ -30,7 +30,15 @@ from .forms import (
     SignupForm,
 )
 from .health import check_health
-from .models import Meeting, Membership, Segment, TranscriptVersion, User, new_join_code
+from .models import (
+    Bookmark,
+    Meeting,
+    Membership,
+    Segment,
+    TranscriptVersion,
+    User,
+    new_join_code,
+)
 from .text import without_controls
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -134,6 +142,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "ws_path": f"/ws/meetings/{meeting.slug}/",
         "low_confidence": Segment.LOW_CONFIDENCE,
+        "bookmark_note_max_length": Bookmark.NOTE_MAX_LENGTH,
         "language_warning": languages.room_warning(meeting.language, transcribable_languages()),
         "docs_url": settings.CAPTIONS_DOCS_URL,
         # read by mentions.js from a JSON script element (the policy allows no inline script)
@@ -165,6 +174,8 @@ def render_transcript(
     compare = _version_or_404(meeting, request.GET.get("compare"))
     segments = list(Segment.objects.of_version(meeting, version))
     compare_segments = list(Segment.objects.of_version(meeting, compare)) if compare else None
+    audio = queries.segment_audio(meeting, [*segments, *(compare_segments or [])])
+    bookmarks = queries.bookmarks(meeting)
     ctx = {
         "meeting": meeting,
         "access": access,
@@ -173,7 +184,10 @@ def render_transcript(
         "segments": segments,
         "compare": compare,
         "compare_segments": compare_segments,
-        "segment_audio": queries.segment_audio(meeting, [*segments, *(compare_segments or [])]),
+        "segment_audio": audio,
+        "bookmarks": bookmarks,
+        # played in the transcript shown first (the live one when side by side)
+        "bookmark_audio": queries.bookmark_audio(bookmarks, segments, audio),
         "speaker_names": _speaker_names(meeting),
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,

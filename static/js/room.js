@@ -103,8 +103,7 @@
   }
 
   function retryDelay(code) {
-    // Exponential backoff with jitter, so a restarted server is not stampeded. Refused for
-    // having too many connections, waiting a few seconds would not help: start at 30 s.
+    // Backoff with jitter (no stampede on a restarted server); 30 s first when refused as too many.
     const [first, most] = code === TOO_MANY ? [30000, 300000] : [1000, 30000];
     return Math.min(most, first * 2 ** retries) * (0.75 + Math.random() / 2);
   }
@@ -114,6 +113,7 @@
     if (open) socket.send(JSON.stringify(message));
     return open; // false: not sent (meeting-end.js says so)
   }
+  document.addEventListener("room:send", (e) => (e.detail.sent = send(e.detail.message)));
 
   function sendAudio(pcm) {
     if (socket && socket.readyState === WebSocket.OPEN && socket.speaking) {
@@ -162,6 +162,8 @@
 
   function handleEvent(event) {
     meeting.handle(event); // session.ready, meeting.ended, meeting.reopened, meeting_ended
+    // other page scripts (bookmarks.js) hear every event, and send through "room:send"
+    document.dispatchEvent(new CustomEvent("room:event", { detail: event }));
     switch (event.type) {
       case "session.ready":
         me = event.participant.id;

@@ -79,11 +79,11 @@
     }
   }
 
-  function playFrom(segment) {
+  function playFrom(segment, startMs = Number(segment.dataset.startMs), what = describe(segment)) {
     list = segment.closest("ol");
     setCurrent(segment);
-    nowPlaying.textContent = `Playing from ${describe(segment)}.`;
-    load(segment.dataset.recordingUrl, Number(segment.dataset.startMs) / 1000, () => {
+    nowPlaying.textContent = `Playing from ${what}.`;
+    load(segment.dataset.recordingUrl, startMs / 1000, () => {
       audio.play().catch((error) => {
         nowPlaying.textContent = `The recording could not be played (${error.message}).`;
       });
@@ -92,7 +92,14 @@
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest(".play-from");
-    if (button) playFrom(button.closest(".segment"));
+    if (!button) return;
+    const bookmark = button.closest(".bookmark");
+    if (!bookmark) return playFrom(button.closest(".segment"));
+    // A bookmark plays in the recording of the segment said at (or after) its moment, which
+    // the server chose: from the moment itself, marking that segment as it goes on.
+    const segment = document.getElementById(bookmark.dataset.segment);
+    const when = bookmark.querySelector(".time").textContent;
+    playFrom(segment, Number(bookmark.dataset.startMs), `the bookmark at ${when}`);
   });
 
   audio.addEventListener("error", () => {

@@ -37,6 +37,7 @@ from . import limits, presence
 from .capture import CaptureState
 from .messages import (
     DEFAULT_SAMPLE_RATE,
+    AddBookmark,
     AppendAudio,
     Clear,
     ClientMessage,
@@ -211,6 +212,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 await self.on_stop()
             case EndMeeting() | ReopenMeeting():
                 await self.on_meeting_control(message)
+            case AddBookmark():
+                await self.on_bookmark(message)
 
     async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
@@ -438,6 +441,7 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in members
             ],
             history=queries.recent_finals(self.meeting, settings.CAPTIONS_HISTORY),
+            bookmarks=queries.bookmarks(self.meeting),
         )
 
     # --- What each endpoint decides ----------------------------------------------------
@@ -476,6 +480,9 @@ class CaptionConsumer(AsyncWebsocketConsumer):
     async def on_meeting_control(self, message: EndMeeting | ReopenMeeting) -> None:
         """meeting.end, meeting.reopen: only rooms end."""
         raise InvalidMessage(f"{message.type}: only meeting rooms end; this endpoint has none.")
+
+    async def on_bookmark(self, message: AddBookmark) -> None:
+        raise InvalidMessage("bookmark.add: only meeting rooms have bookmarks.")
 
     async def audio_refused(self) -> bool:
         """True when this audio may not be captioned (told once; see :attr:`refused`)."""

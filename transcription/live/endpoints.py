@@ -18,9 +18,9 @@ from django.http import Http404
 from meetings import actions, events
 from meetings.access import Access, get_meeting_for_user, get_personal_transcript
 
-from . import presence
+from . import limits, presence
 from .consumers import CaptionConsumer
-from .messages import EndMeeting, ReopenMeeting
+from .messages import AddBookmark, EndMeeting, ReopenMeeting
 
 if TYPE_CHECKING:
     from meetings.models import Meeting, Segment, User
@@ -91,6 +91,21 @@ class MeetingConsumer(CaptionConsumer):
                 events.error_event("invalid_message", "meeting.reopen: this meeting has not ended.")
             )
 
+    # --- Bookmarks ---------------------------------------------------------------------
+
+    async def on_bookmark(self, message: AddBookmark) -> None:
+        """Any member, of any role, marks the moment; the room hears of it as bookmark.added."""
+        if not await limits.allow_bookmark(self.user.pk):
+            limit = limits.BOOKMARKS_PER_MINUTE
+            await self.send_event(
+                events.error_event(
+                    "rate_limited",
+                    f"More than {limit} bookmarks in a minute: this one was not kept.",
+                )
+            )
+            return
+        await database_sync_to_async(actions.do_add_bookmark)(self.meeting, self.user, message.note)
+
     async def audio_refused(self) -> bool:
         if self.meeting.ended_at is None:
             return False
@@ -125,6 +140,7 @@ class MeetingConsumer(CaptionConsumer):
     room_participant_joined = room_caption_partial
     room_participant_left = room_caption_partial
     room_session_stopped = room_caption_partial
+    room_bookmark_added = room_caption_partial
 
 
 class PersonalTranscriptionConsumer(CaptionConsumer):

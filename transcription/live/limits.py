@@ -22,7 +22,10 @@ return 1
 """
 
 # The embedded demo has one process and no Redis.
-_local_log: dict[int, list[float]] = {}
+_local_log: dict[tuple[str, int], list[float]] = {}
+
+#: bookmarks one user may add in any 60 s: a person marks moments, a script would flood the room
+BOOKMARKS_PER_MINUTE = 20
 
 
 async def allow_forced_decode(user_id: int) -> bool:
@@ -33,15 +36,28 @@ async def allow_forced_decode(user_id: int) -> bool:
     room's finals. The limit is per user, across all their connections and server processes:
     CAPTIONS_MAX_COMMITS_PER_MINUTE in any 60 seconds.
     """
-    now, limit = time.time(), settings.CAPTIONS_MAX_COMMITS_PER_MINUTE
+    return await _take("commits", user_id, settings.CAPTIONS_MAX_COMMITS_PER_MINUTE)
+
+
+async def allow_bookmark(user_id: int) -> bool:
+    """Count a bookmark; False past BOOKMARKS_PER_MINUTE for the user, over all connections.
+
+    Each one is a row and a broadcast to everyone in the room.
+    """
+    return await _take("bookmarks", user_id, BOOKMARKS_PER_MINUTE)
+
+
+async def _take(kind: str, user_id: int, limit: int) -> bool:
+    """One more of ``kind`` for the user, if fewer than ``limit`` in the last 60 s."""
+    now = time.time()
     if settings.EMBEDDED:
-        log = [t for t in _local_log.get(user_id, []) if t > now - WINDOW_SECONDS]
-        _local_log[user_id] = log
+        log = [t for t in _local_log.get((kind, user_id), []) if t > now - WINDOW_SECONDS]
+        _local_log[(kind, user_id)] = log
         if len(log) >= limit:
             return False
         log.append(now)
         return True
-    key = f"{settings.REDIS_KEY_PREFIX}:commits:{user_id}"
+    key = f"{settings.REDIS_KEY_PREFIX}:{kind}:{user_id}"
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         return bool(

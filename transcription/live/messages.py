@@ -13,7 +13,11 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from meetings.models import Bookmark
+from meetings.text import validate_one_line, validate_text
 
 from ..audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
@@ -105,6 +109,23 @@ class ReopenMeeting(ClientMessage):
     type: Literal["meeting.reopen"]
 
 
+class AddBookmark(ClientMessage):
+    """Anyone in the room marks the current moment, with an optional one-line note."""
+
+    type: Literal["bookmark.add"]
+    note: str = Field("", max_length=Bookmark.NOTE_MAX_LENGTH, strict=True)
+
+    @field_validator("note")
+    @classmethod
+    def one_line(cls, value: str) -> str:
+        try:
+            validate_one_line(value) if value.strip() else validate_text(value)
+        except DjangoValidationError:
+            # the project's text rules (meetings.text): what every page and export can show
+            raise ValueError("must be one line without control characters") from None
+        return value.strip()
+
+
 MESSAGES: dict[str, type[ClientMessage]] = {
     "ping": Ping,
     "session.start": SessionStart,
@@ -115,6 +136,7 @@ MESSAGES: dict[str, type[ClientMessage]] = {
     "session.stop": Stop,
     "meeting.end": EndMeeting,
     "meeting.reopen": ReopenMeeting,
+    "bookmark.add": AddBookmark,
 }
 
 
