@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.live import GAP_SECONDS, ClipTiming, percentile, speech_bounds  # noqa: E402
+from bench.live import GAP_SECONDS, ClipTiming, percentile  # noqa: E402
 from bench.pacing import send_in_real_time  # noqa: E402
-from bench.speech_server import cpu_name, start_server  # noqa: E402
-from tests.speech import clips, corpus_word_error_rate  # noqa: E402
+from bench.speech_server import cpu_name, run_clips  # noqa: E402
+from tests.speech import corpus_word_error_rate  # noqa: E402
 from transcription.audio import StreamResampler  # noqa: E402
 from transcription.engines.base import (  # noqa: E402
     EngineError,
@@ -126,16 +126,7 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.2f} · {time.strftime('%Y-%m-%d %H:%M')} · "
         f"model {args.model} · delay {args.delay}"
     )
-    timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
-    process = None
-    url, key = args.url, args.api_key
-    if url is None:
-        process, url, key = start_server()
-    try:
-        results = asyncio.run(run(url, key, args.model, args.delay, timings))
-    finally:
-        if process is not None:
-            process.stop()
+    timings, results = run_clips(args, run)
     first = [r[0] for r in results if r[0] is not None]
     final = [r[1] for r in results if r[1] is not None]
     wer = corpus_word_error_rate(

@@ -198,6 +198,20 @@ def start_server():
     return process, process.realtime_url, API_KEY
 
 
+def run_clips(args, run) -> tuple[list[ClipTiming], list]:
+    """The clips, and ``run`` over them against ``args.url`` or a speech server started for it."""
+    timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
+    process = None
+    url, key = args.url, args.api_key
+    if url is None:
+        process, url, key = start_server()
+    try:
+        return timings, asyncio.run(run(url, key, args.model, args.delay, timings))
+    finally:
+        if process is not None:
+            process.stop()
+
+
 def cpu_name() -> str:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     return "AVX-512" if " avx512f" in flags else "AVX2"
@@ -218,16 +232,7 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M')} · model {args.model}"
         + (f" · delay {args.delay}" if args.delay else "")
     )
-    timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
-    process = None
-    url, key = args.url, args.api_key
-    if url is None:
-        process, url, key = start_server()
-    try:
-        results = asyncio.run(run(url, key, args.model, args.delay, timings))
-    finally:
-        if process is not None:
-            process.stop()
+    timings, results = run_clips(args, run)
     first = [r.first_delta for r in results if r.first_delta is not None]
     final = [r.final for r in results if r.final is not None]
     pairs = [(t.clip.reference, r.text) for t, r in zip(timings, results, strict=True)]
