@@ -19,7 +19,6 @@
     larger: document.getElementById("text-larger"),
   };
   const canSpeak = room.dataset.canSpeak === "true";
-  const lowConfidence = Number(room.dataset.lowConfidence);
   const wsUrl = new URL(room.dataset.wsPath, location.href);
   wsUrl.protocol = location.protocol === "https:" ? "wss:" : "ws:";
 
@@ -27,7 +26,6 @@
   const PING_EVERY_MS = 20000;
   const MAX_QUEUED_FRAMES = 200; // 20 s of audio kept while the connection is down
   const MAX_RESENT_MS = 25000; // within the server's CAPTIONS_AUDIO_BURST_SECONDS (30)
-  const MAX_CAPTION_LINES = 300;
   const RETRY_CODES_NEVER = new Set([4401, 4403, 4404]);
   const TOO_MANY = 4429;
   const CLOSE_MESSAGES = {
@@ -52,6 +50,8 @@
   let replay = null; // unfinished speech to send again once the room is back
   // meeting-end.js: the meeting's end as every page sees it, and the host's controls
   const meeting = new window.MeetingState(room, { send, microphone: allowMicrophone, alert: showAlert });
+  const captions = new window.CaptionList(els.captions, { lowConfidence: Number(room.dataset.lowConfidence) });
+  const participants = new window.ParticipantList(els.participants);
 
   // --- Connection ------------------------------------------------------------------
 
@@ -171,22 +171,22 @@
         lastError = null;
         setStatus("connected", "Connected");
         hideAlert();
-        renderParticipants(event.participants);
-        for (const final of event.history) showCaption(final, true);
+        participants.render(event.participants);
+        for (const final of event.history) captions.show(final, true, { mine: final.speaker.id === me });
         break;
       case "caption.partial":
-        showCaption(event, false);
+        captions.show(event, false);
         break;
       case "caption.final":
         if (event.speaker.id === me) unfinished.finished(event.item_id);
-        showCaption(event, true, true);
+        captions.show(event, true, { live: true, mine: event.speaker.id === me });
         break;
       case "speech.started":
         if (event.speaker.id === me) unfinished.started(event.item_id, event.audio_ms);
         break;
       case "participant.joined":
       case "participant.left":
-        markPresence(event.participant, event.type === "participant.joined");
+        participants.mark(event.participant, event.type === "participant.joined");
         break;
       case "error":
         lastError = event;
@@ -199,100 +199,6 @@
       default:
         break; // speech.stopped, pong, session.stopped: nothing to show
     }
-  }
-
-  // --- Captions --------------------------------------------------------------------
-
-  // A partial that nothing updated for this long will never get its final (its speaker's
-  // server process died, and the speech was sent again under another id): it goes.
-  const STALE_PARTIAL_MS = 15000;
-  setInterval(() => {
-    for (const line of els.captions.querySelectorAll(".caption.partial")) {
-      if (Date.now() - Number(line.dataset.shownAt) > STALE_PARTIAL_MS) line.remove();
-    }
-  }, 5000);
-
-  function showCaption(event, isFinal, live = false) {
-    const id = `caption-${event.item_id}`;
-    const existing = document.getElementById(id);
-    if (existing && existing.dataset.final === "true") return; // a final never changes
-    if (!event.text) {
-      if (existing) existing.remove(); // an utterance that came to nothing
-      return;
-    }
-
-    const stickToBottom = isScrolledToBottom();
-    const line = document.createElement("p");
-    line.id = id;
-    line.className = isFinal ? "caption final" : "caption partial";
-    line.dataset.final = String(isFinal);
-    const speaker = document.createElement("span");
-    speaker.className = "speaker";
-    speaker.textContent = `${event.speaker.name}: `;
-    const text = document.createElement("span");
-    text.className = "text";
-    text.textContent = event.text;
-    line.append(speaker, text);
-    if (isFinal && event.confidence != null && event.confidence < lowConfidence) {
-      line.classList.add("low-confidence");
-      line.title = `Low confidence (${Math.round(event.confidence * 100)} %)`;
-    }
-    if (!isFinal) {
-      // Screen readers announce finals only: a partial would be read again and again.
-      line.setAttribute("aria-hidden", "true");
-      line.dataset.shownAt = String(Date.now());
-    }
-
-    // mentions.js marks the line before it is shown, so the live region reads it marked
-    const detail = { line, event, live, mine: event.speaker.id === me };
-    if (isFinal) document.dispatchEvent(new CustomEvent("caption:final", { detail }));
-    if (existing) {
-      // A new node (not new text in the old one), so the live region announces the final.
-      existing.replaceWith(line);
-    } else {
-      els.captions.append(line);
-      while (els.captions.childElementCount > MAX_CAPTION_LINES) {
-        els.captions.firstElementChild.remove();
-      }
-    }
-    if (stickToBottom) els.captions.scrollTop = els.captions.scrollHeight;
-  }
-
-  function isScrolledToBottom() {
-    const c = els.captions;
-    return c.scrollHeight - c.scrollTop - c.clientHeight < 40;
-  }
-
-  // --- Participants ----------------------------------------------------------------
-
-  const people = new Map(); // user id → {name, role, connections}
-
-  function renderParticipants(participants) {
-    people.clear();
-    for (const person of participants) {
-      people.set(person.id, { name: person.name, role: person.role, connections: person.connections });
-    }
-    drawParticipants();
-  }
-
-  function markPresence(person, joined) {
-    // The server counts every connection (tabs, devices) of each person in the room.
-    const known = people.get(person.id) || { name: person.name, role: person.role };
-    known.connections = person.connections ?? (joined ? 1 : 0);
-    people.set(person.id, known);
-    drawParticipants();
-  }
-
-  function drawParticipants() {
-    const items = [...people.entries()].map(([id, person]) => {
-      const item = document.createElement("li");
-      item.dataset.userId = id;
-      item.classList.toggle("present", person.connections > 0);
-      const presence = person.connections > 0 ? " · in the room" : "";
-      item.textContent = `${person.name} (${person.role})${presence}`;
-      return item;
-    });
-    els.participants.replaceChildren(...items);
   }
 
   // --- Microphone ------------------------------------------------------------------
@@ -478,16 +384,7 @@
     els.alert.textContent = "";
   }
 
-  function setCaptionSize(rem) {
-    const size = Math.min(3.5, Math.max(1, rem));
-    document.documentElement.style.setProperty("--caption-size", `${size}rem`);
-    localStorage.setItem("caption-size", String(size));
-    return size;
-  }
-
-  let captionSize = setCaptionSize(Number(localStorage.getItem("caption-size")) || 1.5);
-  els.smaller.addEventListener("click", () => (captionSize = setCaptionSize(captionSize - 0.25)));
-  els.larger.addEventListener("click", () => (captionSize = setCaptionSize(captionSize + 0.25)));
+  window.captionSizeButtons(els.smaller, els.larger);
 
   if (canSpeak) {
     els.start.hidden = false;
