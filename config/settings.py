@@ -371,6 +371,14 @@ CAPTIONS_ACCESS_RECHECK_SECONDS = envint("CAPTIONS_ACCESS_RECHECK_SECONDS", "60"
 # itself (the worker's sweep, `manage.py end_idle_meetings`)
 MEETING_IDLE_END_MINUTES = envint("MEETING_IDLE_END_MINUTES", "30")
 
+# Summaries and live translation: any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM...).
+# Unset LLM_BASE_URL: both are off, and the pages say how to turn them on.
+LLM_BASE_URL = envstr("LLM_BASE_URL")
+LLM_MODEL = envstr("LLM_MODEL")
+LLM_API_KEY = envstr("LLM_API_KEY")
+# the model's context window in tokens: longer transcripts are summarised in parts that fit
+LLM_CONTEXT_TOKENS = envint("LLM_CONTEXT_TOKENS", "8192")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,90 @@
+"""A chat model behind an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp...).
+
+Summaries and translations go through here. No Django: the caller passes the endpoint
+(see ``chat_endpoint()``, which reads the LLM_* settings).
+Errors come out as ``ChatFailed``, whose message can be shown to a user as it is: it names
+the endpoint's host and what went wrong, never a key or a stack trace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import openai
+
+
+@dataclass(frozen=True)
+class ChatEndpoint:
+    base_url: str  # e.g. https://api.openai.com/v1 or http://ollama-host:11434/v1
+    model: str
+    api_key: str = ""
+    context_tokens: int = 8192  # the model's context window, prompt and answer together
+    timeout: float = 120.0
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+
+class ChatFailed(Exception):
+    """The endpoint could not answer; the message is fit for the person who asked."""
+
+
+class PromptTooLong(ChatFailed):
+    """The endpoint refused the prompt as longer than the model's context: send less."""
+
+
+def estimated_tokens(text: str) -> int:
+    # About four characters a token for English with OpenAI's and Llama's tokenizers; a rough
+    # count errs on the long side so that a part sent alone fits.
+    return math.ceil(len(text) / 3.5)
+
+
+def complete(
+    endpoint: ChatEndpoint,
+    messages: list[dict[str, str]],
+    *,
+    max_tokens: int | None = None,
+    json_object: bool = False,
+) -> str:
+    """The model's answer to ``messages`` (role/content dicts), at temperature 0."""
+    client = openai.OpenAI(
+        base_url=endpoint.base_url,
+        # Local servers take any key; the SDK insists on one.
+        api_key=endpoint.api_key or "no-key",
+        timeout=endpoint.timeout,
+        max_retries=2,  # the SDK retries connection errors, 408, 429 and 5xx with backoff
+    )
+    options = {"response_format": {"type": "json_object"}} if json_object else {}
+    try:
+        response = client.chat.completions.create(
+            model=endpoint.model,
+            messages=messages,
+            temperature=0,
+            max_tokens=max_tokens,
+            **options,
+        )
+    except openai.BadRequestError as error:
+        if error.code == "context_length_exceeded":
+            raise PromptTooLong(f"The prompt was too long for {endpoint.model}.") from error
+        raise ChatFailed(_refused(endpoint, error)) from error
+    except openai.APIStatusError as error:
+        raise ChatFailed(_refused(endpoint, error)) from error
+    except openai.APIConnectionError as error:  # refused, timed out, TLS, DNS
+        raise ChatFailed(f"The language model at {endpoint.host} could not be reached.") from error
+    choice = response.choices[0] if response.choices else None
+    if choice is None or not choice.message.content:
+        raise ChatFailed(f"The language model at {endpoint.host} gave an empty answer.")
+    return choice.message.content
+
+
+def _refused(endpoint: ChatEndpoint, error: openai.APIStatusError) -> str:
+    reasons = {
+        401: "refused the API key",
+        403: "refused the API key",
+        404: "does not know the model",
+    }
+    reason = reasons.get(error.status_code, f"answered with an error (HTTP {error.status_code})")
+    return f"The language model at {endpoint.host} {reason} ({endpoint.model})."
