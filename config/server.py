@@ -9,6 +9,8 @@ all start the site with it.
   the TCP connection instead (the client sees 1006, no code), and the application cannot send
   1009 itself: autobahn's ``sendClose`` accepts only 1000 and 3000-4999.
 - The access log never shows a credential from a query string (``?token=``).
+
+It also gives freed memory back to the system every minute (config/memory.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
+from .memory import start_releasing_free_memory
 from .redaction import redact_query
 
 
@@ -62,4 +65,5 @@ class CaptionsCommandLine(CommandLineInterface):
 
 
 if __name__ == "__main__":
+    start_releasing_free_memory()
     CaptionsCommandLine.entrypoint()
