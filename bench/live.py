@@ -146,6 +146,11 @@ class Listening:
 
 
 async def speak(url: str, slug: str, token: str, timings: list[ClipTiming]) -> SpeakerRun:
+    return SpeakerRun((await speak_clips(url, slug, token, timings)).finish())
+
+
+async def speak_clips(url: str, slug: str, token: str, timings: list[ClipTiming]) -> Listening:
+    """One speaker's connection: the clips in real time, then what it heard of each."""
     ws_url = url.replace("http", "ws", 1) + f"/ws/meetings/{slug}/?token={token}"
     async with websockets.connect(ws_url, max_size=2**22) as ws:
         ready = json.loads(await ws.recv())
@@ -157,7 +162,7 @@ async def speak(url: str, slug: str, token: str, timings: list[ClipTiming]) -> S
         await send_clips(ws, listening)
         await ws.send(json.dumps({"type": "session.stop"}))
         await asyncio.wait_for(receiver, 60)
-    return SpeakerRun(listening.finish())
+    return listening
 
 
 async def receive(ws, listening: Listening) -> None:

@@ -35,13 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.live import (  # noqa: E402
     GAP_SECONDS,
-    ClipResult,
     ClipTiming,
     Listening,
     percentile,
-    receive,
-    send_clips,
     set_up_room,
+    speak_clips,
     speech_bounds,
 )
 from tests.servers import listening_pid  # noqa: E402
@@ -110,20 +108,6 @@ async def sample_forever(url: str, soak: Soak, every: float) -> None:
         await asyncio.sleep(every)
 
 
-async def speak(url: str, slug: str, token: str, timings: list[ClipTiming]) -> Listening:
-    ws_url = url.replace("http", "ws", 1) + f"/ws/meetings/{slug}/?token={token}"
-    async with websockets.connect(ws_url, max_size=2**22) as ws:
-        ready = json.loads(await ws.recv())
-        listening = Listening(ready["participant"]["id"], timings, [])
-        listening.results = [ClipResult(t.clip.name) for t in timings]
-        await ws.send(json.dumps({"type": "session.start", "sample_rate": 16000}))
-        receiver = asyncio.create_task(receive(ws, listening))
-        await send_clips(ws, listening)
-        await ws.send(json.dumps({"type": "session.stop"}))
-        await asyncio.wait_for(receiver, 60)
-    return listening
-
-
 async def listen(url: str, slug: str, token: str, soak: Soak, stop: asyncio.Event) -> None:
     """A listener: counts the finals it receives until the speakers are done."""
     ws_url = url.replace("http", "ws", 1) + f"/ws/meetings/{slug}/?token={token}"
@@ -157,7 +141,7 @@ async def run(url: str, speakers: int, listeners: int, minutes: float, every: fl
     await asyncio.sleep(2)  # everyone in the room before the first word
     orders = [(corpus[i:] + corpus[:i]) * cycles for i in range(speakers)]
     runs = await asyncio.gather(
-        *(speak(url, slug, t, order) for t, order in zip(tokens, orders, strict=False))
+        *(speak_clips(url, slug, t, order) for t, order in zip(tokens, orders, strict=False))
     )
     await asyncio.sleep(3)
     stop.set()
