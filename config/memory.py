@@ -1,11 +1,14 @@
-"""Give memory that was freed back to the system now and then.
+"""Keep the web process' memory to what it uses: glibc's malloc, set up for many threads.
 
-The web process decodes speech in threads, and glibc's malloc gives each thread an arena of its
-own and keeps what is freed there for later. Over a long meeting the process then holds hundreds
-of megabytes it no longer uses: in the soak benchmark (docs/BENCHMARKS.md) it climbed from 0.8
-to 1.1 GB in half an hour, and one ``malloc_trim(0)`` gave back 245 MB of it at once. Trimming
-every minute from a thread of its own keeps the resident size to what is in use. Elsewhere than
-glibc (musl, macOS) there is nothing to call and nothing is done.
+The web process decodes speech in threads. By default glibc's malloc gives each thread an arena
+of its own (up to 8 per core), keeps what is freed in each for later, and after the first large
+block is freed serves blocks of up to 32 MB from those arenas too. Over a long meeting the
+process then holds hundreds of megabytes it no longer uses: in the soak benchmark
+(docs/BENCHMARKS.md) it climbed from 0.8 to 1.1 GB in half an hour, and one ``malloc_trim(0)``
+gave back 245 MB of it at once. So, at start: two arenas shared by all threads, and blocks of
+128 KiB or more (audio windows, the model's buffers) mapped on their own and given back when
+freed; and every minute, the free pages of the arenas returned. Elsewhere than glibc (musl,
+macOS) there is nothing to call and nothing is done.
 """
 
 from __future__ import annotations
@@ -13,40 +16,55 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
-from collections.abc import Callable
 
 TRIM_EVERY_SECONDS = 60.0
+ARENAS = 2
+MMAP_THRESHOLD_BYTES = 128 * 1024
+# mallopt() parameters, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+def _libc() -> ctypes.CDLL | None:
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+        return None  # not glibc
+    return libc
 
 
 def release_free_memory() -> bool:
     """Return the free pages of every malloc arena to the system; False where it cannot."""
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _libc()
+    if libc is None:
         return False
-    trim(0)
+    libc.malloc_trim(0)
     return True
 
 
+def configure_malloc() -> bool:
+    """Few arenas and a fixed mapping threshold; call before any thread starts."""
+    libc = _libc()
+    if libc is None:
+        return False
+    # Setting the threshold also stops glibc from raising it as large blocks are freed.
+    return bool(
+        libc.mallopt(M_ARENA_MAX, ARENAS) and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    )
+
+
 def start_releasing_free_memory(every: float = TRIM_EVERY_SECONDS) -> threading.Thread | None:
-    """A daemon thread that releases free memory every ``every`` seconds (None: not glibc)."""
-    trim = _malloc_trim()
-    if trim is None:
+    """Configure malloc, then a daemon thread releases free memory every ``every`` seconds."""
+    libc = _libc()
+    if libc is None or not configure_malloc():
         return None
 
     def release_forever() -> None:
         while True:
             threading.Event().wait(every)
-            trim(0)
+            libc.malloc_trim(0)
 
     thread = threading.Thread(target=release_forever, name="release-free-memory", daemon=True)
     thread.start()
