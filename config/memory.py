@@ -5,10 +5,11 @@ of its own (up to 8 per core), keeps what is freed in each for later, and after 
 block is freed serves blocks of up to 32 MB from those arenas too. Over a long meeting the
 process then holds hundreds of megabytes it no longer uses: in the soak benchmark
 (docs/BENCHMARKS.md) it climbed from 0.8 to 1.1 GB in half an hour, and one ``malloc_trim(0)``
-gave back 245 MB of it at once. So, at start: two arenas shared by all threads, and blocks of
-128 KiB or more (audio windows, the model's buffers) mapped on their own and given back when
-freed; and every minute, the free pages of the arenas returned. Elsewhere than glibc (musl,
-macOS) there is nothing to call and nothing is done.
+gave back 245 MB of it at once. So, at start, two arenas shared by all threads (what one thread
+freed, another reuses), and every minute the free pages of the arenas go back to the system.
+Mapping large blocks on their own (``M_MMAP_THRESHOLD``) would keep the process smaller still
+but made each decode nearly twice as slow (bench/malloc_settings.py). Elsewhere than glibc
+(musl, macOS) there is nothing to call and nothing is done.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ import threading
 
 TRIM_EVERY_SECONDS = 60.0
 ARENAS = 2
-MMAP_THRESHOLD_BYTES = 128 * 1024
-# mallopt() parameters, from glibc's malloc.h
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
+M_ARENA_MAX = -8  # mallopt()'s parameter, from glibc's malloc.h
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -45,14 +43,9 @@ def release_free_memory() -> bool:
 
 
 def configure_malloc() -> bool:
-    """Few arenas and a fixed mapping threshold; call before any thread starts."""
+    """Two arenas for all threads; call before threads start (later ones use them too)."""
     libc = _libc()
-    if libc is None:
-        return False
-    # Setting the threshold also stops glibc from raising it as large blocks are freed.
-    return bool(
-        libc.mallopt(M_ARENA_MAX, ARENAS) and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    )
+    return bool(libc and libc.mallopt(M_ARENA_MAX, ARENAS))
 
 
 def start_releasing_free_memory(every: float = TRIM_EVERY_SECONDS) -> threading.Thread | None:
