@@ -119,6 +119,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "meetings",
     "transcription",
+    "caption_views",
+    "summaries",
+    "translations",
 ]
 
 MIDDLEWARE = [
@@ -378,6 +381,10 @@ LLM_MODEL = envstr("LLM_MODEL")
 LLM_API_KEY = envstr("LLM_API_KEY")
 # the model's context window in tokens: longer transcripts are summarised in parts that fit
 LLM_CONTEXT_TOKENS = envint("LLM_CONTEXT_TOKENS", "8192")
+# the languages a listener may have the captions translated into (ISO 639-1 codes)
+TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh")
+if not all(re.fullmatch(r"[a-z]{2,3}", code) for code in TRANSLATION_LANGUAGES):
+    raise ImproperlyConfigured("TRANSLATION_LANGUAGES: ISO 639-1 codes such as fr,de,es")
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/audio/transcribe", api.transcribe, name="api-transcribe"),
     path("api/jobs/<int:job_id>", api.job_status, name="api-job"),
     path("metrics", metrics_view, name="metrics"),
+    path("", include("caption_views.urls")),
     path("", include("meetings.urls")),
 ]

@@ -11,6 +11,8 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from summaries.jobs import summarise_ended_meeting
+
 from . import events
 from .models import ApiToken, Bookmark, Meeting, Membership, Recording, Segment, User
 
@@ -150,6 +152,7 @@ def do_end_meeting(meeting: Meeting, by: User | None) -> bool:
         if not meeting.end():
             return False
         send_event_on_commit(meeting.pk, events.meeting_ended(meeting, by))
+        summarise_ended_meeting(meeting)  # queued on commit, if an endpoint is configured
     return True
 
 

@@ -109,6 +109,23 @@ class Bare(TypedDict):
     type: Literal["pong", "session.stopped"]
 
 
+class CaptionTranslated(TypedDict):
+    """A final in the language a listener chose: only connections that chose it get it."""
+
+    type: Literal["caption.translated"]
+    item_id: str
+    segment_id: int
+    language: str
+    text: str
+
+
+class TranslationChosen(TypedDict):
+    """The answer to translation.choose: the connection's language now (None: off)."""
+
+    type: Literal["translation.chosen"]
+    language: str | None
+
+
 class ErrorEvent(TypedDict):
     type: Literal["error"]
     code: str
@@ -225,6 +242,20 @@ def session_stopped() -> Bare:
     return {"type": "session.stopped"}
 
 
+def caption_translated(segment: Segment, language: str, text: str) -> CaptionTranslated:
+    return {
+        "type": "caption.translated",
+        "item_id": segment.item_id,
+        "segment_id": segment.pk,
+        "language": language,
+        "text": text,
+    }
+
+
+def translation_chosen(language: str | None) -> TranslationChosen:
+    return {"type": "translation.chosen", "language": language}
+
+
 def error_event(code: str, message: str) -> ErrorEvent:
     return {"type": "error", "code": code, "message": message}
 
@@ -239,6 +270,11 @@ def room_group(meeting_id: int) -> str:
 def user_group(user_id: int) -> str:
     """Every open connection of one user, on every server process."""
     return f"user.{user_id}"
+
+
+def translation_group(meeting_id: int, language: str) -> str:
+    """The room's connections that chose to read its captions in ``language``."""
+    return f"meeting.{meeting_id}.translation.{language}"
 
 
 #: channel-layer message to a user's group: their rights changed, check them again

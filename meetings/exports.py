@@ -25,6 +25,8 @@ class ExportLine:
     speaker: str
     text: str
     confidence: float | None = None
+    #: in the language asked for (translations.exports): TXT and DOCX show it under the text
+    translation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def export(
     *,
     title: str = "",
     bookmarks: Sequence[ExportBookmark] = (),
+    summary=None,  # summaries.exports.ExportSummary: JSON, TXT and DOCX carry it
 ) -> bytes:
     writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
     try:
@@ -86,7 +89,7 @@ def export(
     if fmt in ("srt", "vtt"):
         return writer(lines, title=title)
     marks = [replace(m, author=one_line(m.author), note=one_line(m.note)) for m in bookmarks]
-    return writer(lines, title=title, bookmarks=marks)
+    return writer(lines, title=title, bookmarks=marks, summary=summary)
 
 
 def _clean(lines: list[ExportLine], title: str) -> tuple[list[ExportLine], str]:
@@ -96,6 +99,7 @@ def _clean(lines: list[ExportLine], title: str) -> tuple[list[ExportLine], str]:
             line,
             speaker=one_line(line.speaker),
             text=one_line(line.text),
+            translation=one_line(line.translation) if line.translation is not None else None,
             # NaN is not JSON; an unknown confidence is None
             confidence=line.confidence if _finite(line.confidence) else None,
         )
@@ -167,28 +171,48 @@ def _bookmark_row(mark: ExportBookmark) -> str:
 
 
 def to_txt(
-    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+    lines: list[ExportLine],
+    *,
+    title: str = "",
+    bookmarks: Sequence[ExportBookmark] = (),
+    summary=None,
 ) -> bytes:
     lines, title = _clean(lines, title)
     out = [title, "=" * len(title), ""] if title else []
+    out += summary.txt_rows() if summary else []
     for line in lines:
         speaker = f"{line.speaker}: " if line.speaker else ""
         out.append(f"[{short_clock(line.start_ms)}] {speaker}{line.text}")
+        if line.translation is not None:
+            out.append(f"    {line.translation}")
     if bookmarks:
         out += ["", "Bookmarks", "---------", *map(_bookmark_row, bookmarks)]
     return "".join(f"{row}\n" for row in out).encode()
 
 
 def to_json(
-    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+    lines: list[ExportLine],
+    *,
+    title: str = "",
+    bookmarks: Sequence[ExportBookmark] = (),
+    summary=None,
 ) -> bytes:
     lines, title = _clean(lines, title)
     data = {
         "title": title,
-        "segments": [asdict(line) for line in lines],
+        "segments": [_segment_json(line) for line in lines],
         "bookmarks": [asdict(mark) for mark in bookmarks],
     }
+    if summary:
+        data["summary"] = summary.json_data()
     return to_json_text(data).encode()
+
+
+def _segment_json(line: ExportLine) -> dict:
+    data = asdict(line)
+    if line.translation is None:
+        del data["translation"]  # the field is there only in an export with a translation
+    return data
 
 
 def to_json_text(data: dict) -> str:
@@ -196,7 +220,11 @@ def to_json_text(data: dict) -> str:
 
 
 def to_docx(
-    lines: list[ExportLine], *, title: str = "", bookmarks: Sequence[ExportBookmark] = ()
+    lines: list[ExportLine],
+    *,
+    title: str = "",
+    bookmarks: Sequence[ExportBookmark] = (),
+    summary=None,
 ) -> bytes:
     from docx import Document
     from docx.shared import RGBColor
@@ -205,6 +233,8 @@ def to_docx(
     document = Document()
     if title:
         document.add_heading(title, level=1)
+    if summary:
+        summary.add_to_docx(document)
     for line in lines:
         paragraph = document.add_paragraph()
         time_run = paragraph.add_run(f"[{short_clock(line.start_ms)}] ")
@@ -212,6 +242,8 @@ def to_docx(
         if line.speaker:
             paragraph.add_run(f"{line.speaker}: ").bold = True
         paragraph.add_run(line.text)
+        if line.translation is not None:
+            document.add_paragraph().add_run(line.translation).italic = True
     if bookmarks:
         document.add_heading("Bookmarks", level=2)
         for mark in bookmarks:

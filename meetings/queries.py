@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Sum
 
+from summaries.exports import summary_for_export
+from translations.exports import translated_lines
+
 from . import exports
 from .models import (
     Bookmark,
@@ -62,14 +65,20 @@ def active_user(user_id: int) -> User | None:
 
 
 def transcript_export(
-    meeting: Meeting, version: TranscriptVersion | None, fmt: str
+    meeting: Meeting, version: TranscriptVersion | None, fmt: str, translation: str = ""
 ) -> tuple[bytes, str]:
-    """One transcript version of a meeting as a file in one format, and the file's name."""
-    lines = exports.lines_from_segments(Segment.objects.of_version(meeting, version))
-    suffix = f"-v{version.pk}" if version else ""
+    """One transcript version of a meeting as a file in one format, and the file's name;
+    with a ``translation`` language, its translation too (translations.exports)."""
+    segments = Segment.objects.of_version(meeting, version)
+    if translation:
+        lines = translated_lines(segments, translation, fmt)
+    else:
+        lines = exports.lines_from_segments(segments)
+    suffix = (f"-v{version.pk}" if version else "") + (f".{translation}" if translation else "")
     filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
     bookmarks = exports.bookmarks_from_rows(Bookmark.objects.filter(meeting=meeting))
-    body = exports.export(lines, fmt, title=meeting.title, bookmarks=bookmarks)
+    summary = summary_for_export(meeting)
+    body = exports.export(lines, fmt, title=meeting.title, bookmarks=bookmarks, summary=summary)
     return body, filename
 
 

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from transcription.engine_factory import transcribable_languages
+from translations import views as translation_views
+from translations.exports import ExportRefused
 
 from . import actions, exports, languages, queries
 from .access import Access, get_meeting_for_user
@@ -145,6 +147,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "bookmark_note_max_length": Bookmark.NOTE_MAX_LENGTH,
         "language_warning": languages.room_warning(meeting.language, transcribable_languages()),
         "docs_url": settings.CAPTIONS_DOCS_URL,
+        "translation": translation_views.room_picker(),
         # read by mentions.js from a JSON script element (the policy allows no inline script)
         "mentions": {
             "words": request.user.mention_words,
@@ -192,6 +195,7 @@ def render_transcript(
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
+        "translation_languages": translation_views.export_languages(meeting),
         "pending": pending or {},
     }
     return render(request, "meetings/transcript.html", ctx, status=status)
@@ -216,7 +220,13 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
     if fmt not in exports.FORMATS:
         raise Http404("No such export format")
     version = _version_or_404(access.meeting, request.GET.get("version"))
-    body, filename = queries.transcript_export(access.meeting, version, fmt)
+    translation = request.GET.get("translation", "")
+    try:
+        body, filename = queries.transcript_export(access.meeting, version, fmt, translation)
+    except ExportRefused as refused:
+        return HttpResponse(
+            str(refused), status=refused.status, content_type="text/plain; charset=utf-8"
+        )
     response = HttpResponse(body, content_type=exports.FORMATS[fmt].content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -191,3 +193,55 @@ def listening_pid(port: int) -> int:
         ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
     )
     return int(found.stdout.split("pid=")[1].split(",")[0])
+
+
+class HttpsSite(NamedTuple):
+    base: str  # https://localhost:<port>, through Caddy
+    context: ssl.SSLContext  # trusts Caddy's internal CA
+    process: subprocess.Popen  # serve.py, which runs Caddy and the web processes
+
+
+@contextmanager
+def serve_https(tmp_path: Path, *serve_args: str, **env: str) -> Iterator[HttpsSite]:
+    """`scripts/serve.py --https localhost:<port>` on the test settings, as an operator runs it.
+
+    Caddy's state (its internal CA) and the collected static files go under ``tmp_path``.
+    """
+    https_port = free_port()
+    environment = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.test_settings",
+        CAPTIONS_TEST_SERVER="1",
+        DOTENV_PATH=str(tmp_path / ".env"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        XDG_DATA_HOME=str(tmp_path / "caddy"),
+        CADDY_HTTP_PORT=str(free_port()),
+        **env,
+    )
+    command = [sys.executable, "scripts/serve.py", "--https", f"localhost:{https_port}"]
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [*command, *serve_args], cwd=ROOT, env=environment, stdout=log, stderr=log
+    )
+    root_ca = tmp_path / "caddy" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    base = f"https://localhost:{https_port}"
+    try:
+        yield HttpsSite(base, wait_for_https(base, root_ca, process), process)
+    finally:
+        stop_process(process)
+        log.close()
+
+
+def wait_for_https(base: str, root_ca: Path, process: subprocess.Popen) -> ssl.SSLContext:
+    """An SSL context trusting Caddy's CA, once ``base`` answers /healthz through it."""
+    deadline = time.monotonic() + 90
+    while True:
+        assert process.poll() is None, "serve.py --https exited"
+        try:
+            context = ssl.create_default_context(cafile=str(root_ca))
+            with urllib.request.urlopen(base + "/healthz", context=context, timeout=2):
+                return context
+        except (OSError, ssl.SSLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

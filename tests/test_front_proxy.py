@@ -10,14 +10,9 @@ import asyncio
 import contextlib
 import http.client
 import json
-import os
 import ssl
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
@@ -25,7 +20,7 @@ import pytest
 import websockets
 
 from meetings.models import ApiToken
-from tests.servers import ROOT, free_port, stop_process
+from tests.servers import free_port, serve_https
 
 pytestmark = pytest.mark.slow
 
@@ -41,44 +36,10 @@ class Site(NamedTuple):
 @pytest.fixture
 def site(live_cast, tmp_path):
     """The site as `serve.py --https localhost:<port>` serves it."""
-    https_port, daphne_port = free_port(), free_port()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.test_settings",
-        CAPTIONS_TEST_SERVER="1",
-        DOTENV_PATH=str(tmp_path / ".env"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        XDG_DATA_HOME=str(tmp_path / "caddy"),
-        CADDY_HTTP_PORT=str(free_port()),
-        UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT),
-    )
-    command = [sys.executable, "scripts/serve.py", "--https", f"localhost:{https_port}"]
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [*command, "--port", str(daphne_port)], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    root_ca = tmp_path / "caddy" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-    base = f"https://localhost:{https_port}"
-    try:
-        context = wait_for_https(base, root_ca, process)
-        yield Site(base, context, f"http://127.0.0.1:{daphne_port}")
-    finally:
-        stop_process(process)
-        log.close()
-
-
-def wait_for_https(base: str, root_ca: Path, process: subprocess.Popen) -> ssl.SSLContext:
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, "serve.py --https exited"
-        try:
-            context = ssl.create_default_context(cafile=str(root_ca))
-            with urllib.request.urlopen(base + "/healthz", context=context, timeout=2):
-                return context
-        except (OSError, ssl.SSLError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    daphne_port = free_port()
+    serving = serve_https(tmp_path, "--port", str(daphne_port), UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT))
+    with serving as https:
+        yield Site(https.base, https.context, f"http://127.0.0.1:{daphne_port}")
 
 
 def fetch(url: str, context: ssl.SSLContext, **request: object):

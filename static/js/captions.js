@@ -1,5 +1,6 @@
 // The room's caption list: partial lines that are replaced in place, finals that never change,
-// the oldest lines dropped past a limit, and the list kept at the bottom while it is there.
+// the oldest lines dropped past a limit, and the list kept at the newest line until the person
+// scrolls up to read back (then nothing moves, and "Jump to live" brings them back).
 "use strict";
 
 (function () {
@@ -12,7 +13,44 @@
       this.container = container;
       this.lowConfidence = lowConfidence;
       this.maxLines = maxLines;
+      // Following the newest caption until the person scrolls up; then nothing moves the view
+      // and the "Jump to live" button (named by data-jump-button) brings them back.
+      this.following = true;
+      this.missed = 0;
+      this.jump = document.getElementById(container.dataset.jumpButton || "");
+      container.addEventListener("scroll", () => this.onScroll());
+      if (this.jump) this.jump.addEventListener("click", () => this.jumpToLive());
+      // a change of size, spacing or lines changes the height: the newest line stays in view
+      new ResizeObserver(() => this.following && this.scrollToEnd()).observe(container);
+      document.addEventListener("caption:settings", () => this.following && this.scrollToEnd());
       setInterval(() => this.dropStalePartials(), 5000);
+    }
+
+    onScroll() {
+      const atBottom = this.isScrolledToBottom();
+      if (atBottom === this.following) return;
+      this.following = atBottom;
+      if (atBottom) this.missed = 0;
+      this.showJump();
+    }
+
+    jumpToLive() {
+      this.following = true;
+      this.missed = 0;
+      this.scrollToEnd();
+      this.showJump();
+      // the button goes away: the keyboard lands on the captions it led to, not on the page
+      this.container.focus({ preventScroll: true });
+    }
+
+    showJump() {
+      if (!this.jump) return;
+      this.jump.hidden = this.following;
+      this.jump.textContent = this.missed ? `Jump to live (${this.missed} new)` : "Jump to live";
+    }
+
+    scrollToEnd() {
+      this.container.scrollTop = this.container.scrollHeight;
     }
 
     dropStalePartials() {
@@ -31,7 +69,6 @@
         if (existing) existing.remove(); // an utterance that came to nothing
         return;
       }
-      const stickToBottom = this.isScrolledToBottom();
       const line = this.lineFor(event, isFinal);
       line.id = id;
       // mentions.js marks the line before it is shown, so the live region reads it marked
@@ -42,11 +79,23 @@
         existing.replaceWith(line);
       } else {
         this.container.append(line);
-        while (this.container.childElementCount > this.maxLines) {
-          this.container.firstElementChild.remove();
+        this.dropOldest();
+        if (isFinal && !this.following) {
+          this.missed += 1;
+          this.showJump();
         }
       }
-      if (stickToBottom) this.container.scrollTop = this.container.scrollHeight;
+      if (this.following) this.scrollToEnd();
+    }
+
+    dropOldest() {
+      while (this.container.childElementCount > this.maxLines) {
+        const oldest = this.container.firstElementChild;
+        const next = oldest.nextElementSibling;
+        // what is read now stays where it is on screen when the lines above it go
+        if (!this.following && next) this.container.scrollTop -= next.offsetTop - oldest.offsetTop;
+        oldest.remove();
+      }
     }
 
     lineFor(event, isFinal) {
@@ -78,17 +127,15 @@
     }
   }
 
-  // The A− / A+ buttons: the caption text size, kept in this browser.
+  // The A− / A+ buttons: the caption text size, saved on the account (caption-settings.js).
   function captionSizeButtons(smaller, larger) {
-    const setSize = (rem) => {
-      const size = Math.min(3.5, Math.max(1, rem));
-      document.documentElement.style.setProperty("--caption-size", `${size}rem`);
-      localStorage.setItem("caption-size", String(size));
-      return size;
+    const settings = window.CaptionSettings;
+    const step = (rem) => {
+      const size = Math.min(3.5, Math.max(1, (settings.values.size || 1.5) + rem));
+      settings.update({ size });
     };
-    let size = setSize(Number(localStorage.getItem("caption-size")) || 1.5);
-    smaller.addEventListener("click", () => (size = setSize(size - 0.25)));
-    larger.addEventListener("click", () => (size = setSize(size + 0.25)));
+    smaller.addEventListener("click", () => step(-0.25));
+    larger.addEventListener("click", () => step(0.25));
   }
 
   window.CaptionList = CaptionList;

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 
@@ -21,9 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from meetings.models import Segment
-from tests.servers import ROOT, free_port, listening_pid, stop_process
+from tests.servers import free_port, listening_pid, serve_https
 from tests.speech import word_error_rate
-from tests.test_front_proxy import wait_for_https
 
 from .pages import DESKTOP, SPOKEN, logged_in_page, off_the_event_loop, wait_for
 
@@ -44,31 +41,12 @@ def two_free_ports() -> int:
 @pytest.fixture
 def site(live_cast, tmp_path) -> Iterator[tuple[str, list[int]]]:
     """https://localhost:<port> through Caddy, and the two web processes' ports behind it."""
-    https_port, web_port = free_port(), two_free_ports()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.test_settings",
-        CAPTIONS_TEST_SERVER="1",
-        DOTENV_PATH=str(tmp_path / ".env"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        XDG_DATA_HOME=str(tmp_path / "caddy"),
-        CADDY_HTTP_PORT=str(free_port()),
-    )
-    command = [sys.executable, "scripts/serve.py", "--https", f"localhost:{https_port}"]
-    command += ["--port", str(web_port), "--web-processes", "2"]
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    root_ca = tmp_path / "caddy" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-    base = f"https://localhost:{https_port}"
-    try:
-        wait_for_https(base, root_ca, process)
+    web_port = two_free_ports()
+    with serve_https(tmp_path, "--port", str(web_port), "--web-processes", "2") as https:
         ports = [web_port, web_port + 1]
         for port in ports:  # both up, not only the one that answered
             wait_for(lambda port=port: connections(port) is not None, timeout=60)
-        yield base, ports
-    finally:
-        stop_process(process)
-        log.close()
+        yield https.base, ports
 
 
 def connections(port: int) -> float | None:

@@ -2,7 +2,7 @@
 
 One consumer per WebSocket connection. It authenticates, holds the connection's lease (the
 user's quota and, in rooms, the room's presence), checks every message, and keeps the
-connection's rights current: a revocation reaches it through the user's group within a moment.
+connection's rights current (:mod:`.rights`): a revocation reaches it within a moment.
 A connection that sends audio gets a :class:`SpeakerSession`. Reads go through
 :mod:`meetings.queries` and :mod:`meetings.access`, writes through :mod:`meetings.actions`, and
 every payload comes from :mod:`meetings.events`. The two endpoints (:mod:`.endpoints`) differ
@@ -23,13 +23,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 
 from config import log_context
 from meetings import events, queries
 from meetings.access import Access
-from meetings.ws_auth import credentials_still_valid
 
 from .. import metrics
 from ..engines.base import EngineUnavailable, SessionConfig
@@ -39,6 +37,7 @@ from .messages import (
     DEFAULT_SAMPLE_RATE,
     AddBookmark,
     AppendAudio,
+    ChooseTranslation,
     Clear,
     ClientMessage,
     Commit,
@@ -50,6 +49,7 @@ from .messages import (
     Stop,
     parse_message,
 )
+from .rights import CloseCode, RightsMixin
 from .speaker import SpeakerSession
 
 if TYPE_CHECKING:
@@ -67,23 +67,7 @@ SERVER_BUSY = (
 )
 
 
-class CloseCode:
-    NOT_AUTHENTICATED = 4401
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    IDLE = 4408
-    TOO_MANY = 4429
-    TOO_BIG = 1009
-
-
-REVOKED_MESSAGES = {
-    CloseCode.NOT_AUTHENTICATED: "Your session ended or your access was revoked.",
-    CloseCode.FORBIDDEN: "You are no longer a participant of this meeting.",
-    CloseCode.NOT_FOUND: "This meeting does not exist any more.",
-}
-
-
-class CaptionConsumer(AsyncWebsocketConsumer):
+class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
     """What both endpoints share: audio in, captions out. Subclasses say who hears them."""
 
     access: Access | None = None
@@ -214,6 +198,8 @@ class CaptionConsumer(AsyncWebsocketConsumer):
                 await self.on_meeting_control(message)
             case AddBookmark():
                 await self.on_bookmark(message)
+            case ChooseTranslation():
+                await self.on_translation_choose(message)
 
     async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
@@ -344,50 +330,6 @@ class CaptionConsumer(AsyncWebsocketConsumer):
             noise_reduction=settings.OPENAI_REALTIME_NOISE_REDUCTION or None,
         )
 
-    # --- Rights that change while connected --------------------------------------------
-
-    async def user_access_changed(self, message: dict[str, Any]) -> None:
-        """Sent to the user's group by the actions that take rights away (meetings.actions)."""
-        await self._recheck_access()
-
-    async def _recheck_access(self) -> None:
-        if self.access is None or self.revoked:
-            return
-        try:
-            current = await self._current_access()
-        except (OperationalError, InterfaceError):
-            # PostgreSQL away (a restart): keep the rights as they were; the next round checks
-            logger.warning("could not check the rights of user %s now", self.user.pk)
-            return
-        if isinstance(current, int):
-            self.revoked = True  # nothing more from this client is handled
-            await self._drop_speaker()
-            await self.send_event(events.error_event("forbidden", REVOKED_MESSAGES[current]))
-            await self.close(current)
-            return
-        if self.access.can_speak and not current.can_speak:
-            self.was_speaker = True
-            await self._drop_speaker()
-            await self.send_event(
-                events.error_event(
-                    "forbidden", "You are a listener now: your microphone is no longer captioned."
-                )
-            )
-        self.access = current
-
-    @database_sync_to_async
-    def _current_access(self) -> Access | int:
-        """This connection's rights now, or the close code that ends it."""
-        user = queries.active_user(self.user.pk)
-        if user is None or not credentials_still_valid(self.scope, user):
-            return CloseCode.NOT_AUTHENTICATED
-        try:
-            return self.access_for(user)
-        except Http404:
-            return CloseCode.NOT_FOUND
-        except PermissionDenied:
-            return CloseCode.FORBIDDEN
-
     async def _keep_alive(self) -> None:
         """Close idle connections, renew the lease, and check rights now and then.
 
@@ -483,6 +425,9 @@ class CaptionConsumer(AsyncWebsocketConsumer):
 
     async def on_bookmark(self, message: AddBookmark) -> None:
         raise InvalidMessage("bookmark.add: only meeting rooms have bookmarks.")
+
+    async def on_translation_choose(self, message: ChooseTranslation) -> None:
+        raise InvalidMessage("translation.choose: only meeting rooms are translated.")
 
     async def audio_refused(self) -> bool:
         """True when this audio may not be captioned (told once; see :attr:`refused`)."""

@@ -17,6 +17,7 @@ from django.http import Http404
 
 from meetings import actions, events
 from meetings.access import Access, get_meeting_for_user, get_personal_transcript
+from translations.consumer import TranslationMixin
 
 from . import limits, presence
 from .consumers import CaptionConsumer
@@ -30,7 +31,7 @@ MEETING_ENDED = (
 )
 
 
-class MeetingConsumer(CaptionConsumer):
+class MeetingConsumer(TranslationMixin, CaptionConsumer):
     """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions."""
 
     @property
@@ -54,6 +55,7 @@ class MeetingConsumer(CaptionConsumer):
         await actions.announce(self.room_id, joined)
 
     async def leave(self) -> None:
+        await self.stop_translating()
         connections = (await presence.room_connections(self.room_id)).get(self.user.pk, 0)
         left = events.participant_event("participant.left", self.participant(connections))
         await actions.announce(self.room_id, left)
@@ -64,6 +66,9 @@ class MeetingConsumer(CaptionConsumer):
 
     def store_final(self, meeting: Meeting, speaker: User, **fields: Any) -> Segment:
         return actions.do_store_final(meeting, speaker, broadcast=True, **fields)
+
+    async def final_stored(self, segment: Segment) -> None:
+        await self.translate_final(segment)
 
     async def stopped(self) -> None:
         # The last finals reach this client through the group; queueing the reply on the same

@@ -47,6 +47,11 @@ async def allow_bookmark(user_id: int) -> bool:
     return await _take("bookmarks", user_id, BOOKMARKS_PER_MINUTE)
 
 
+async def allow_caption_view(link_id: int, per_minute: int) -> bool:
+    """Count a caption-link viewer connecting; False past ``per_minute`` for the link."""
+    return await _take("caption_view_connects", link_id, per_minute)
+
+
 async def _take(kind: str, user_id: int, limit: int) -> bool:
     """One more of ``kind`` for the user, if fewer than ``limit`` in the last 60 s."""
     now = time.time()

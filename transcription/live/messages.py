@@ -28,6 +28,8 @@ MAX_BACKLOG_MS = 30_000
 #: ISO 639-1 (two lowercase letters), or "auto" to let the engine detect the language
 LANGUAGE_PATTERN = r"^(auto|[a-z]{2})$"
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
+#: what a listener may have the captions translated into (TRANSLATION_LANGUAGES says which)
+TRANSLATION_PATTERN = r"^[a-z]{2,3}$"
 
 
 class InvalidMessage(ValueError):
@@ -126,6 +128,13 @@ class AddBookmark(ClientMessage):
         return value.strip()
 
 
+class ChooseTranslation(ClientMessage):
+    """A listener reads the room's finals in ``language`` too (None: translation off)."""
+
+    type: Literal["translation.choose"]
+    language: Annotated[str, Field(pattern=TRANSLATION_PATTERN)] | None = None
+
+
 MESSAGES: dict[str, type[ClientMessage]] = {
     "ping": Ping,
     "session.start": SessionStart,
@@ -137,6 +146,7 @@ MESSAGES: dict[str, type[ClientMessage]] = {
     "meeting.end": EndMeeting,
     "meeting.reopen": ReopenMeeting,
     "bookmark.add": AddBookmark,
+    "translation.choose": ChooseTranslation,
 }
 
 
@@ -169,4 +179,6 @@ def describe(error: ValidationError) -> tuple[str, str]:
     reason = first["msg"].removeprefix("Value error, ")
     if first["type"] == "string_pattern_mismatch" and field == "language":
         reason = "must be a two-letter ISO 639-1 code such as 'en', or 'auto'"
+        if first.get("ctx", {}).get("pattern") == TRANSLATION_PATTERN:
+            reason = "must be a two-letter ISO 639-1 code such as 'fr', or null for none"
     return field, reason[:120]

@@ -1,0 +1,115 @@
+"""``/ws/captions/<token>/``: a caption link's read-only view of a meeting's live captions.
+
+Nobody logs in: the link's token is the credential. The viewer hears the meeting's room group,
+forwards captions and the meeting's end, and nothing else of the room; it sends nothing into
+the meeting. A revocation reaches it through the link's own group and closes it at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from meetings import events as room_events
+from meetings import queries
+from transcription.live import limits
+
+from . import events
+from .models import CaptionLink
+
+
+class ViewerCloseCode:
+    #: unknown or revoked when connecting, as the page is a 404
+    NOT_FOUND = 4404
+    #: revoked while open
+    REVOKED = 4410
+    TOO_MANY = 4429
+    #: the viewer sent something: it may only listen
+    READ_ONLY = 4405
+
+
+#: new connections per link in any 60 s, over every process: a projector that reconnects now
+#: and then is far below it, a script opening sockets in a loop is not
+CONNECTS_PER_MINUTE = 30
+
+#: the room's events a viewer gets, by channel-layer handler name
+FORWARDED = {
+    room_events.handler_name("caption.partial"),
+    room_events.handler_name("caption.final"),
+    room_events.handler_name("meeting.ended"),
+    room_events.handler_name("meeting.reopened"),
+}
+
+
+class CaptionViewerConsumer(AsyncWebsocketConsumer):
+    link: CaptionLink | None = None
+
+    async def connect(self) -> None:
+        # accept first: a close code can only be sent on an open WebSocket
+        await self.accept()
+        link = await self._active_link()
+        if link is None:
+            await self.close(ViewerCloseCode.NOT_FOUND)
+            return
+        if not await limits.allow_caption_view(link.pk, CONNECTS_PER_MINUTE):
+            await self.close(ViewerCloseCode.TOO_MANY)
+            return
+        await self.channel_layer.group_add(events.link_group(link.pk), self.channel_name)
+        await self.channel_layer.group_add(
+            room_events.room_group(link.meeting_id), self.channel_name
+        )
+        self.link = link
+        # Checked again now that a revocation would reach this connection: one committed
+        # between the first look and joining the group would otherwise be missed.
+        if await self._active_link() is None:
+            await self.close(ViewerCloseCode.NOT_FOUND)
+            return
+        await self._send(await self._ready())
+
+    async def disconnect(self, code: int) -> None:
+        if self.link is None:
+            return
+        await self.channel_layer.group_discard(events.link_group(self.link.pk), self.channel_name)
+        await self.channel_layer.group_discard(
+            room_events.room_group(self.link.meeting_id), self.channel_name
+        )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # read-only: no audio, no messages; a client that sends any is not a caption view
+        await self.close(ViewerCloseCode.READ_ONLY)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind.startswith("websocket."):
+            await super().dispatch(message)
+        elif kind == events.LINK_REVOKED:
+            await self._send(events.viewer_revoked())
+            await self.close(ViewerCloseCode.REVOKED)
+        elif kind in FORWARDED and self.link is not None:
+            await self._send(self._for_viewer(message["event"]))
+        # Every other room event (presence, speech, bookmarks) is not for a caption view.
+
+    @staticmethod
+    def _for_viewer(event: dict[str, Any]) -> dict[str, Any]:
+        if event["type"].startswith("caption."):
+            return dict(events.viewer_caption(event))
+        return {"type": event["type"]}
+
+    async def _send(self, event: Any) -> None:
+        await self.send(text_data=json.dumps(event))
+
+    @database_sync_to_async
+    def _active_link(self) -> CaptionLink | None:
+        return CaptionLink.active_for_token(self.scope["url_route"]["kwargs"]["token"])
+
+    @database_sync_to_async
+    def _ready(self) -> events.ViewerReady:
+        meeting = self.link.meeting
+        finals = queries.recent_finals(meeting, events.HISTORY_LINES)
+        return events.viewer_ready(
+            meeting.ended_at is not None,
+            [room_events.caption_final(segment) for segment in finals],
+        )

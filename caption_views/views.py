@@ -1,0 +1,116 @@
+"""Caption settings saved on the account, caption links managed by hosts, and the view itself."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from meetings.access import get_meeting_for_user
+
+from . import actions, options
+from .models import CaptionLink, CaptionSettings
+
+#: what a caption link's URL may set (?background=transparent&lines=2…)
+VIEW_OPTIONS = {*options.DEFAULTS, "background"}
+LABEL_MAX_LENGTH = CaptionLink._meta.get_field("label").max_length
+
+
+@login_required
+@require_POST
+def save_settings(request: HttpRequest) -> JsonResponse:
+    """Save some of the caption settings (JSON); all saved ones come back."""
+    try:
+        values = json.loads(request.body or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)
+    if not isinstance(values, dict) or not values:
+        return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)
+    try:
+        cleaned = options.clean(values, set(options.DEFAULTS))
+    except options.InvalidOption as exc:
+        return JsonResponse(
+            {
+                "error": f"Not saved: {exc}. Your other settings are unchanged.",
+                "errors": exc.errors,
+            },
+            status=400,
+        )
+    actions.do_save_settings(request.user, cleaned)
+    return JsonResponse(CaptionSettings.as_dict_for(request.user))
+
+
+@login_required
+def links(request: HttpRequest, slug: str) -> HttpResponse:
+    """A host's list of the meeting's caption links; a POST makes a new one."""
+    access = get_meeting_for_user(request.user, slug)
+    if not access.can_edit:
+        return HttpResponseForbidden("Only hosts can manage caption links.")
+    meeting = access.meeting
+    new_url = None
+    label = ""
+    status = 200
+    if request.method == "POST":
+        label = request.POST.get("label", "").strip()
+        if len(label) > LABEL_MAX_LENGTH:
+            messages.error(
+                request, f"The label is too long (at most {LABEL_MAX_LENGTH} characters)."
+            )
+            status = 400
+        else:
+            _link, raw = actions.do_create_link(meeting, request.user, label)
+            # shown once: only its hash is kept
+            new_url = request.build_absolute_uri(reverse("caption-views-view", args=[raw]))
+            label = ""
+    ctx = {
+        "meeting": meeting,
+        "links": CaptionLink.objects.for_meeting(meeting),
+        "new_url": new_url,
+        "label": label,
+        "label_max_length": LABEL_MAX_LENGTH,
+        "options": options,
+    }
+    return render(request, "caption_views/links.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def revoke_link(request: HttpRequest, slug: str, link_id: int) -> HttpResponse:
+    access = get_meeting_for_user(request.user, slug)
+    if not access.can_edit:
+        return HttpResponseForbidden("Only hosts can revoke caption links.")
+    link = get_object_or_404(CaptionLink, pk=link_id, meeting=access.meeting)
+    with transaction.atomic():
+        revoked = actions.do_revoke_link(link)
+    if revoked:
+        messages.success(request, "The caption link is revoked: every open view of it closed.")
+    return redirect("caption-views-links", access.meeting.slug)
+
+
+def caption_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The caption-only page of a link, for a projector or a streaming overlay; no login."""
+    link = CaptionLink.active_for_token(token)
+    if link is None:
+        return render(request, "caption_views/gone.html", status=404)
+    try:
+        chosen = options.clean(dict(request.GET.items()), VIEW_OPTIONS)
+    except options.InvalidOption as exc:
+        ctx = {"errors": exc.errors, "view_path": request.path}
+        return render(request, "caption_views/bad_options.html", ctx, status=400)
+    view = {**options.DEFAULTS, "background": "default", **chosen}
+    ctx = {
+        "view": view,
+        "ws_path": f"/ws/captions/{token}/",
+        # names or titles are not shown: the page may be on a screen anyone can see
+        "config": {"lines": view["lines"], "size": view["size"]},
+    }
+    response = render(request, "caption_views/view.html", ctx)
+    # the token is in the URL: no other site learns it from a Referer
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,68 @@
+"""A meeting's summary, decisions and action items, written by a language model job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from meetings.models import Meeting, TranscriptVersion, User
+
+# A running job that has not reported for this long lost its worker: a host may ask again.
+STUCK_AFTER = timedelta(minutes=15)
+
+
+class Summary(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    meeting = models.OneToOneField(Meeting, models.CASCADE, related_name="summary")
+    # the transcript summarised: None for the live captions, else a re-transcription
+    version = models.ForeignKey(TranscriptVersion, models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Each request gets a new run number; a job only writes while its number is the current
+    # one, so an older job still running after "Summarise again" cannot overwrite the new one.
+    run = models.PositiveIntegerField(default=0)
+    parts_done = models.PositiveIntegerField(default=0)
+    parts_total = models.PositiveIntegerField(default=0)
+    text = models.TextField(blank=True)
+    decisions = models.JSONField(default=list, blank=True)  # ["...", ...]
+    action_items = models.JSONField(default=list, blank=True)  # [{"owner": "", "task": ""}]
+    error = models.TextField(blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    edited_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "summaries"
+
+    def __str__(self) -> str:
+        return f"Summary of {self.meeting} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    @property
+    def is_stuck(self) -> bool:
+        return self.in_progress and timezone.now() - self.updated_at > STUCK_AFTER
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.text or self.decisions or self.action_items)
+
+    def status_json(self) -> dict:
+        return {
+            "status": self.status,
+            "parts_done": self.parts_done,
+            "parts_total": self.parts_total,
+            "error": self.error,
+        }

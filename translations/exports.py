@@ -1,0 +1,95 @@
+"""Exports with a translation (``?translation=fr`` on any export).
+
+TXT and DOCX show each segment's translation under its original, JSON gives each segment a
+``translation`` field, and SRT and WebVTT are subtitles in the translation's language (the
+translation instead of the original). A segment not translated yet is translated now, once,
+and stored as the room's live translations are; when that cannot be done the export is
+refused with the reason, rather than given with some segments silently untranslated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from meetings.chat import ChatFailed
+from meetings.exports import ExportLine
+from meetings.language_model import chat_endpoint
+from meetings.languages import name
+from meetings.models import Segment
+from meetings.text import one_line
+
+from .models import Translation
+from .translate import translate_once
+
+#: the formats that are subtitles: the translation replaces the original
+SUBTITLES = ("srt", "vtt")
+
+
+class ExportRefused(Exception):
+    """The export cannot be made as asked; the message says why, for the person who asked."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def translated_lines(segments: Iterable[Segment], language: str, fmt: str) -> list[ExportLine]:
+    """Export lines of ``segments`` with their translations into ``language``, in spoken
+    order; raises ExportRefused."""
+    segments = [s for s in segments if one_line(s.text)]
+    stored = _check_language(segments, language)
+    missing = [s for s in segments if s.pk not in stored]
+    if missing:
+        stored |= _translate_missing(missing, language)
+    lines = []
+    for s in segments:
+        translation = stored[s.pk].text
+        text, extra = (translation, None) if fmt in SUBTITLES else (s.text, translation)
+        end_ms = max(s.end_ms, s.start_ms)
+        lines.append(ExportLine(s.start_ms, end_ms, s.speaker_name, text, s.confidence, extra))
+    return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
+
+
+def _check_language(segments: list[Segment], language: str) -> dict[int, Translation]:
+    """The stored translations, once ``language`` is one there can be some in."""
+    # one of a text corrected since is not among them: it is made again
+    stored = Translation.objects.for_segments(segments, language)
+    had = Translation.objects.filter(segment__in=[s.pk for s in segments], language=language)
+    valid = re.fullmatch(r"[a-z]{2,3}", language)
+    if not valid or not (language in settings.TRANSLATION_LANGUAGES or had.exists()):
+        offered = ", ".join(settings.TRANSLATION_LANGUAGES)
+        raise ExportRefused(
+            f"There is no translation into {language[:10]!r}: choose one of {offered}.", 400
+        )
+    return stored
+
+
+def _translate_missing(missing: list[Segment], language: str) -> dict[int, Translation]:
+    endpoint = chat_endpoint()
+    if endpoint is None:
+        raise ExportRefused(
+            f"{len(missing)} segments have no {name(language)} translation yet, and translation "
+            "is not set up on this server to make them.",
+            503,
+        )
+    made = {}
+    for segment in missing:
+        try:
+            translation = translate_once(endpoint, segment, language, wait=True)
+        except ChatFailed as exc:
+            raise ExportRefused(
+                f"The transcript could not be translated into {name(language)}: {exc} "
+                f"The {len(made)} segments translated just now are kept; try again later.",
+                503,
+            ) from exc
+        if translation is None:  # another process still at it after a minute
+            raise ExportRefused(
+                f"The transcript is still being translated into {name(language)}: "
+                "try again in a minute.",
+                503,
+            )
+        made[segment.pk] = translation
+    return made

@@ -1,0 +1,25 @@
+"""What the room and transcript pages show of translation (their views live in meetings)."""
+
+from __future__ import annotations
+
+from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
+from meetings.languages import name
+from meetings.models import Meeting
+
+from .languages import offered
+from .models import Translation
+
+
+def room_picker() -> dict:
+    """The room's "Translate captions to…" picker: off when no chat endpoint is set up."""
+    return {
+        "configured": chat_endpoint() is not None,
+        "languages": offered(),
+        "how_to_enable": HOW_TO_ENABLE,
+    }
+
+
+def export_languages(meeting: Meeting) -> list[tuple[str, str]]:
+    """(code, name) of the languages the meeting has translations in: the transcript page
+    offers its exports with each."""
+    return [(code, name(code)) for code in Translation.objects.languages_of(meeting)]
