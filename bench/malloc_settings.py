@@ -32,12 +32,29 @@ from bench.batched_decode import CORES, decode, load  # noqa: E402
 from config.memory import release_free_memory  # noqa: E402
 from tests.speech import clips  # noqa: E402
 
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian's libjemalloc2
 SETTINGS = {
     "glibc default": {},
     "2 arenas": {"MALLOC_ARENA_MAX": "2"},
     "2 arenas, trimmed": {"MALLOC_ARENA_MAX": "2", "TRIM": "1"},
     "2 arenas, mmap from 128 KiB": {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"},
+    "2 arenas, mmap from 1 MiB": {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "1048576"},
     "2 arenas, mmap from 4 MiB": {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "4194304"},
+    "2 arenas, mmap from 1 MiB, trim 64 MiB": {
+        "MALLOC_ARENA_MAX": "2",
+        "MALLOC_MMAP_THRESHOLD_": "1048576",
+        "MALLOC_TRIM_THRESHOLD_": "67108864",
+    },
+    "2 arenas, mmap from 4 MiB, trim 64 MiB": {
+        "MALLOC_ARENA_MAX": "2",
+        "MALLOC_MMAP_THRESHOLD_": "4194304",
+        "MALLOC_TRIM_THRESHOLD_": "67108864",
+    },
+    "jemalloc": {"LD_PRELOAD": JEMALLOC},
+    "jemalloc, background purge": {
+        "LD_PRELOAD": JEMALLOC,
+        "MALLOC_CONF": "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0",
+    },
 }
 
 
@@ -78,8 +95,11 @@ def main() -> None:
         return
     cpu = "AVX-512" if "avx512f" in Path("/proc/cpuinfo").read_text() else "AVX2"
     print(f"{os.cpu_count()} cores · {cpu} · {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"{'setting':30} {'p50':>6} {'p95':>6}  {'RSS first round':>15} {'RSS end':>8}")
+    print(f"{'setting':40} {'p50':>6} {'p95':>6}  {'RSS first round':>15} {'RSS end':>8}")
     for name, env in SETTINGS.items():
+        if "LD_PRELOAD" in env and not Path(env["LD_PRELOAD"]).exists():
+            print(f"{name:40} (not installed)")
+            continue
         command = [sys.executable, __file__, "--child", "--rounds", str(args.rounds)]
         output = subprocess.run(
             command, env={**os.environ, **env}, capture_output=True, text=True, check=True
@@ -87,7 +107,7 @@ def main() -> None:
         result = json.loads(output.strip().splitlines()[-1])
         p50, p95 = np.percentile(result["times"], [50, 95])
         first, last = result["memory"][0], result["memory"][-1]
-        print(f"{name:30} {p50:6.3f} {p95:6.3f}  {first:12.0f} MB {last:5.0f} MB")
+        print(f"{name:40} {p50:6.3f} {p95:6.3f}  {first:12.0f} MB {last:5.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
-"""Keep the web process' memory to what it uses: glibc's malloc, set up for many threads.
+"""Keep the web process' memory near what it uses: glibc's malloc, set up for many threads.
 
 The web process decodes speech in threads. By default glibc's malloc gives each thread an arena
-of its own (up to 8 per core), keeps what is freed in each for later, and after the first large
-block is freed serves blocks of up to 32 MB from those arenas too. Over a long meeting the
-process then holds hundreds of megabytes it no longer uses: in the soak benchmark
-(docs/BENCHMARKS.md) it climbed from 0.8 to 1.1 GB in half an hour, and one ``malloc_trim(0)``
-gave back 245 MB of it at once. So, at start, two arenas shared by all threads (what one thread
-freed, another reuses), and every minute the free pages of the arenas go back to the system.
-Mapping large blocks on their own (``M_MMAP_THRESHOLD``) would keep the process smaller still
-but made each decode nearly twice as slow (bench/malloc_settings.py). Elsewhere than glibc
-(musl, macOS) there is nothing to call and nothing is done.
+of its own (up to 8 per core) and keeps what is freed in each for later: in the soak benchmark
+(docs/BENCHMARKS.md) the process climbed from 0.8 to 1.1 GB in half an hour while the bytes in
+use stayed flat, and one ``malloc_trim(0)`` gave back 245 MB at once. So, at start, two arenas
+shared by all threads (what one thread frees, another reuses), and every minute the free pages
+of the arenas go back to the system. Mapping large blocks on their own (``M_MMAP_THRESHOLD``)
+would keep the process smaller still, but made every decode 20-80 % slower, and jemalloc was
+slower and no smaller (bench/malloc_settings.py). Elsewhere than glibc (musl, macOS) there is
+nothing to call and nothing is done.
 """
 
 from __future__ import annotations
