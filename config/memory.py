@@ -6,7 +6,7 @@ of its own (up to 8 per core) and keeps what is freed in each for later: in the 
 use stayed flat, and one ``malloc_trim(0)`` gave back 245 MB at once. So, at start, two arenas
 shared by all threads (what one thread frees, another reuses), and every minute the free pages
 of the arenas go back to the system. Mapping large blocks on their own (``M_MMAP_THRESHOLD``)
-would keep the process smaller still, but made every decode 20-80 % slower, and jemalloc was
+would keep the process smaller still, but made every decode 10-80 % slower, and jemalloc was
 slower and no smaller (bench/malloc_settings.py). Elsewhere than glibc (musl, macOS) there is
 nothing to call and nothing is done.
 """

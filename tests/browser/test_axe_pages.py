@@ -44,9 +44,13 @@ def test_the_transcript_search_and_profile_pass_axe(live_cast, browser, device):
             "/search/?q=budget",
             "/search/?q=nothing-like-this",
             "/accounts/profile/",
+            "/m/weekly-sync/caption-links/",  # the host's caption links (none yet)
         ):
             page.goto(path)
             assert_accessible(page)
         page.goto("/m/weekly-sync/transcript/")
         page.get_by_text("Correct").first.click()  # the correction form, opened
+        assert_accessible(page)
+        page.goto("/m/weekly-sync/caption-links/")
+        page.get_by_role("button", name="Make a caption link").click()  # shown once, then listed
         assert_accessible(page)
