@@ -7,12 +7,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.redaction import LINK_TOKEN_PREFIX
 from meetings.models import Meeting, User, hash_token
 
 from . import options
 
-#: so a leaked caption-link URL is recognisable in logs and secret scanners
-LINK_PREFIX = "cv_"
+#: so a leaked caption-link URL is recognisable in secret scanners, and redacted from logs
+LINK_PREFIX = LINK_TOKEN_PREFIX
 
 
 class CaptionSettings(models.Model):

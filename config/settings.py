@@ -390,7 +390,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # every line names its meeting and speaker session (ids only: never audio, text or tokens)
-    "filters": {"context": {"()": "config.log_context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "config.log_context.ContextFilter"},
+        "link_tokens": {"()": "config.redaction.RedactLinkTokens"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [meeting=%(meeting)s "
@@ -407,7 +410,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if envstr("LOG_FORMAT", "plain") == "json" else "plain",
-            "filters": ["context"],
+            "filters": ["context", "link_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.test import RequestFactory
 from django.views.debug import get_exception_reporter_class
 
+from caption_views.models import CaptionLink
 from meetings.models import ApiToken
 from tests.servers import daphne_server, free_port, server_log
 
@@ -48,6 +49,24 @@ async def test_it_keeps_the_token_out_of_the_server_log(live_cast):
     assert "&version=3" in log
 
 
+@pytest.mark.asyncio
+async def test_it_keeps_caption_link_tokens_out_of_the_server_log(live_cast):
+    # A caption link's token is in its path (/captions/<token>/), not its query string.
+    _, token = await database_sync_to_async(CaptionLink.issue)(live_cast.meeting, live_cast.alice)
+    port = free_port()
+    with daphne_server(port=port) as base:
+        assert get(f"{base}/captions/{token}/") == 200
+        ws_url = base.replace("http", "ws", 1) + f"/ws/captions/{token}/"
+        async with websockets.connect(ws_url) as ws:
+            assert json.loads(await ws.recv())["type"] == "viewer.ready"
+        assert get(f"{base}/captions/{token}x/") == 404  # a wrong one is not logged either
+    log = server_log(port).read_text()
+
+    assert token not in log
+    assert '"GET /captions/[redacted]/' in log
+    assert "WSCONNECT /ws/captions/[redacted]/" in log
+
+
 def test_it_keeps_the_token_out_of_error_reports():
     token = "mc_" + "s3cr3t-token-value" * 2
     request = RequestFactory().get("/api/jobs/7", {"token": token, "version": "3"})
@@ -67,3 +86,17 @@ def test_it_keeps_the_token_out_of_error_reports():
     assert "version" in text
     assert token not in text
     assert token not in html
+
+
+def test_it_keeps_caption_link_tokens_out_of_error_reports():
+    token = "cv_" + "s3cr3t-link-value" * 2
+    request = RequestFactory().get(f"/captions/{token}/")
+
+    try:
+        raise RuntimeError(f"failed at {request.path}")
+    except RuntimeError:
+        reporter = get_exception_reporter_class(request)(request, *sys.exc_info())
+
+    assert "failed at /captions/" in reporter.get_traceback_text()
+    assert token not in reporter.get_traceback_text()
+    assert token not in reporter.get_traceback_html()
