@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +26,8 @@ from typing import Any
 from openai.types.chat import ChatCompletion
 from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
 from pydantic import TypeAdapter, ValidationError
+
+from tests.servers import ROOT, stop_process
 
 API_KEY = "sk-test-chat-0001"
 MODEL = "stand-in-chat"
@@ -154,3 +159,21 @@ def chat_server(reply: Reply, **options: Any) -> Iterator[ChatServer]:
 def llm_settings(server: ChatServer) -> dict[str, str]:
     """The LLM_* environment of a server process that uses ``server``."""
     return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": MODEL, "LLM_API_KEY": API_KEY}
+
+
+@contextmanager
+def chat_worker(server: ChatServer, **env: str) -> Iterator[subprocess.Popen]:
+    """`manage.py transcription_worker` on the test database, talking to ``server``."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    with open(ROOT / "var" / "chat-worker-test.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
+            cwd=ROOT,
+            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **llm_settings(server), **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process)

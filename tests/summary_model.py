@@ -10,17 +10,10 @@ their merge. Nothing is fixed in advance, so a lost part shows in the result.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from summaries.summarise import COMBINE
-from tests.chat_server import ChatServer, llm_settings
-from tests.servers import ROOT, stop_process
 
 LINE = re.compile(r"^\[[\d:]+\] (?P<speaker>[^:]+): (?P<text>.*)$")
 DECISION = re.compile(r"\bwe (?:decided|agreed) (?:to |that )?(?P<what>[^.?!]+)", re.I)
@@ -58,21 +51,3 @@ def merge(notes: list[dict]) -> dict:
         items += [i for i in part["action_items"] if i not in items]
     summary = " ".join(part["summary"].split(". ")[0] for part in notes)[:300]
     return {"summary": summary, "decisions": decisions, "action_items": items}
-
-
-@contextmanager
-def summary_worker(server: ChatServer, **env: str) -> Iterator[subprocess.Popen]:
-    """`manage.py transcription_worker` on the test database, talking to ``server``."""
-    (ROOT / "var").mkdir(exist_ok=True)
-    with open(ROOT / "var" / "summary-worker-test.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
-            cwd=ROOT,
-            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **llm_settings(server), **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        stop_process(process)

@@ -8,8 +8,8 @@ from django_tasks_db.models import DBTaskResult
 
 from meetings.actions import do_end_meeting
 from summaries.models import Summary
-from tests.chat_server import chat_server
-from tests.summary_model import minutes_model, summary_worker
+from tests.chat_server import chat_server, chat_worker
+from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say, use
 
 
@@ -33,7 +33,7 @@ def test_ending_a_meeting_queues_the_summary_and_the_worker_writes_it(live_cast,
         task = DBTaskResult.objects.get()
         assert task.args_kwargs["args"] == [summary.pk, summary.run]
 
-        with summary_worker(server):
+        with chat_worker(server):
             summary = wait_for_summary({"done", "failed"})
         assert summary.status == "done", summary.error
         assert {"owner": "Bob", "task": "write the release notes by Friday"} in (

@@ -40,9 +40,13 @@ def transcript(cast):
 @pytest.fixture
 def chat(settings):
     with chat_server(reply) as server:
-        settings.LLM_BASE_URL, settings.LLM_MODEL = server.base_url, MODEL
-        settings.LLM_API_KEY = API_KEY
+        use_chat(settings, server)
         yield server
+
+
+def use_chat(settings, server) -> None:
+    settings.LLM_BASE_URL, settings.LLM_MODEL = server.base_url, MODEL
+    settings.LLM_API_KEY = API_KEY
 
 
 def test_json_gives_each_segment_its_translation_and_makes_a_missing_one_once(

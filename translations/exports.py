@@ -2,9 +2,10 @@
 
 TXT and DOCX show each segment's translation under its original, JSON gives each segment a
 ``translation`` field, and SRT and WebVTT are subtitles in the translation's language (the
-translation instead of the original). A segment not translated yet is translated now, once,
-and stored as the room's live translations are; when that cannot be done the export is
-refused with the reason, rather than given with some segments silently untranslated.
+translation instead of the original). A few segments not translated yet are translated now,
+once, and stored as the room's live translations are; more than a person should wait for are
+translated by the worker, and the export says so and how far it is. When that cannot be done
+the export is refused with the reason, rather than given with segments silently untranslated.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from meetings.languages import name
 from meetings.models import Segment
 from meetings.text import one_line
 
+from .jobs import queue_transcript_translation
 from .models import Translation
 from .translate import translate_once
 
 #: the formats that are subtitles: the translation replaces the original
 SUBTITLES = ("srt", "vtt")
+#: missing translations an export makes while the person waits (a chat request each); more
+#: go to the worker
+TRANSLATE_WHILE_WAITING = 20
 
 
 class ExportRefused(Exception):
@@ -42,6 +47,8 @@ def translated_lines(segments: Iterable[Segment], language: str, fmt: str) -> li
     segments = [s for s in segments if one_line(s.text)]
     stored = _check_language(segments, language)
     missing = [s for s in segments if s.pk not in stored]
+    if len(missing) > TRANSLATE_WHILE_WAITING:
+        _translate_later(missing, len(segments), language)
     if missing:
         stored |= _translate_missing(missing, language)
     lines = []
@@ -65,6 +72,16 @@ def _check_language(segments: list[Segment], language: str) -> dict[int, Transla
             f"There is no translation into {language[:10]!r}: choose one of {offered}.", 400
         )
     return stored
+
+
+def _translate_later(missing: list[Segment], total: int, language: str) -> None:
+    if chat_endpoint() is not None:
+        queue_transcript_translation(missing[0].meeting_id, [s.pk for s in missing], language)
+        raise ExportRefused(
+            f"The transcript is being translated into {name(language)}: {total - len(missing)} "
+            f"of {total} segments are done. Try the export again in a few minutes.",
+            503,
+        )
 
 
 def _translate_missing(missing: list[Segment], language: str) -> dict[int, Translation]:

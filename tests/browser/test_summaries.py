@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from summaries.models import Summary
-from tests.chat_server import chat_server, llm_settings
+from tests.chat_server import chat_server, chat_worker, llm_settings
 from tests.servers import daphne_server
-from tests.summary_model import minutes_model, summary_worker
+from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say
 
 from .pages import assert_accessible, logged_in_page, off_the_event_loop, screenshot
@@ -24,7 +24,7 @@ def test_alice_asks_for_a_summary_and_edits_an_action_item(live_cast, browser):
     # slow enough that the page shows the job under way before the answer comes
     with (
         chat_server(minutes_model, delay=4) as server,
-        summary_worker(server),
+        chat_worker(server),
         daphne_server(**llm_settings(server)) as base,
     ):
         alice = logged_in_page(browser, base, "alice", microphone=False)
