@@ -8,6 +8,7 @@ the endpoint's host and what went wrong, never a key or a stack trace.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -50,13 +51,7 @@ def complete(
     json_object: bool = False,
 ) -> str:
     """The model's answer to ``messages`` (role/content dicts), at temperature 0."""
-    client = openai.OpenAI(
-        base_url=endpoint.base_url,
-        # Local servers take any key; the SDK insists on one.
-        api_key=endpoint.api_key or "no-key",
-        timeout=endpoint.timeout,
-        max_retries=2,  # the SDK retries connection errors, 408, 429 and 5xx with backoff
-    )
+    client = _client(endpoint)
     options = {"response_format": {"type": "json_object"}} if json_object else {}
     try:
         response = client.chat.completions.create(
@@ -78,6 +73,18 @@ def complete(
     if choice is None or not choice.message.content:
         raise ChatFailed(f"The language model at {endpoint.host} gave an empty answer.")
     return choice.message.content
+
+
+@functools.lru_cache(maxsize=8)
+def _client(endpoint: ChatEndpoint) -> openai.OpenAI:
+    """One client (and its pool of connections) per endpoint, not one per caption."""
+    return openai.OpenAI(
+        base_url=endpoint.base_url,
+        # Local servers take any key; the SDK insists on one.
+        api_key=endpoint.api_key or "no-key",
+        timeout=endpoint.timeout,
+        max_retries=2,  # the SDK retries connection errors, 408, 429 and 5xx with backoff
+    )
 
 
 def _refused(endpoint: ChatEndpoint, error: openai.APIStatusError) -> str:
