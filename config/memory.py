@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 
 TRIM_EVERY_SECONDS = 60.0
@@ -22,6 +23,7 @@ ARENAS = 2
 M_ARENA_MAX = -8  # mallopt()'s parameter, from glibc's malloc.h
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -49,14 +51,13 @@ def configure_malloc() -> bool:
 
 def start_releasing_free_memory(every: float = TRIM_EVERY_SECONDS) -> threading.Thread | None:
     """Configure malloc, then a daemon thread releases free memory every ``every`` seconds."""
-    libc = _libc()
-    if libc is None or not configure_malloc():
+    if not configure_malloc():
         return None
 
     def release_forever() -> None:
         while True:
             threading.Event().wait(every)
-            libc.malloc_trim(0)
+            release_free_memory()
 
     thread = threading.Thread(target=release_forever, name="release-free-memory", daemon=True)
     thread.start()
