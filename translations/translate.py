@@ -1,7 +1,8 @@
 """Translating one segment into one language, once: the chat model's prompt and the claim.
 
 A (segment, language) is translated by one server process at a time: the one that first
-claims it in Redis (a key set only if absent, expiring in case that process dies). Whoever
+claims it in the cache, which is Redis (a key set only if absent, expiring in case that process
+dies). Whoever
 translates stores the result (:func:`.actions.do_store_translation`), which the database makes
 unique and which reaches every listener of the language through its group.
 """
@@ -9,12 +10,10 @@ unique and which reaches every listener of the language through its group.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
-import redis
 from channels.db import database_sync_to_async
-from django.conf import settings
+from django.core.cache import cache
 
 from meetings.chat import ChatEndpoint, ChatFailed, complete, estimated_tokens
 from meetings.languages import name
@@ -28,9 +27,6 @@ from .models import Translation
 CLAIM_SECONDS = 400
 #: how long an export waits for a translation another process is making
 WAIT_SECONDS = 60.0
-
-_local_claims: set[str] = set()  # the embedded demo: one process, no Redis
-_local_lock = threading.Lock()
 
 
 def translation_messages(text: str, source: str, target: str) -> list[dict[str, str]]:
@@ -120,26 +116,13 @@ def _translation_of(endpoint: ChatEndpoint, segment: Segment, language: str) -> 
 
 
 def _key(segment_id: int, language: str) -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:translating:{segment_id}:{language}"
+    return f"translating:{segment_id}:{language}"
 
 
 def _claim(segment_id: int, language: str) -> bool:
-    key = _key(segment_id, language)
-    if settings.EMBEDDED:
-        with _local_lock:
-            if key in _local_claims:
-                return False
-            _local_claims.add(key)
-            return True
-    with redis.Redis.from_url(settings.REDIS_URL) as client:
-        return bool(client.set(key, "1", nx=True, ex=CLAIM_SECONDS))
+    # the cache is Redis, shared by every process (the embedded demo's is in its one process)
+    return cache.add(_key(segment_id, language), 1, CLAIM_SECONDS)
 
 
 def _release(segment_id: int, language: str) -> None:
-    key = _key(segment_id, language)
-    if settings.EMBEDDED:
-        with _local_lock:
-            _local_claims.discard(key)
-        return
-    with redis.Redis.from_url(settings.REDIS_URL) as client:
-        client.delete(key)
+    cache.delete(_key(segment_id, language))
