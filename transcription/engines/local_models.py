@@ -18,6 +18,12 @@ from .base import EngineUnavailable, Languages, whisper_languages
 
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 
+# oneDNN (inside CTranslate2) keeps each kernel it builds for a matrix shape, up to 1024 of them,
+# and a live window's length, so its shapes, changes with every decode: the cache grew a
+# process by 230 MB, then its evictions fragmented the heap. Without it decodes are as fast
+# (docs/BENCHMARKS.md). Read when the first kernel is built, so set before any decode.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+
 
 @dataclass(frozen=True)
 class LocalConfig:
