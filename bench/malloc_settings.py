@@ -1,7 +1,8 @@
 """Which malloc settings keep the web process small without slowing finals? (issue 12)
 
-The soak benchmark saw the web process grow by hundreds of megabytes over half an hour: glibc's
-per-thread arenas keeping freed blocks. config/memory.py sets malloc up at start; this measures
+The soak benchmark saw the web process grow by hundreds of megabytes over half an hour, in
+glibc's arenas (the cause was oneDNN's kernel cache: bench/decode_shapes.py). config/memory.py
+sets malloc up at start; this measures
 the choices on the engine's own work: two threads (the decode slots) each decoding every
 shared/audio clip as a final (beam 5, the utterance plus 8 s) for ``--rounds`` rounds, in a fresh
 process per setting (glibc reads MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ at start, as

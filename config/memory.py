@@ -1,14 +1,14 @@
 """Keep the web process' memory near what it uses: glibc's malloc, set up for many threads.
 
 The web process decodes speech in threads. By default glibc's malloc gives each thread an arena
-of its own (up to 8 per core) and keeps what is freed in each for later: in the soak benchmark
-(docs/BENCHMARKS.md) the process climbed from 0.8 to 1.1 GB in half an hour while the bytes in
-use stayed flat, and one ``malloc_trim(0)`` gave back 245 MB at once. So, at start, two arenas
-shared by all threads (what one thread frees, another reuses), and every minute the free pages
-of the arenas go back to the system. Mapping large blocks on their own (``M_MMAP_THRESHOLD``)
+of its own (up to 8 per core) and keeps what is freed in each for later. So, at start, two
+arenas shared by all threads (what one thread frees, another reuses), and every minute the free
+pages of the arenas go back to the system. Mapping large blocks on their own (``M_MMAP_THRESHOLD``)
 would keep the process smaller still, but made every decode 10-80 % slower, and jemalloc was
-slower and no smaller (bench/malloc_settings.py). Elsewhere than glibc (musl, macOS) there is
-nothing to call and nothing is done.
+slower and no smaller (bench/malloc_settings.py). What made the process climb for half an hour
+in the soak benchmark was not malloc but a cache of oneDNN's, turned off where the live model
+loads (transcription/engines/local_models.py; docs/BENCHMARKS.md). Elsewhere than glibc (musl,
+macOS) there is nothing to call and nothing is done.
 """
 
 from __future__ import annotations
