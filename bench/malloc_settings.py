@@ -64,6 +64,19 @@ def rss_mb() -> float:
     return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
 
 
+def in_fresh_process(script: str, args: list[str], env: dict[str, str]):
+    """``script --child *args`` in a new process with ``env`` added: what it printed last (JSON).
+
+    glibc and oneDNN read their settings once, at start or first use: each setting gets its own
+    process.
+    """
+    command = [sys.executable, script, "--child", *args]
+    output = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def child(rounds: int) -> None:
     corpus = []
     for speech in clips():
@@ -101,11 +114,7 @@ def main() -> None:
         if "LD_PRELOAD" in env and not Path(env["LD_PRELOAD"]).exists():
             print(f"{name:40} (not installed)")
             continue
-        command = [sys.executable, __file__, "--child", "--rounds", str(args.rounds)]
-        output = subprocess.run(
-            command, env={**os.environ, **env}, capture_output=True, text=True, check=True
-        ).stdout
-        result = json.loads(output.strip().splitlines()[-1])
+        result = in_fresh_process(__file__, ["--rounds", str(args.rounds)], env)
         p50, p95 = np.percentile(result["times"], [50, 95])
         first, last = result["memory"][0], result["memory"][-1]
         print(f"{name:40} {p50:6.3f} {p95:6.3f}  {first:12.0f} MB {last:5.0f} MB")

@@ -23,15 +23,45 @@ ARENAS = 2
 M_ARENA_MAX = -8  # mallopt()'s parameter, from glibc's malloc.h
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33 and later)."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",  # bytes in blocks mapped on their own
+            "usmblks",
+            "fsmblks",
+            "uordblks",  # bytes in use in the arenas
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallinfo2.restype = _MallInfo2
     except (OSError, AttributeError):
-        return None  # not glibc
+        return None  # not glibc, or one older than 2.33
     return libc
+
+
+def malloc_in_use_mb() -> float | None:
+    """What malloc has handed out and not had back, in MB; None where it cannot tell."""
+    libc = _libc()
+    if libc is None:
+        return None
+    info = libc.mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
 
 
 def release_free_memory() -> bool:

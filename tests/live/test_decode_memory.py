@@ -3,8 +3,9 @@
 A live window is the utterance so far plus padding, so nearly every decode has a length, and so
 matrix shapes, of its own. oneDNN, inside CTranslate2, kept a kernel for each shape, up to 1024
 of them: the soak's web process grew for half an hour, and evicting them fragmented its heap.
-The engine turns that cache off (transcription/engines/local_models.py). Each case runs in a
-fresh process, since the setting is read when the first kernel is built.
+The engine turns that cache off (transcription/engines/local_models.py). Each case runs the
+benchmark's own measure (bench/decode_shapes.py) in a fresh process, since the setting is read
+when the first kernel is built.
 """
 
 from __future__ import annotations
@@ -20,51 +21,19 @@ from tests.servers import ROOT
 
 pytestmark = pytest.mark.slow
 
-DECODES_OF_NEW_LENGTHS = """
-import ctypes, json
-import numpy as np
-from tests.speech import clips
-from transcription.engines.base import SessionConfig
-from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
-from transcription.engines.whisper_decode import decode_partial
-
-FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
-
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in FIELDS.split()]
-
-libc = ctypes.CDLL("libc.so.6")
-libc.mallinfo2.restype = MallInfo2
-
-def in_use_mb():  # what malloc has handed out and not had back
-    info = libc.mallinfo2()
-    return (info.uordblks + info.hblkhd) / 2**20
-
-model, tok = realtime_model(LocalConfig()), tokenizer(LocalConfig())
-speech = np.frombuffer(clips()[0].pcm16()[0], "<i2").astype(np.float32) / 32768
-lengths = np.random.default_rng(1).uniform(0.5, 11.0, 60)
-in_use = []
-for seconds in lengths:
-    decode_partial(model, tok, speech[: int(seconds * 16000)], SessionConfig())
-    in_use.append(in_use_mb())
-print(json.dumps({"after_5": in_use[4], "after_60": in_use[-1]}))
-"""
-
 
 def growth_mb(cache_capacity: str | None) -> float:
+    """What 55 decodes of new lengths added to the memory in use, after 5 of them (the model
+    loaded, the first buffers made): bench/decode_shapes.py's own child, in a fresh process."""
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
     if cache_capacity is not None:
         env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = cache_capacity
+    command = [sys.executable, "bench/decode_shapes.py", "--child", "--decodes", "60"]
     output = subprocess.run(
-        [sys.executable, "-c", DECODES_OF_NEW_LENGTHS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [*command, "--every", "5"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    return result["after_60"] - result["after_5"]
+    rows = json.loads(output.strip().splitlines()[-1])  # (decodes, MB in use, resident, time)
+    return rows[-1][1] - rows[0][1]
 
 
 def test_decodes_of_new_lengths_keep_the_memory_they_use_flat():
