@@ -105,7 +105,7 @@ class JobCollector:
 
 
 class EngineCollector:
-    """The speech endpoints' sessions and health, and partials skipped for lack of a core."""
+    """The speech endpoints' sessions and health, and what the decode slots gave up under load."""
 
     def collect(self):
         if settings.TRANSCRIPTION_ENGINE == "openai":
@@ -129,6 +129,16 @@ class EngineCollector:
             "captions_partials_skipped",
             "Partials not decoded because the speaker's previous one was still decoding.",
             value=slots.partials_skipped,
+        )
+        yield CounterMetricFamily(
+            "captions_partials_dropped",
+            "Partials given up for a final: their speaker had paused, or a final waited.",
+            value=slots.partials_dropped,
+        )
+        yield CounterMetricFamily(
+            "captions_crowded_finals",
+            "Finals decoded with the smaller beam because other finals were due at once.",
+            value=slots.crowded_finals,
         )
 
 

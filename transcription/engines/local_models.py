@@ -10,11 +10,13 @@ import asyncio
 import heapq
 import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
 from .base import EngineUnavailable, Languages, whisper_languages
+from .whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 
@@ -103,7 +105,8 @@ class DecodeSlots:
 
     A waiter that gives up (a partial overtaken by its final) leaves the queue; a decode whose
     waiter gave up still holds its slot until the thread is done, so the cores are never
-    oversubscribed.
+    oversubscribed. It also counts, per priority, the decodes waiting and running, so that a
+    decode can do less when finals pile up (:meth:`final_beam`, :meth:`no_final_waiting`).
     """
 
     FINAL, PARTIAL = 0, 1
@@ -112,28 +115,57 @@ class DecodeSlots:
         self.free = slots
         self.waiting: list[tuple[int, int, asyncio.Future]] = []
         self.partials_skipped = 0  # a partial was due while the last one was still decoding
+        self.partials_dropped = 0  # a partial's turn came when a final needed its core
+        self.crowded_finals = 0  # finals decoded with the smaller beam
+        self.lock = threading.Lock()  # for the counts decode threads keep
+        self.queued = [0, 0]  # by priority
+        self.running = [0, 0]
         self.order = itertools.count()
+
+    def no_final_waiting(self) -> bool:
+        """Whether a partial in flight may go on to its decoder (asked from its thread)."""
+        return self.queued[self.FINAL] == 0
+
+    def final_beam(self) -> int:
+        """The beam for a final starting now (asked from its thread): the smaller one while
+        another final decodes or waits besides it, when every pause of a room comes at once."""
+        if self.running[self.FINAL] + self.queued[self.FINAL] <= 1:
+            return FINAL_BEAM_SIZE
+        with self.lock:
+            self.crowded_finals += 1
+        return CROWDED_FINAL_BEAM_SIZE
 
     async def run(self, priority: int, function, *args):
         if self.free > 0 and not self.waiting:
             self.free -= 1
         else:
-            turn = asyncio.get_running_loop().create_future()
-            heapq.heappush(self.waiting, (priority, next(self.order), turn))
-            try:
-                await turn
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():
-                    self._release()  # the slot was ours already: pass it on
-                raise
+            await self._wait_turn(priority)
+        self.running[priority] += 1
         work = asyncio.get_running_loop().run_in_executor(executor(), function, *args)
         try:
             return await asyncio.shield(work)
         finally:
             if work.done():
-                self._release()
+                self._finished(priority)
             else:
-                work.add_done_callback(lambda _: self._release())
+                work.add_done_callback(lambda _: self._finished(priority))
+
+    async def _wait_turn(self, priority: int) -> None:
+        turn = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.waiting, (priority, next(self.order), turn))
+        self.queued[priority] += 1
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # the slot was ours already: pass it on
+            raise
+        finally:
+            self.queued[priority] -= 1
+
+    def _finished(self, priority: int) -> None:
+        self.running[priority] -= 1
+        self._release()
 
     def _release(self) -> None:
         while self.waiting:

@@ -41,6 +41,9 @@ CONTEXT = 64
 FIRST_PARTIAL_S = 0.3  # after speech starts (the pre-roll is already in the utterance)
 PARTIAL_EVERY_S = 0.4
 SPECULATE_AFTER_MS = 150  # of silence: start decoding the final while the pause lasts
+#: a partial whose turn comes this far into a pause is dropped: the final is due, and under
+#: load the partial's core was what the final waited for
+STALE_PARTIAL_PAUSE_MS = 96
 # ... when the pause that ends the utterance is longer than this: a speculative decode is
 # thrown away whenever speech resumes, yet holds its core until it is done
 SPECULATE_AHEAD_OF_MS = 300
@@ -241,6 +244,9 @@ class LocalSession(EngineSession):
 
     async def _partial(self, item_id: str, samples: np.ndarray) -> None:
         decoded = await slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples)
+        if decoded is None:
+            slots.partials_dropped += 1
+            return  # the next partial is asked for as soon as speech resumes
         if item_id != self.item_id:
             return  # that utterance is over
         # The next one waits a full interval after this one is done, so a loaded server
@@ -297,13 +303,22 @@ class LocalSession(EngineSession):
         )
         self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:]
 
-    def _decode_partial(self, samples: np.ndarray) -> Decoded:
+    def _decode_partial(self, samples: np.ndarray) -> Decoded | None:
+        """In a decode thread. None when a final needs the core more: by the partial's turn,
+        or once its audio is encoded, the speaker has paused or another final waits."""
+        if not self._partial_wanted():
+            return None
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        return decode_partial(model, tok, samples, self.config)
+        return decode_partial(model, tok, samples, self.config, still_wanted=self._partial_wanted)
+
+    def _partial_wanted(self) -> bool:
+        paused = self.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
+        return not paused and slots.no_final_waiting()
 
     def _decode_final(self, samples: np.ndarray, speech_after, context: str) -> Decoded:
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        return decode_final(model, tok, samples, self.config, context, speech_after)
+        beam = slots.final_beam()
+        return decode_final(model, tok, samples, self.config, context, speech_after, beam)
 
     def _cancel_decodes(self) -> None:
         for task in (self.partial_task, self.speculation):

@@ -14,6 +14,7 @@ it; a likely non-speech window with improbable text is dropped (a cough, a door)
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,9 @@ SAMPLE_RATE = 16000
 # speech Whisper falls into loops (1 s: a fifth of partials looped; 2 s: finals at 11 % WER).
 WINDOW_PADDING_S = 8.0
 FINAL_BEAM_SIZE = 5
+#: ... and while other finals decode or wait for a core (every speaker paused at once): on
+#: shared/audio beam 2 scores as beam 5 and costs a fifth less (docs/BENCHMARKS.md)
+CROWDED_FINAL_BEAM_SIZE = 2
 MAX_SEEKS = 3
 #: a seek must leave at least this much audio to decode
 MIN_SEEK_S = 0.5
@@ -112,13 +116,24 @@ def generate(model: Any, tok: Any, window: Any, prefix: list[int], beam: int) ->
 
 
 def decode_partial(
-    model: Any, tok: Any, samples: np.ndarray, config: SessionConfig, context: str = ""
-) -> Decoded:
-    """The utterance so far, greedy and without timestamps: what people see while it is said."""
-    window = encode_window(model, samples)
+    model: Any,
+    tok: Any,
+    samples: np.ndarray,
+    config: SessionConfig,
+    context: str = "",
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> Decoded | None:
+    """The utterance so far, greedy and without timestamps: what people see while it is said.
+
+    None if ``still_wanted()`` says no once the audio is encoded: the decoder's half of the
+    work is then left for a final that needs the core.
+    """
+    encoded = model.model.encode(encode_window(model, samples))
+    if not still_wanted():
+        return None
     sot, language = start_tokens(model, tok, samples, config.language)
     prefix = prompt_tokens(tok, config.prompt, context) + sot + [tok.no_timestamps]
-    result = generate(model, tok, window, prefix, beam=1)
+    result = generate(model, tok, encoded, prefix, beam=1)
     tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
     avg_logprob = result.scores[0] if tokens else None  # CTranslate2: log-prob / length
     if _not_speech(result.no_speech_prob, avg_logprob, PARTIAL_NO_SPEECH_LIMIT):
@@ -152,11 +167,17 @@ def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], fl
 
 
 def decode_timestamped(
-    model: Any, tok: Any, samples: np.ndarray, sot: list[int], prompt: list[int], may_seek
+    model: Any,
+    tok: Any,
+    samples: np.ndarray,
+    sot: list[int],
+    prompt: list[int],
+    may_seek,
+    beam: int = FINAL_BEAM_SIZE,
 ) -> Window:
     """One window, and where to go on from; ``may_seek(sample)``: speech is left after it."""
     window = encode_window(model, samples)
-    result = generate(model, tok, window, prompt + sot, beam=FINAL_BEAM_SIZE)
+    result = generate(model, tok, window, prompt + sot, beam=beam)
     finished, unfinished, opened_at, last_end = read_timestamped(tok, result.sequences_ids[0])
     # Whisper decodes an unfinished segment again from where it starts; when that cannot move
     # on (it starts the window, or nothing is left after it) its text is kept as it is.
@@ -179,6 +200,7 @@ def decode_final(
     config: SessionConfig,
     context: str = "",
     speech_after=None,
+    beam: int = FINAL_BEAM_SIZE,
 ) -> Decoded:
     """A whole utterance, as faithfully as Whisper can: timestamps, seeks, Whisper's checks.
 
@@ -186,14 +208,14 @@ def decode_final(
     the speech detector): a seek is only worth it if there is.
     """
     speech_after = speech_after or (lambda sample: sample < samples.size)
-    decoded = _decode_seeking(model, tok, samples, config, context, speech_after)
+    decoded = _decode_seeking(model, tok, samples, config, context, speech_after, beam)
     if context and compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
         # a loop, perhaps led by the context: Whisper decodes again without its prompt
-        decoded = _decode_seeking(model, tok, samples, config, "", speech_after)
+        decoded = _decode_seeking(model, tok, samples, config, "", speech_after, beam)
     return Decoded(remove_repetitions(decoded.text), decoded.avg_logprob, decoded.language)
 
 
-def _decode_seeking(model, tok, samples, config, context, speech_after) -> Decoded:
+def _decode_seeking(model, tok, samples, config, context, speech_after, beam) -> Decoded:
     sot, language = start_tokens(model, tok, samples, config.language)
     text = ""
     scores: list[tuple[float, int]] = []
@@ -210,7 +232,7 @@ def _decode_seeking(model, tok, samples, config, context, speech_after) -> Decod
                 and bool(speech_after(ahead))
             )
 
-        piece = decode_timestamped(model, tok, samples[offset:], sot, prompt, may_seek)
+        piece = decode_timestamped(model, tok, samples[offset:], sot, prompt, may_seek, beam)
         if _not_speech(piece.no_speech_prob, piece.avg_logprob):
             break
         if piece.text:

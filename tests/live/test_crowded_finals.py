@@ -1,0 +1,87 @@
+"""Finals due at the same moment, and the partials that would delay them, with the real model.
+
+When every speaker of a room pauses at once their finals queue for the cores; each is then
+decoded with the smaller beam, which scores as the full one on shared/audio and costs a fifth
+less. A speaker alone keeps the full beam.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from transcription.audio import decode_file
+from transcription.engines.base import Final, SessionConfig
+from transcription.engines.local import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local_models import realtime_model, slots, tokenizer
+from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
+from transcription.engines.whisper_decode import decode_partial
+
+from ..speech import clip, word_error_rate
+from .streaming import silence
+
+pytestmark = [pytest.mark.slow]
+
+SAID = [clip("A_LS_1089-134691-0000"), clip("A_LS_61-70968-0000")]
+SPEAKERS = 4
+STEP = 3200  # 100 ms of PCM16 at 16 kHz
+
+
+async def speak(engine: LocalRealtimeEngine) -> str:
+    """The clips said in real time, each followed by a pause; the text of the finals."""
+    session = await engine.open(SessionConfig())
+    finals: list[str] = []
+
+    async def read() -> None:
+        async for event in session.events():
+            if isinstance(event, Final):
+                finals.append(event.text)
+
+    reader = asyncio.create_task(read())
+    audio = b"".join(c.pcm16()[0] + silence(1.5) for c in SAID)
+    for offset in range(0, len(audio), STEP):
+        await session.append(audio[offset : offset + STEP])
+        await asyncio.sleep(0.1)
+    await session.close()
+    await reader
+    return " ".join(finals)
+
+
+@pytest.mark.asyncio
+async def test_finals_due_together_take_the_smaller_beam_and_stay_accurate():
+    engine = LocalRealtimeEngine(LocalConfig())
+    reference = " ".join(c.reference for c in SAID)
+    before = slots.crowded_finals
+
+    alone = await speak(engine)
+    assert word_error_rate(reference, alone) <= 0.1, alone
+    assert slots.crowded_finals == before  # nobody else's final was due
+
+    together = await asyncio.gather(*(speak(engine) for _ in range(SPEAKERS)))
+    for text in together:
+        assert word_error_rate(reference, text) <= 0.1, text
+    # every pause came at once: at least the finals that waited for a core were crowded
+    assert slots.crowded_finals - before >= len(SAID) * (SPEAKERS - 2)
+
+
+@pytest.mark.asyncio
+async def test_a_partial_gives_way_to_the_final_when_its_speaker_pauses():
+    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
+    samples = decode_file(SAID[1].path)
+    try:
+        assert "wizard" in session._decode_partial(samples).text
+        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16  # the pause that ends the sentence
+        assert session._decode_partial(samples) is None
+    finally:
+        await session.close()
+
+
+def test_a_partial_no_longer_wanted_stops_after_its_encoder_pass():
+    local = LocalConfig()
+    model, tok = realtime_model(local), tokenizer(local)
+    asked = []
+    wanted = lambda: asked.append(True) or False  # noqa: E731
+    samples = decode_file(SAID[1].path)
+    assert decode_partial(model, tok, samples, SessionConfig(), still_wanted=wanted) is None
+    assert asked == [True]

@@ -1,0 +1,105 @@
+"""The decode slots under load: finals first, and what a decode is told when finals pile up.
+
+Real threads and a real event loop; the decodes are functions that hold their core until the
+test lets them go, so the order is the test's, not the machine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from transcription.engines.local_models import DecodeSlots
+from transcription.engines.whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
+
+pytestmark = pytest.mark.asyncio
+
+
+class Held:
+    """A decode that holds its core until released, and records what the slots told it."""
+
+    def __init__(self, slots: DecodeSlots) -> None:
+        self.slots = slots
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.beam: int | None = None
+
+    def final(self) -> int:
+        self.beam = self.slots.final_beam()
+        self.started.set()
+        self.go.wait(10)
+        return self.beam
+
+    def partial(self) -> bool:
+        self.started.set()
+        self.go.wait(10)
+        return self.slots.no_final_waiting()
+
+
+async def started(held: Held) -> None:
+    assert await asyncio.to_thread(held.started.wait, 10)
+
+
+async def test_a_lone_final_keeps_the_full_beam():
+    slots = DecodeSlots(2)
+    held = Held(slots)
+    held.go.set()
+    assert await slots.run(DecodeSlots.FINAL, held.final) == FINAL_BEAM_SIZE
+    assert slots.crowded_finals == 0
+    assert slots.running == [0, 0] and slots.queued == [0, 0]
+
+
+async def test_finals_due_together_take_the_smaller_beam():
+    slots = DecodeSlots(2)
+    first, second, third = Held(slots), Held(slots), Held(slots)
+    runs = [asyncio.create_task(slots.run(DecodeSlots.FINAL, h.final)) for h in (first, second)]
+    await started(first)
+    await started(second)
+    waiting = asyncio.create_task(slots.run(DecodeSlots.FINAL, third.final))
+    await asyncio.sleep(0.05)
+    assert slots.queued[DecodeSlots.FINAL] == 1 and not third.started.is_set()
+    first.go.set()
+    await started(third)  # on the core the first one left, while the second still holds its own
+    second.go.set()
+    third.go.set()
+    beams = await asyncio.gather(*runs, waiting)
+    assert beams == [CROWDED_FINAL_BEAM_SIZE] * 3
+    assert slots.crowded_finals == 3
+    assert slots.running == [0, 0] and slots.queued == [0, 0] and slots.free == 2
+
+
+async def test_a_waiting_final_tells_the_partials_in_flight_to_stop():
+    slots = DecodeSlots(2)
+    partials = [Held(slots), Held(slots)]
+    runs = [asyncio.create_task(slots.run(DecodeSlots.PARTIAL, h.partial)) for h in partials]
+    for held in partials:
+        await started(held)
+    assert slots.no_final_waiting()
+    final = Held(slots)
+    final_run = asyncio.create_task(slots.run(DecodeSlots.FINAL, final.final))
+    await asyncio.sleep(0.05)
+    for held in partials:
+        held.go.set()
+    # each partial, asked after its encoder pass, is told a final waits for its core
+    assert await asyncio.gather(*runs) == [False, False]
+    final.go.set()
+    assert await final_run == FINAL_BEAM_SIZE  # by its turn, it is the only final
+
+
+async def test_a_final_that_gives_up_waiting_no_longer_counts():
+    slots = DecodeSlots(1)
+    running = Held(slots)
+    run = asyncio.create_task(slots.run(DecodeSlots.FINAL, running.final))
+    await started(running)
+    given_up = asyncio.create_task(slots.run(DecodeSlots.FINAL, Held(slots).final))
+    await asyncio.sleep(0.05)
+    assert not slots.no_final_waiting()
+    given_up.cancel()  # the speaker spoke again: the speculative final is dropped
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert slots.no_final_waiting() and slots.queued == [0, 0]
+    running.go.set()
+    assert await run == FINAL_BEAM_SIZE
+    assert slots.free == 1
