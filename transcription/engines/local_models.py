@@ -115,7 +115,7 @@ class DecodeSlots:
         self.free = slots
         self.waiting: list[tuple[int, int, asyncio.Future]] = []
         self.partials_skipped = 0  # a partial was due while the last one was still decoding
-        self.partials_dropped = 0  # a partial's turn came when a final needed its core
+        self.partials_dropped = 0  # a partial gave way: its speaker paused, or a final waited
         self.crowded_finals = 0  # finals decoded with the smaller beam
         self.lock = threading.Lock()  # for the counts decode threads keep
         self.queued = [0, 0]  # by priority

@@ -41,8 +41,8 @@ CONTEXT = 64
 FIRST_PARTIAL_S = 0.3  # after speech starts (the pre-roll is already in the utterance)
 PARTIAL_EVERY_S = 0.4
 SPECULATE_AFTER_MS = 150  # of silence: start decoding the final while the pause lasts
-#: a partial whose turn comes this far into a pause is dropped: the final is due, and under
-#: load the partial's core was what the final waited for
+#: a partial whose turn comes, or whose audio is encoded, this far into a pause is dropped:
+#: the final is due, and under load the partial's core was what the final waited for
 STALE_PARTIAL_PAUSE_MS = 96
 # ... when the pause that ends the utterance is longer than this: a speculative decode is
 # thrown away whenever speech resumes, yet holds its core until it is done

@@ -30,7 +30,7 @@ SAMPLE_RATE = 16000
 WINDOW_PADDING_S = 8.0
 FINAL_BEAM_SIZE = 5
 #: ... and while other finals decode or wait for a core (every speaker paused at once): on
-#: shared/audio beam 2 scores as beam 5 and costs a fifth less (docs/BENCHMARKS.md)
+#: shared/audio beam 2 scores as beam 5 and costs a seventh less (docs/BENCHMARKS.md)
 CROWDED_FINAL_BEAM_SIZE = 2
 MAX_SEEKS = 3
 #: a seek must leave at least this much audio to decode
