@@ -1,7 +1,7 @@
 """Finals due at the same moment, and the partials that would delay them, with the real model.
 
 When every speaker of a room pauses at once their finals queue for the cores; each is then
-decoded with the smaller beam, which scores as the full one on shared/audio and costs a fifth
+decoded with the smaller beam, which scores as the full one on shared/audio and costs a seventh
 less. A speaker alone keeps the full beam.
 """
 
