@@ -145,7 +145,7 @@ class EngineCollector:
 registry.register(JobCollector())
 registry.register(EngineCollector())
 speakers.set_function(lambda: len(seats.holders))
-decode_queue.set_function(lambda: len(slots.waiting))
+decode_queue.set_function(lambda: sum(slots.queued))  # not the heap: it keeps given-up waiters
 
 
 LOOPBACK = {"127.0.0.1", "::1"}
