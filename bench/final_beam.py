@@ -53,7 +53,7 @@ def clip_finals(beam: int) -> None:
 
 
 def programme_finals(beam: int) -> None:
-    slots.final_beam = lambda: beam  # every final of the engine, crowded or not
+    slots.final_beam = lambda priority=0: beam  # every final of the engine, crowded or not
     engine = LocalRealtimeEngine(LocalConfig(threads=2))
     pairs, per_programme = [], []
     for programme in programmes():

@@ -32,6 +32,12 @@ class Held:
         self.go.wait(10)
         return self.beam
 
+    def head(self) -> int:
+        self.beam = self.slots.final_beam(DecodeSlots.HEAD)
+        self.started.set()
+        self.go.wait(10)
+        return self.beam
+
     def partial(self) -> bool:
         self.started.set()
         self.go.wait(10)
@@ -48,7 +54,7 @@ async def test_a_lone_final_keeps_the_full_beam():
     held.go.set()
     assert await slots.run(DecodeSlots.FINAL, held.final) == FINAL_BEAM_SIZE
     assert slots.crowded_finals == 0
-    assert slots.running == [0, 0] and slots.queued == [0, 0]
+    assert slots.running == [0, 0, 0] and slots.queued == [0, 0, 0]
 
 
 async def test_finals_due_together_take_the_smaller_beam():
@@ -67,7 +73,7 @@ async def test_finals_due_together_take_the_smaller_beam():
     beams = await asyncio.gather(*runs, waiting)
     assert beams == [CROWDED_FINAL_BEAM_SIZE] * 3
     assert slots.crowded_finals == 3
-    assert slots.running == [0, 0] and slots.queued == [0, 0] and slots.free == 2
+    assert slots.running == [0, 0, 0] and slots.queued == [0, 0, 0] and slots.free == 2
 
 
 async def test_a_waiting_final_tells_the_partials_in_flight_to_stop():
@@ -99,7 +105,48 @@ async def test_a_final_that_gives_up_waiting_no_longer_counts():
     given_up.cancel()  # the speaker spoke again: the speculative final is dropped
     with pytest.raises(asyncio.CancelledError):
         await given_up
-    assert slots.no_final_waiting() and slots.queued == [0, 0]
+    assert slots.no_final_waiting() and slots.queued == [0, 0, 0]
     running.go.set()
     assert await run == FINAL_BEAM_SIZE
     assert slots.free == 1
+
+
+async def test_a_head_goes_after_the_finals_and_before_the_partials():
+    slots = DecodeSlots(1)
+    running, partial, head, final = Held(slots), Held(slots), Held(slots), Held(slots)
+    run = asyncio.create_task(slots.run(DecodeSlots.FINAL, running.final))
+    await started(running)
+    waiting = [
+        asyncio.create_task(slots.run(priority, function))
+        for priority, function in (
+            (DecodeSlots.PARTIAL, partial.partial),
+            (DecodeSlots.HEAD, head.head),
+            (DecodeSlots.FINAL, final.final),
+        )
+    ]
+    await asyncio.sleep(0.05)
+    running.go.set()
+    await started(final)  # queued last, but a final
+    assert not head.started.is_set() and not partial.started.is_set()
+    final.go.set()
+    await started(head)
+    assert not partial.started.is_set()
+    head.go.set()
+    partial.go.set()
+    await asyncio.gather(run, *waiting)
+    assert head.beam == FINAL_BEAM_SIZE  # by its turn, nothing else was due
+    assert slots.free == 1 and slots.queued == [0, 0, 0]
+
+
+async def test_a_head_beside_a_final_takes_the_smaller_beam_but_is_not_a_crowded_final():
+    slots = DecodeSlots(2)
+    final, head = Held(slots), Held(slots)
+    final_run = asyncio.create_task(slots.run(DecodeSlots.FINAL, final.final))
+    await started(final)
+    head_run = asyncio.create_task(slots.run(DecodeSlots.HEAD, head.head))
+    await started(head)
+    final.go.set()
+    head.go.set()
+    assert await final_run == FINAL_BEAM_SIZE  # it started alone
+    assert await head_run == CROWDED_FINAL_BEAM_SIZE
+    assert slots.crowded_finals == 0

@@ -140,6 +140,11 @@ class EngineCollector:
             "Finals decoded with the smaller beam because other finals were due at once.",
             value=slots.crowded_finals,
         )
+        yield CounterMetricFamily(
+            "captions_finals_after_head",
+            "Crowded finals that decoded only what followed their utterance's settled head.",
+            value=slots.finals_after_head,
+        )
 
 
 registry.register(JobCollector())

@@ -2,7 +2,8 @@
 
 When every speaker of a room pauses at once their finals queue for the cores; each is then
 decoded with the smaller beam, which scores as the full one on shared/audio and costs a seventh
-less. A speaker alone keeps the full beam.
+less, and, for a long utterance, only after the head settled while it was said. A speaker alone
+keeps the full beam and the whole utterance.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from transcription.engines.local_models import realtime_model, slots, tokenizer
 from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
 from transcription.engines.whisper_decode import decode_partial
 
-from ..speech import clip, word_error_rate
+from ..speech import Clip, clip, word_error_rate
 from .streaming import silence
 
 pytestmark = [pytest.mark.slow]
@@ -28,7 +29,7 @@ SPEAKERS = 4
 STEP = 3200  # 100 ms of PCM16 at 16 kHz
 
 
-async def speak(engine: LocalRealtimeEngine) -> str:
+async def speak(engine: LocalRealtimeEngine, said: list[Clip] = SAID) -> str:
     """The clips said in real time, each followed by a pause; the text of the finals."""
     session = await engine.open(SessionConfig())
     finals: list[str] = []
@@ -39,7 +40,7 @@ async def speak(engine: LocalRealtimeEngine) -> str:
                 finals.append(event.text)
 
     reader = asyncio.create_task(read())
-    audio = b"".join(c.pcm16()[0] + silence(1.5) for c in SAID)
+    audio = b"".join(c.pcm16()[0] + silence(1.5) for c in said)
     for offset in range(0, len(audio), STEP):
         await session.append(audio[offset : offset + STEP])
         await asyncio.sleep(0.1)
@@ -63,6 +64,22 @@ async def test_finals_due_together_take_the_smaller_beam_and_stay_accurate():
         assert word_error_rate(reference, text) <= 0.1, text
     # every pause came at once: at least the finals that waited for a core were crowded
     assert slots.crowded_finals - before >= len(SAID) * (SPEAKERS - 2)
+
+
+@pytest.mark.asyncio
+async def test_crowded_finals_of_a_long_utterance_decode_only_what_follows_its_head():
+    engine = LocalRealtimeEngine(LocalConfig())
+    long = [clip("A_LJ001-0001")]  # 9.7 s with no pause that would end it early
+    before = slots.finals_after_head
+
+    alone = await speak(engine, long)
+    assert word_error_rate(long[0].reference, alone) <= 0.1, alone
+    assert slots.finals_after_head == before  # a final alone hears all of its utterance
+
+    together = await asyncio.gather(*(speak(engine, long) for _ in range(SPEAKERS)))
+    for text in together:
+        assert word_error_rate(long[0].reference, text) <= 0.1, text
+    assert slots.finals_after_head - before >= SPEAKERS - 2
 
 
 @pytest.mark.asyncio

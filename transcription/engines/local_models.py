@@ -101,7 +101,8 @@ def tokenizer(config: LocalConfig):
 
 
 class DecodeSlots:
-    """Who decodes next when every core is busy: finals first, then partials, oldest first.
+    """Who decodes next when every core is busy: finals first, then the settled heads of long
+    utterances still being said, then partials, oldest first.
 
     A waiter that gives up (a partial overtaken by its final) leaves the queue; a decode whose
     waiter gave up still holds its slot until the thread is done, so the cores are never
@@ -109,7 +110,7 @@ class DecodeSlots:
     decode can do less when finals pile up (:meth:`final_beam`, :meth:`no_final_waiting`).
     """
 
-    FINAL, PARTIAL = 0, 1
+    FINAL, HEAD, PARTIAL = 0, 1, 2
 
     def __init__(self, slots: int) -> None:
         self.free = slots
@@ -117,22 +118,26 @@ class DecodeSlots:
         self.partials_skipped = 0  # a partial was due while the last one was still decoding
         self.partials_dropped = 0  # a partial gave way: its speaker paused, or a final waited
         self.crowded_finals = 0  # finals decoded with the smaller beam
+        self.finals_after_head = 0  # ... and only after their settled head
         self.lock = threading.Lock()  # for the counts decode threads keep
-        self.queued = [0, 0]  # by priority
-        self.running = [0, 0]
+        self.queued = [0, 0, 0]  # by priority
+        self.running = [0, 0, 0]
         self.order = itertools.count()
 
     def no_final_waiting(self) -> bool:
         """Whether a partial in flight may go on to its decoder (asked from its thread)."""
         return self.queued[self.FINAL] == 0
 
-    def final_beam(self) -> int:
-        """The beam for a final starting now (asked from its thread): the smaller one while
-        another final decodes or waits besides it, when every pause of a room comes at once."""
-        if self.running[self.FINAL] + self.queued[self.FINAL] <= 1:
+    def final_beam(self, priority: int = FINAL) -> int:
+        """The beam for a final (or a head) starting now, asked from its thread: the smaller
+        one while another decode of its priority or a higher one runs or waits besides it, as
+        when every pause of a room comes at once."""
+        busy = sum(self.running[: priority + 1]) + sum(self.queued[: priority + 1])
+        if busy <= 1:
             return FINAL_BEAM_SIZE
-        with self.lock:
-            self.crowded_finals += 1
+        if priority == self.FINAL:
+            with self.lock:
+                self.crowded_finals += 1
         return CROWDED_FINAL_BEAM_SIZE
 
     async def run(self, priority: int, function, *args):

@@ -45,6 +45,10 @@ LOGPROB_LIMIT = -1.0
 #: the prompt: Whisper allows half its 448-token context; recent finals take at most this many
 PROMPT_TOKENS = 223
 CONTEXT_TOKENS = 120
+#: a segment of an utterance still being said is settled if it ends this far before the audio
+#: so far does: its words are whole, and the speech after it is heard
+SETTLED_MARGIN_S = 1.0
+SEAM_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,20 @@ class Decoded:
     text: str
     avg_logprob: float | None
     language: str | None
+
+
+@dataclass(frozen=True)
+class Head:
+    """The settled start of an utterance still being said, decoded while the speaker goes on:
+    its text, and the sample of the utterance where the rest starts. The utterance's partials
+    and final then decode only the rest, in a shorter window."""
+
+    text: str = ""
+    samples: int = 0
+    avg_logprob: float | None = None
+
+
+NO_HEAD = Head()
 
 
 @dataclass(frozen=True)
@@ -122,36 +140,40 @@ def decode_partial(
     config: SessionConfig,
     context: str = "",
     still_wanted: Callable[[], bool] = lambda: True,
+    head: Head = NO_HEAD,
 ) -> Decoded | None:
     """The utterance so far, greedy and without timestamps: what people see while it is said.
+    Only the audio after its settled ``head`` is decoded; the head's text leads.
 
     None if ``still_wanted()`` says no once the audio is encoded: the decoder's half of the
     work is then left for a final that needs the core.
     """
+    samples = samples[head.samples :]
     encoded = model.model.encode(encode_window(model, samples))
     if not still_wanted():
         return None
     sot, language = start_tokens(model, tok, samples, config.language)
-    prefix = prompt_tokens(tok, config.prompt, context) + sot + [tok.no_timestamps]
-    result = generate(model, tok, encoded, prefix, beam=1)
+    prompt = prompt_tokens(tok, config.prompt, context)
+    result = generate(model, tok, encoded, prompt + sot + [tok.no_timestamps], beam=1)
     tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
     avg_logprob = result.scores[0] if tokens else None  # CTranslate2: log-prob / length
     if _not_speech(result.no_speech_prob, avg_logprob, PARTIAL_NO_SPEECH_LIMIT):
-        return Decoded("", None, language)
-    return Decoded(remove_repetitions(tok.decode(tokens).strip()), avg_logprob, language)
+        return Decoded(head.text, head.avg_logprob, language)
+    rest = Decoded(remove_repetitions(tok.decode(tokens).strip()), avg_logprob, language)
+    return after_head(head, rest)
 
 
-def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], float | None, float]:
-    """What Whisper's timestamps say of a window: the text of the finished segments, the text
-    of an unfinished one, where that one starts (None if there is none), and where the last
-    finished one ends.
+def timestamped_segments(
+    tok: Any, ids: list[int]
+) -> tuple[list[tuple[float, list[int]]], list[int], float | None]:
+    """Whisper's segments in a window: where each finished one ends (seconds) and its text,
+    the text of an unfinished one, and where that one starts (None if there is none).
 
     A segment is ``<|t0|> text <|t1|>``. A window Whisper did not finish ends with an opening
     timestamp and, perhaps, some text after it.
     """
-    finished: list[int] = []
+    segments: list[tuple[float, list[int]]] = []
     opened_at: float | None = None
-    last_end = 0.0
     text: list[int] = []
     for token in ids:
         if token >= tok.timestamp_begin:
@@ -159,11 +181,64 @@ def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], fl
             if opened_at is None:
                 opened_at, text = seconds, []
             else:
-                finished += text
-                opened_at, last_end, text = None, seconds, []
+                segments.append((seconds, text))
+                opened_at, text = None, []
         elif token < tok.eot:
             text.append(token)
-    return finished, text, opened_at, last_end
+    return segments, text, opened_at
+
+
+def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], float | None, float]:
+    """The text of a window's finished segments, the text of an unfinished one, where that one
+    starts (None if there is none), and where the last finished one ends."""
+    segments, unfinished, opened_at = timestamped_segments(tok, ids)
+    finished = [token for _, text in segments for token in text]
+    return finished, unfinished, opened_at, segments[-1][0] if segments else 0.0
+
+
+def decode_head(
+    model: Any,
+    tok: Any,
+    samples: np.ndarray,
+    config: SessionConfig,
+    head: Head,
+    gap_near: Callable[[int], int],
+    beam: int = FINAL_BEAM_SIZE,
+) -> Head:
+    """``head`` taken further into an utterance still being said (``samples``: all of it so
+    far), by the segments Whisper finishes at least ``SETTLED_MARGIN_S`` before the audio ends.
+
+    The rest starts in the gap between words that the speech detector finds where the last
+    such segment ends (``gap_near(sample)``): Whisper's timestamps alone can be a word out. The
+    same head if no segment is settled, or if the window is not speech or loops.
+    """
+    rest = samples[head.samples :]
+    sot, _ = start_tokens(model, tok, rest, config.language)
+    prompt = prompt_tokens(tok, config.prompt, "")
+    result = generate(model, tok, encode_window(model, rest), prompt + sot, beam=beam)
+    if _not_speech(result.no_speech_prob, result.scores[0]):
+        return head
+    segments, _, _ = timestamped_segments(tok, result.sequences_ids[0])
+    settled_by = rest.size / SAMPLE_RATE - SETTLED_MARGIN_S
+    settled = [(end, text) for end, text in segments if end <= settled_by]
+    text = tok.decode([token for _, words in settled for token in words]).strip()
+    if not text or compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+        return head
+    gap = gap_near(head.samples + _sample(settled[-1][0]))
+    return after_head(head, Head(text, gap - head.samples, result.scores[0]))
+
+
+def after_head(head: Head, rest):
+    """``rest`` (a Decoded or a Head), decoded after ``head``: the texts joined, the scores
+    weighed by words, and for a Head, its samples counted from the utterance's start."""
+    text = join_without_overlap(head.text, rest.text)
+    parts = (head, rest)
+    scored = [(p.avg_logprob, len(p.text.split())) for p in parts if p.avg_logprob is not None]
+    words = sum(n for _, n in scored)
+    avg_logprob = sum(p * n for p, n in scored) / words if words else None
+    if isinstance(rest, Head):
+        return Head(text, head.samples + rest.samples, avg_logprob)
+    return Decoded(text, avg_logprob, rest.language)
 
 
 def decode_timestamped(
@@ -201,18 +276,30 @@ def decode_final(
     context: str = "",
     speech_after=None,
     beam: int = FINAL_BEAM_SIZE,
+    head: Head = NO_HEAD,
 ) -> Decoded:
     """A whole utterance, as faithfully as Whisper can: timestamps, seeks, Whisper's checks.
+    Only the audio after its settled ``head`` is decoded, with the head's text as the prompt.
 
     ``speech_after(sample)`` says whether any speech follows that sample of ``samples`` (from
     the speech detector): a seek is only worth it if there is.
     """
-    speech_after = speech_after or (lambda sample: sample < samples.size)
+    full = speech_after or (lambda sample: sample < samples.size)
+    samples = samples[head.samples :]
+
+    def speech_after(sample: int) -> bool:
+        return full(head.samples + sample)
+
+    # The head's last words as the prompt: Whisper tends to drop the first word of a window
+    # that starts mid-sentence. (Not all of the head: that led it to stop after one voice.)
+    seam = " ".join(head.text.split()[-SEAM_WORDS:])
+    context = f"{context} {seam}".strip()
     decoded = _decode_seeking(model, tok, samples, config, context, speech_after, beam)
     if context and compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
         # a loop, perhaps led by the context: Whisper decodes again without its prompt
         decoded = _decode_seeking(model, tok, samples, config, "", speech_after, beam)
-    return Decoded(remove_repetitions(decoded.text), decoded.avg_logprob, decoded.language)
+    rest = Decoded(remove_repetitions(decoded.text), decoded.avg_logprob, decoded.language)
+    return after_head(head, rest) if head.text else rest
 
 
 def _decode_seeking(model, tok, samples, config, context, speech_after, beam) -> Decoded:
