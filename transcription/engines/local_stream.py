@@ -5,10 +5,12 @@ It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's co
 ends after ``silence_ms`` of silence, after a shorter pause once it is long (a speaker who never
 pauses still gets finals), or, with no pause at all, at its quietest moment near
 ``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
-doubled at a cut. Finals are decoded as Whisper decodes long audio (:mod:`.whisper_decode`),
-with every voice brought to one level first (:mod:`.levels`) and, if the config asks, the
-speaker's recent finals as the prompt. Decoding runs in the process's thread pool, so the event
-loop never waits.
+doubled at a cut. While a long utterance goes on, its head is settled (decoded, and kept as far
+as it is sure), so that its partials, and its final when others crowd it, decode only the rest.
+Finals are decoded as Whisper decodes long audio (:mod:`.whisper_decode`), with every voice
+brought to one level first (:mod:`.levels`) and, if the config asks, the speaker's recent
+finals as the prompt. Decoding runs in the process's thread pool, so the event loop never
+waits.
 """
 
 from __future__ import annotations
@@ -379,7 +381,8 @@ class LocalSession(EngineSession):
         if beam == FINAL_BEAM_SIZE:
             head = NO_HEAD
         elif head.text:
-            slots.finals_after_head += 1
+            with slots.lock:
+                slots.finals_after_head += 1
         return decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
 
     def _decode_head(self, samples: np.ndarray, head: Head, gap_near) -> Head:

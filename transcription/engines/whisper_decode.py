@@ -9,6 +9,10 @@ the second one's eight seconds. With them it says how far it got, and the rest i
 there ("seeking", up to ``MAX_SEEKS`` times). Whisper's own signals then judge the result: a
 compression ratio over 2.4 means a loop, decoded again without the context that may have led to
 it; a likely non-speech window with improbable text is dropped (a cough, a door).
+
+The head of an utterance still being said is decoded the same way, and kept as far as Whisper
+finished it well before the audio ends (:func:`decode_head`): the seek point of a window
+decoded early, so that later decodes of the utterance start there.
 """
 
 from __future__ import annotations
