@@ -15,7 +15,7 @@ import pytest
 from transcription.audio import decode_file
 from transcription.engines.base import Final, SessionConfig
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local_models import realtime_model, slots, tokenizer
+from transcription.engines.local_models import DECODE_SLOTS, realtime_model, slots, tokenizer
 from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
 from transcription.engines.whisper_decode import decode_partial
 
@@ -27,6 +27,14 @@ pytestmark = [pytest.mark.slow]
 SAID = [clip("A_LS_1089-134691-0000"), clip("A_LS_61-70968-0000")]
 SPEAKERS = 4
 STEP = 3200  # 100 ms of PCM16 at 16 kHz
+
+
+@pytest.fixture(autouse=True)
+def fresh_slots():
+    """These tests count what the process's decode slots see. A decode still running when an
+    earlier test's event loop closed never hands its count back (its callback was for that
+    loop), and would make a lone final look crowded: start from fresh slots."""
+    slots.__init__(DECODE_SLOTS)
 
 
 async def speak(engine: LocalRealtimeEngine, said: list[Clip] = SAID) -> str:

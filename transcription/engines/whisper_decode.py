@@ -52,6 +52,8 @@ CONTEXT_TOKENS = 120
 #: a segment of an utterance still being said is settled if it ends this far before the audio
 #: so far does: its words are whole, and the speech after it is heard
 SETTLED_MARGIN_S = 1.0
+#: the head's last words, the prompt of what follows it: without them Whisper tends to drop the
+#: first word after the seam; with the whole head it stopped after the first of two voices
 SEAM_WORDS = 5
 
 
@@ -229,6 +231,8 @@ def decode_head(
     if not text or compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
         return head
     gap = gap_near(head.samples + _sample(settled[-1][0]))
+    if gap <= head.samples:  # a word or two at the very start: nothing worth settling yet
+        return head
     return after_head(head, Head(text, gap - head.samples, result.scores[0]))
 
 
@@ -283,19 +287,19 @@ def decode_final(
     head: Head = NO_HEAD,
 ) -> Decoded:
     """A whole utterance, as faithfully as Whisper can: timestamps, seeks, Whisper's checks.
-    Only the audio after its settled ``head`` is decoded, with the head's text as the prompt.
+    Only the audio after its settled ``head`` is decoded, with the head's last words as the
+    prompt.
 
     ``speech_after(sample)`` says whether any speech follows that sample of ``samples`` (from
     the speech detector): a seek is only worth it if there is.
     """
-    full = speech_after or (lambda sample: sample < samples.size)
+    size = samples.size
+    full = speech_after or (lambda sample: sample < size)
     samples = samples[head.samples :]
 
     def speech_after(sample: int) -> bool:
         return full(head.samples + sample)
 
-    # The head's last words as the prompt: Whisper tends to drop the first word of a window
-    # that starts mid-sentence. (Not all of the head: that led it to stop after one voice.)
     seam = " ".join(head.text.split()[-SEAM_WORDS:])
     context = f"{context} {seam}".strip()
     decoded = _decode_seeking(model, tok, samples, config, context, speech_after, beam)
