@@ -29,17 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.browser_capture import machine  # noqa: E402
 from bench.live_programme import pooled_wer  # noqa: E402
-from tests.programme_scoring import Final, programme_wer  # noqa: E402
+from tests.programme_scoring import programme_wer, stream_pcm_finals  # noqa: E402
 from tests.programmes import programmes  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 from transcription.engines import local_stream  # noqa: E402
-from transcription.engines.base import Final as EngineFinal  # noqa: E402
-from transcription.engines.base import SessionConfig  # noqa: E402
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine  # noqa: E402
 from transcription.engines.local_models import slots  # noqa: E402
 from transcription.engines.whisper_decode import CROWDED_FINAL_BEAM_SIZE, SAMPLE_RATE  # noqa: E402
-
-CHUNK = 3200  # 100 ms of PCM16
 
 
 class Tally:
@@ -68,26 +64,6 @@ class Tally:
         local_stream.LocalSession._decode_head = counted_head
 
 
-async def paced_finals(pcm: bytes, engine, speed: float) -> list[Final]:
-    session = await engine.open(SessionConfig(language="en"))
-    finals: list[Final] = []
-
-    async def read() -> None:
-        async for event in session.events():
-            if isinstance(event, EngineFinal):
-                finals.append(Final(event.text, event.start_ms, event.end_ms))
-
-    reader = asyncio.create_task(read())
-    started = time.perf_counter()
-    for index, offset in enumerate(range(0, len(pcm), CHUNK)):
-        await session.append(pcm[offset : offset + CHUNK])
-        due = started + (index + 1) * 0.1 / speed
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-    await session.close()
-    await reader
-    return finals
-
-
 def measure(label: str, settle_after: float, speed: float) -> None:
     local_stream.SETTLE_AFTER_S = settle_after
     slots.final_beam = lambda priority=0: CROWDED_FINAL_BEAM_SIZE
@@ -96,11 +72,11 @@ def measure(label: str, settle_after: float, speed: float) -> None:
     silence = bytes(SAMPLE_RATE * 2)  # a second after each clip: its final is due in it
     clip_pairs = []
     for clip in clips():
-        finals = asyncio.run(paced_finals(clip.pcm16()[0] + silence, engine, speed))
+        finals = asyncio.run(stream_pcm_finals(clip.pcm16()[0] + silence, engine, speed))
         clip_pairs.append((clip.reference, " ".join(f.text for f in finals)))
     pairs, per_programme = [], []
     for programme in programmes():
-        finals = asyncio.run(paced_finals(programme.pcm16(), engine, speed))
+        finals = asyncio.run(stream_pcm_finals(programme.pcm16(), engine, speed))
         pairs.append((programme, finals))
         wer = programme_wer(programme.utterances, finals) * 100
         per_programme.append(f"{programme.name} {wer:.1f}")

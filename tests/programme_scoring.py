@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -12,6 +13,9 @@ import numpy as np
 
 from .programmes import Utterance, Utterances
 from .speech import normalise, word_error_rate
+
+STEP = 3200  # bytes of PCM16 sent at a time: 100 ms at 16 kHz
+STEP_SECONDS = 0.1
 
 
 class Final(NamedTuple):
@@ -121,6 +125,13 @@ async def stream_finals(programme, engine) -> list[Final]:
     The audio goes in as fast as the engine takes it: the local engine works on the audio
     clock, so its finals are nearly those of real time.
     """
+    return await stream_pcm_finals(programme.pcm16(), engine)
+
+
+async def stream_pcm_finals(pcm: bytes, engine, speed: float | None = None) -> list[Final]:
+    """A realtime engine's finals of 16 kHz PCM16, on its clock: as fast as the engine takes
+    it, or paced at ``speed`` times real time (so that decodes started while the speaker goes
+    on can finish, as they do live)."""
     from transcription.engines.base import Final as EngineFinal
     from transcription.engines.base import SessionConfig
 
@@ -133,9 +144,12 @@ async def stream_finals(programme, engine) -> list[Final]:
                 finals.append(Final(event.text, event.start_ms, event.end_ms))
 
     reader = asyncio.create_task(read())
-    pcm = programme.pcm16()
-    for offset in range(0, len(pcm), 3200):
-        await session.append(pcm[offset : offset + 3200])
+    started = time.perf_counter()
+    for index, offset in enumerate(range(0, len(pcm), STEP)):
+        await session.append(pcm[offset : offset + STEP])
+        if speed:
+            due = started + (index + 1) * STEP_SECONDS / speed
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
     await session.close()
     await reader
     return finals

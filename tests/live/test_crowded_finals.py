@@ -13,12 +13,13 @@ import asyncio
 import pytest
 
 from transcription.audio import decode_file
-from transcription.engines.base import Final, SessionConfig
+from transcription.engines.base import SessionConfig
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
 from transcription.engines.local_models import DECODE_SLOTS, realtime_model, slots, tokenizer
 from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
 from transcription.engines.whisper_decode import decode_partial
 
+from ..programme_scoring import stream_pcm_finals
 from ..speech import Clip, clip, word_error_rate
 from .streaming import silence
 
@@ -26,35 +27,20 @@ pytestmark = [pytest.mark.slow]
 
 SAID = [clip("A_LS_1089-134691-0000"), clip("A_LS_61-70968-0000")]
 SPEAKERS = 4
-STEP = 3200  # 100 ms of PCM16 at 16 kHz
 
 
 @pytest.fixture(autouse=True)
 def fresh_slots():
-    """These tests count what the process's decode slots see. A decode still running when an
-    earlier test's event loop closed never hands its count back (its callback was for that
-    loop), and would make a lone final look crowded: start from fresh slots."""
+    """These tests count what the process's decode slots see, and the slots are the whole
+    process's: what earlier tests left to them (in CI a lone final was once counted crowded
+    after the rest of the suite ran) must not count here."""
     slots.__init__(DECODE_SLOTS)
 
 
 async def speak(engine: LocalRealtimeEngine, said: list[Clip] = SAID) -> str:
     """The clips said in real time, each followed by a pause; the text of the finals."""
-    session = await engine.open(SessionConfig())
-    finals: list[str] = []
-
-    async def read() -> None:
-        async for event in session.events():
-            if isinstance(event, Final):
-                finals.append(event.text)
-
-    reader = asyncio.create_task(read())
     audio = b"".join(c.pcm16()[0] + silence(1.5) for c in said)
-    for offset in range(0, len(audio), STEP):
-        await session.append(audio[offset : offset + STEP])
-        await asyncio.sleep(0.1)
-    await session.close()
-    await reader
-    return " ".join(finals)
+    return " ".join(f.text for f in await stream_pcm_finals(audio, engine, speed=1.0))
 
 
 @pytest.mark.asyncio
