@@ -15,8 +15,9 @@ from .audio_bombs import claim_length, memory_mib, silent_flac
 
 pytestmark = [pytest.mark.slow]
 
-#: the server loads the model while it counts (about 200 MB at its peak, whatever the length)
-SERVER_GROWTH_BOUND_MIB = 300
+#: the server loads the model while it counts: about 200 MB at its peak on machine C, 265-313 MB
+#: on machine D (Intel, AVX-512 with AMX), whatever the length; before the fix, 2.9 GB
+SERVER_GROWTH_BOUND_MIB = 400
 
 
 def test_it_refuses_audio_over_the_limit(monkeypatch, tmp_path):
