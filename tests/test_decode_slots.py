@@ -25,6 +25,7 @@ class Held:
         self.started = threading.Event()
         self.go = threading.Event()
         self.beam: int | None = None
+        self.asked_together: threading.Barrier | None = None
 
     def final(self) -> int:
         self.beam = self.slots.final_beam()
@@ -41,7 +42,10 @@ class Held:
     def partial(self) -> bool:
         self.started.set()
         self.go.wait(10)
-        return self.slots.no_final_waiting()
+        answer = self.slots.no_final_waiting()
+        if self.asked_together:  # no partial hands its core on before the others have asked
+            self.asked_together.wait(10)
+        return answer
 
 
 async def started(held: Held) -> None:
@@ -86,7 +90,9 @@ async def test_a_waiting_final_tells_the_partials_in_flight_to_stop():
     final = Held(slots)
     final_run = asyncio.create_task(slots.run(DecodeSlots.FINAL, final.final))
     await asyncio.sleep(0.05)
+    asked_together = threading.Barrier(len(partials))
     for held in partials:
+        held.asked_together = asked_together
         held.go.set()
     # each partial, asked after its encoder pass, is told a final waits for its core
     assert await asyncio.gather(*runs) == [False, False]
