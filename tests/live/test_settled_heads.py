@@ -12,8 +12,15 @@ import pytest
 
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
+from transcription.engines.local import LocalRealtimeEngine
 from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
-from transcription.engines.local_stream import FRAME, GAP_SEARCH_S, StreamingVad, Utterance
+from transcription.engines.local_stream import (
+    FRAME,
+    GAP_SEARCH_S,
+    STALE_PARTIAL_PAUSE_MS,
+    StreamingVad,
+    Utterance,
+)
 from transcription.engines.whisper_decode import (
     CROWDED_FINAL_BEAM_SIZE,
     NO_HEAD,
@@ -67,6 +74,33 @@ def test_a_head_settles_the_first_words_and_a_crowded_final_goes_on_from_them():
     )
     assert final.text.startswith(head.text)
     assert word_error_rate(SAID.reference, final.text) == 0, final.text
+
+
+def test_a_head_no_longer_wanted_stops_after_its_encoder_pass():
+    local = LocalConfig()
+    model, tok = realtime_model(local), tokenizer(local)
+    so_far = heard(decode_file(SAID.path)[: 8 * SAMPLE_RATE])
+    asked = []
+    wanted = lambda: asked.append(True) or False  # noqa: E731
+    config, gap_near = SessionConfig(), so_far.quietest_near()
+    kept = decode_head(model, tok, so_far.audio(THRESHOLD), config, NO_HEAD, gap_near, 5, wanted)
+    assert kept is NO_HEAD  # wanted, the same audio settles the first words (above)
+    assert asked == [True]
+
+
+@pytest.mark.asyncio
+async def test_a_head_gives_way_to_the_final_when_its_speaker_pauses():
+    """In lockstep a head's decode, asked for just before the room pauses, held a core that
+    the finals waited for; and a head whose speaker paused is dropped with the utterance."""
+    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
+    so_far = heard(decode_file(SAID.path)[: 8 * SAMPLE_RATE])
+    audio, gap_near = so_far.audio(THRESHOLD), so_far.quietest_near()
+    try:
+        assert session._decode_head(audio, NO_HEAD, gap_near).text
+        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
+        assert session._decode_head(audio, NO_HEAD, gap_near) is NO_HEAD
+    finally:
+        await session.close()
 
 
 def test_the_gap_after_a_segment_is_the_quietest_frame_near_it():

@@ -363,13 +363,15 @@ class LocalSession(EngineSession):
     def _decode_partial(self, samples: np.ndarray, head: Head = NO_HEAD) -> Decoded | None:
         """In a decode thread. None when a final needs the core more: by the partial's turn,
         or once its audio is encoded, the speaker has paused or another final waits."""
-        if not self._partial_wanted():
+        if not self._no_final_due():
             return None
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        wanted = self._partial_wanted
+        wanted = self._no_final_due
         return decode_partial(model, tok, samples, self.config, still_wanted=wanted, head=head)
 
-    def _partial_wanted(self) -> bool:
+    def _no_final_due(self) -> bool:
+        """Whether a decode made while the speaker goes on (a partial, a head) may go on: the
+        speaker has not paused, and no final waits for a core."""
         paused = self.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
         return not paused and slots.no_final_waiting()
 
@@ -386,9 +388,14 @@ class LocalSession(EngineSession):
         return decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
 
     def _decode_head(self, samples: np.ndarray, head: Head, gap_near) -> Head:
+        """In a decode thread. The same head when a final needs the core more, as for a
+        partial: a head whose speaker has paused is thrown away with the utterance anyway."""
+        if not self._no_final_due():
+            return head
         model, tok = realtime_model(self.local), tokenizer(self.local)
         beam = slots.final_beam(DecodeSlots.HEAD)
-        return decode_head(model, tok, samples, self.config, head, gap_near, beam)
+        wanted = self._no_final_due
+        return decode_head(model, tok, samples, self.config, head, gap_near, beam, wanted)
 
     def _cancel_decodes(self) -> None:
         for task in (self.partial_task, self.speculation, self.head_task):

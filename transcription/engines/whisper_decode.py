@@ -210,18 +210,23 @@ def decode_head(
     head: Head,
     gap_near: Callable[[int], int],
     beam: int = FINAL_BEAM_SIZE,
+    still_wanted: Callable[[], bool] = lambda: True,
 ) -> Head:
     """``head`` taken further into an utterance still being said (``samples``: all of it so
     far), by the segments Whisper finishes at least ``SETTLED_MARGIN_S`` before the audio ends.
 
     The rest starts in the gap between words that the speech detector finds where the last
     such segment ends (``gap_near(sample)``): Whisper's timestamps alone can be a word out. The
-    same head if no segment is settled, or if the window is not speech or loops.
+    same head if no segment is settled, if the window is not speech or loops, or if
+    ``still_wanted()`` says no once the audio is encoded (a final needs the core more).
     """
     rest = samples[head.samples :]
+    encoded = model.model.encode(encode_window(model, rest))
+    if not still_wanted():
+        return head
     sot, _ = start_tokens(model, tok, rest, config.language)
     prompt = prompt_tokens(tok, config.prompt, "")
-    result = generate(model, tok, encode_window(model, rest), prompt + sot, beam=beam)
+    result = generate(model, tok, encoded, prompt + sot, beam=beam)
     if _not_speech(result.no_speech_prob, result.scores[0]):
         return head
     segments, _, _ = timestamped_segments(tok, result.sequences_ids[0])
