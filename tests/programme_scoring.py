@@ -15,7 +15,7 @@ from .programmes import Utterance, Utterances
 from .speech import normalise, word_error_rate
 
 STEP = 3200  # bytes of PCM16 sent at a time: 100 ms at 16 kHz
-STEP_SECONDS = 0.1
+STEP_SECONDS = STEP / 2 / 16000
 
 
 class Final(NamedTuple):

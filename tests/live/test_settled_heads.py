@@ -47,11 +47,15 @@ def heard(samples: np.ndarray) -> Utterance:
     return utterance
 
 
+def mid_sentence() -> Utterance:
+    """The clip's first 8 s, as the session holds them while the speaker is mid-sentence."""
+    return heard(decode_file(SAID.path)[: 8 * SAMPLE_RATE])
+
+
 def test_a_head_settles_the_first_words_and_a_crowded_final_goes_on_from_them():
     local = LocalConfig()
     model, tok = realtime_model(local), tokenizer(local)
-    samples = decode_file(SAID.path)
-    so_far = heard(samples[: 8 * SAMPLE_RATE])  # the speaker is mid-sentence
+    so_far = mid_sentence()
 
     head = decode_head(
         model, tok, so_far.audio(THRESHOLD), SessionConfig(), NO_HEAD, so_far.quietest_near()
@@ -62,7 +66,7 @@ def test_a_head_settles_the_first_words_and_a_crowded_final_goes_on_from_them():
     first_words = " ".join(normalise(SAID.reference).split()[: len(said)])
     assert word_error_rate(first_words, head.text) < 0.1, head.text
 
-    whole = heard(samples)
+    whole = heard(decode_file(SAID.path))
     final = decode_final(
         model,
         tok,
@@ -79,7 +83,7 @@ def test_a_head_settles_the_first_words_and_a_crowded_final_goes_on_from_them():
 def test_a_head_no_longer_wanted_stops_after_its_encoder_pass():
     local = LocalConfig()
     model, tok = realtime_model(local), tokenizer(local)
-    so_far = heard(decode_file(SAID.path)[: 8 * SAMPLE_RATE])
+    so_far = mid_sentence()
     asked = []
     wanted = lambda: asked.append(True) or False  # noqa: E731
     config, gap_near = SessionConfig(), so_far.quietest_near()
@@ -93,7 +97,7 @@ async def test_a_head_gives_way_to_the_final_when_its_speaker_pauses():
     """In lockstep a head's decode, asked for just before the room pauses, held a core that
     the finals waited for; and a head whose speaker paused is dropped with the utterance."""
     session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
-    so_far = heard(decode_file(SAID.path)[: 8 * SAMPLE_RATE])
+    so_far = mid_sentence()
     audio, gap_near = so_far.audio(THRESHOLD), so_far.quietest_near()
     try:
         assert session._decode_head(audio, NO_HEAD, gap_near).text
