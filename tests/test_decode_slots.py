@@ -117,6 +117,28 @@ async def test_a_final_that_gives_up_waiting_no_longer_counts():
     assert slots.free == 1
 
 
+async def test_a_final_given_up_while_it_decodes_holds_its_core_but_crowds_no_other():
+    """A lone speaker's speculative final, dropped when speech resumed, still decoded when the
+    next pause started another: that one took the smaller beam though nobody else spoke."""
+    slots = DecodeSlots(2)
+    dropped, next_one = Held(slots), Held(slots)
+    speculation = asyncio.create_task(slots.run(DecodeSlots.FINAL, dropped.final))
+    await started(dropped)
+    speculation.cancel()  # the speaker spoke again
+    with pytest.raises(asyncio.CancelledError):
+        await speculation
+    assert slots.free == 1  # its thread still decodes, on its core
+    next_one.go.set()
+    assert await slots.run(DecodeSlots.FINAL, next_one.final) == FINAL_BEAM_SIZE
+    assert slots.crowded_finals == 0
+    dropped.go.set()
+    for _ in range(100):  # its core comes back once its thread is done
+        if slots.free == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert slots.free == 2 and slots.running == [0, 0, 0]
+
+
 async def test_a_head_goes_after_the_finals_and_before_the_partials():
     slots = DecodeSlots(1)
     running, partial, head, final = Held(slots), Held(slots), Held(slots), Held(slots)

@@ -106,8 +106,9 @@ class DecodeSlots:
 
     A waiter that gives up (a partial overtaken by its final) leaves the queue; a decode whose
     waiter gave up still holds its slot until the thread is done, so the cores are never
-    oversubscribed. It also counts, per priority, the decodes waiting and running, so that a
-    decode can do less when finals pile up (:meth:`final_beam`, :meth:`no_final_waiting`).
+    oversubscribed. It also counts, per priority, the decodes waiting and running (not those
+    given up), so that a decode can do less when finals pile up (:meth:`final_beam`,
+    :meth:`no_final_waiting`).
     """
 
     FINAL, HEAD, PARTIAL = 0, 1, 2
@@ -150,10 +151,12 @@ class DecodeSlots:
         try:
             return await asyncio.shield(work)
         finally:
+            self.running[priority] -= 1
             if work.done():
-                self._finished(priority)
-            else:
-                work.add_done_callback(lambda _: self._finished(priority))
+                self._release()
+            else:  # given up (its speaker spoke again): its core is busy until its thread is
+                # done, but it is no decode anyone waits for, so it crowds no other final
+                work.add_done_callback(lambda _: self._release())
 
     async def _wait_turn(self, priority: int) -> None:
         turn = asyncio.get_running_loop().create_future()
@@ -167,10 +170,6 @@ class DecodeSlots:
             raise
         finally:
             self.queued[priority] -= 1
-
-    def _finished(self, priority: int) -> None:
-        self.running[priority] -= 1
-        self._release()
 
     def _release(self) -> None:
         while self.waiting:
