@@ -55,8 +55,8 @@ class Tally:
             self.with_head += bool(head.text)
             return decoded
 
-        def counted_head(session, samples, head, gap_near):
-            settled = decode_head(session, samples, head, gap_near)
+        def counted_head(session, samples, head, dips):
+            settled = decode_head(session, samples, head, dips)
             self.settled += settled is not head
             return settled
 

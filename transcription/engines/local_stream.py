@@ -5,12 +5,12 @@ It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's co
 ends after ``silence_ms`` of silence, after a shorter pause once it is long (a speaker who never
 pauses still gets finals), or, with no pause at all, at its quietest moment near
 ``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
-doubled at a cut. While a long utterance goes on, its head is settled (decoded, and kept as far
-as it is sure), so that its partials, and its final when others crowd it, decode only the rest.
-Finals are decoded as Whisper decodes long audio (:mod:`.whisper_decode`), with every voice
-brought to one level first (:mod:`.levels`) and, if the config asks, the speaker's recent
-finals as the prompt. Decoding runs in the process's thread pool, so the event loop never
-waits.
+doubled at a cut. While a long utterance goes on, its head is settled (decoded, and kept up to a
+pause between words well before the audio's end), so that its partials, and its final when
+others crowd it, decode only the rest. Finals are decoded as Whisper decodes long audio
+(:mod:`.whisper_decode`), with every voice brought to one level first (:mod:`.levels`) and, if
+the config asks, the speaker's recent finals as the prompt. Decoding runs in the process's
+thread pool, so the event loop never waits.
 """
 
 from __future__ import annotations
@@ -69,8 +69,6 @@ CUT_SEARCH_S = 4.0
 SETTLE_AFTER_S = 6.0
 #: ... and if nothing settled, the next try waits for this much more audio
 SETTLE_RETRY_S = 2.0
-#: how far from where Whisper says a settled segment ends the gap after its last word is sought
-GAP_SEARCH_S = 0.3
 #: how much of the speaker's recent finals is kept for the prompt, when the config asks for it
 CONTEXT_CHARS = 600
 
@@ -124,18 +122,18 @@ class Utterance:
         del self.frames[at:], self.probabilities[at:]
         return rest
 
-    def quietest_near(self):
-        """The middle of the frame least like speech within ``GAP_SEARCH_S`` of a sample: in
-        fluent speech, the gap between two words that the speech detector dips at."""
+    def dips(self):
+        """``dip_between(start, end)``: the frame least like speech between two samples, as its
+        score and its middle sample. Where speech pauses between two words, it dips there."""
         probabilities = np.array(self.probabilities)
-        reach = int(GAP_SEARCH_S * SAMPLE_RATE) // FRAME
 
-        def quietest_near(sample: int) -> int:
-            start = min(max(0, sample // FRAME - reach), probabilities.size - 1)
-            window = probabilities[start : sample // FRAME + reach + 1]
-            return (start + int(np.argmin(window))) * FRAME + FRAME // 2
+        def dip_between(start: int, end: int) -> tuple[float, int]:
+            first = min(max(0, start // FRAME), probabilities.size - 1)
+            window = probabilities[first : max(first, end // FRAME) + 1]
+            frame = first + int(np.argmin(window))
+            return float(probabilities[frame]), frame * FRAME + FRAME // 2
 
-        return quietest_near
+        return dip_between
 
     def speech_after(self, threshold: float):
         """Whether any frame from a sample on is speech: where a decode may look for more."""
@@ -300,12 +298,12 @@ class LocalSession(EngineSession):
         if self.head_task is not None and not self.head_task.done():
             return
         audio = self.utterance.audio(self.threshold)
-        gap_near = self.utterance.quietest_near()
+        dips = self.utterance.dips()
         self.settle_at = self.utterance.samples + int(SETTLE_RETRY_S * SAMPLE_RATE)
-        self.head_task = asyncio.create_task(self._settle(self.item_id, self.head, audio, gap_near))
+        self.head_task = asyncio.create_task(self._settle(self.item_id, self.head, audio, dips))
 
-    async def _settle(self, item_id: str, head: Head, samples: np.ndarray, gap_near) -> None:
-        settled = await slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, gap_near)
+    async def _settle(self, item_id: str, head: Head, samples: np.ndarray, dips) -> None:
+        settled = await slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, dips)
         if item_id == self.item_id and self.head is head and settled is not head:
             self.head = settled
             further = settled.samples + int(SETTLE_AFTER_S * SAMPLE_RATE)
@@ -387,7 +385,7 @@ class LocalSession(EngineSession):
                 slots.finals_after_head += 1
         return decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
 
-    def _decode_head(self, samples: np.ndarray, head: Head, gap_near) -> Head:
+    def _decode_head(self, samples: np.ndarray, head: Head, dips) -> Head:
         """In a decode thread. The same head when a final needs the core more, as for a
         partial: a head whose speaker has paused is thrown away with the utterance anyway."""
         if not self._no_final_due():
@@ -395,7 +393,7 @@ class LocalSession(EngineSession):
         model, tok = realtime_model(self.local), tokenizer(self.local)
         beam = slots.final_beam(DecodeSlots.HEAD)
         wanted = self._no_final_due
-        return decode_head(model, tok, samples, self.config, head, gap_near, beam, wanted)
+        return decode_head(model, tok, samples, self.config, head, dips, beam, wanted)
 
     def _cancel_decodes(self) -> None:
         for task in (self.partial_task, self.speculation, self.head_task):

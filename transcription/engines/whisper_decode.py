@@ -10,13 +10,14 @@ there ("seeking", up to ``MAX_SEEKS`` times). Whisper's own signals then judge t
 compression ratio over 2.4 means a loop, decoded again without the context that may have led to
 it; a likely non-speech window with improbable text is dropped (a cough, a door).
 
-The head of an utterance still being said is decoded the same way, and kept as far as Whisper
-finished it well before the audio ends (:func:`decode_head`): the seek point of a window
-decoded early, so that later decodes of the utterance start there.
+The head of an utterance still being said is decoded the same way, and kept up to a pause
+between two of its words well before the audio ends (:func:`decode_head`): the seek point of a
+window decoded early, so that later decodes of the utterance start there.
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +50,19 @@ LOGPROB_LIMIT = -1.0
 #: the prompt: Whisper allows half its 448-token context; recent finals take at most this many
 PROMPT_TOKENS = 223
 CONTEXT_TOKENS = 120
-#: a segment of an utterance still being said is settled if it ends this far before the audio
-#: so far does: its words are whole, and the speech after it is heard
+#: a word of an utterance still being said may be settled if it ends this far before the audio
+#: so far does: it is whole, and the speech after it is heard
 SETTLED_MARGIN_S = 1.0
+#: a head ends in a gap between two words only where the speech detector's score falls below
+#: this: cut where speech ran on, a word was lost, split or said twice at 8 of 12 seams
+SETTLED_GAP_SCORE = 0.5
+#: punctuation the decoder's alignment places as words of their own, joined to the word they
+#: follow or lead (as Whisper does): a comma's span is the pause after the word it ends
+PREPENDED_PUNCTUATION = "\"'“¿([{-"
+APPENDED_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
+#: how far around two words' aligned edges the gap between them is sought: the decoder's
+#: alignment can be a frame or two out
+WORD_GAP_SLACK_S = 0.1
 #: the head's last words, the prompt of what follows it: without them Whisper tends to drop the
 #: first word after the seam; with the whole head it stopped after the first of two voices
 SEAM_WORDS = 5
@@ -208,37 +219,64 @@ def decode_head(
     samples: np.ndarray,
     config: SessionConfig,
     head: Head,
-    gap_near: Callable[[int], int],
+    dip_between: Callable[[int, int], tuple[float, int]],
     beam: int = FINAL_BEAM_SIZE,
     still_wanted: Callable[[], bool] = lambda: True,
 ) -> Head:
     """``head`` taken further into an utterance still being said (``samples``: all of it so
-    far), by the segments Whisper finishes at least ``SETTLED_MARGIN_S`` before the audio ends.
+    far), up to a pause between two words that end ``SETTLED_MARGIN_S`` before the audio does.
 
-    The rest starts in the gap between words that the speech detector finds where the last
-    such segment ends (``gap_near(sample)``): Whisper's timestamps alone can be a word out. The
-    same head if no segment is settled, if the window is not speech or loops, or if
-    ``still_wanted()`` says no once the audio is encoded (a final needs the core more).
+    Whisper decodes the audio after the head, and its decoder's alignment places the words.
+    ``dip_between(start, end)`` (from the speech detector) scores the least speech-like frame
+    between two samples of the utterance and gives its middle: the head ends there, in the gap
+    that dips deepest below ``SETTLED_GAP_SCORE``. The same head if no gap does, if the window
+    is not speech or loops, or if ``still_wanted()`` says no once the audio is encoded (a final
+    needs the core more).
     """
     rest = samples[head.samples :]
     encoded = model.model.encode(encode_window(model, rest))
     if not still_wanted():
         return head
     sot, _ = start_tokens(model, tok, rest, config.language)
-    prompt = prompt_tokens(tok, config.prompt, "")
-    result = generate(model, tok, encoded, prompt + sot, beam=beam)
+    result = generate(model, tok, encoded, prompt_tokens(tok, config.prompt, "") + sot, beam=beam)
     if _not_speech(result.no_speech_prob, result.scores[0]):
         return head
-    segments, _, _ = timestamped_segments(tok, result.sequences_ids[0])
+    said = [token for token in result.sequences_ids[0] if token < tok.eot]
+    frames = rest.size // model.feature_extractor.hop_length
+    words = spoken_words(model.find_alignment(tok, [said], encoded, frames)[0])
     settled_by = rest.size / SAMPLE_RATE - SETTLED_MARGIN_S
-    settled = [(end, text) for end, text in segments if end <= settled_by]
-    text = tok.decode([token for _, words in settled for token in words]).strip()
-    if not text or compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+    pause = deepest_pause(
+        words, settled_by, lambda a, b: dip_between(head.samples + a, head.samples + b)
+    )
+    if pause is None:
         return head
-    gap = gap_near(head.samples + _sample(settled[-1][0]))
-    if gap <= head.samples:  # a word or two at the very start: nothing worth settling yet
+    kept, cut = pause
+    text = tok.decode([token for word in words[:kept] for token in word["tokens"]]).strip()
+    if not text or compression_ratio(text) > COMPRESSION_RATIO_LIMIT or cut <= head.samples:
         return head
-    return after_head(head, Head(text, gap - head.samples, result.scores[0]))
+    return after_head(head, Head(text, cut - head.samples, result.scores[0]))
+
+
+def spoken_words(aligned: list[dict]) -> list[dict]:
+    """The decoder's aligned words with their punctuation joined to them."""
+    from faster_whisper.transcribe import merge_punctuations
+
+    merge_punctuations(aligned, PREPENDED_PUNCTUATION, APPENDED_PUNCTUATION)
+    return [word for word in aligned if word["word"]]
+
+
+def deepest_pause(words: list[dict], settled_by: float, dip_between) -> tuple[int, int] | None:
+    """Of the gaps after words that end by ``settled_by`` (seconds), the one least like speech
+    if it is a pause: how many words come before it, and the sample where it dips deepest."""
+    deepest: tuple[float, int, int] | None = None
+    for count, (word, after) in enumerate(itertools.pairwise(words), start=1):
+        if word["end"] > settled_by:
+            break
+        gap = (_sample(word["end"] - WORD_GAP_SLACK_S), _sample(after["start"] + WORD_GAP_SLACK_S))
+        score, sample = dip_between(*gap)
+        if score < SETTLED_GAP_SCORE and (deepest is None or score <= deepest[0]):
+            deepest = (score, count, sample)
+    return None if deepest is None else deepest[1:]
 
 
 def after_head(head: Head, rest):
