@@ -180,17 +180,17 @@ def decode_partial(
     return after_head(head, rest)
 
 
-def timestamped_segments(
-    tok: Any, ids: list[int]
-) -> tuple[list[tuple[float, list[int]]], list[int], float | None]:
-    """Whisper's segments in a window: where each finished one ends (seconds) and its text,
-    the text of an unfinished one, and where that one starts (None if there is none).
+def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], float | None, float]:
+    """What Whisper's timestamps say of a window: the text of the finished segments, the text
+    of an unfinished one, where that one starts (None if there is none), and where the last
+    finished one ends.
 
     A segment is ``<|t0|> text <|t1|>``. A window Whisper did not finish ends with an opening
     timestamp and, perhaps, some text after it.
     """
-    segments: list[tuple[float, list[int]]] = []
+    finished: list[int] = []
     opened_at: float | None = None
+    last_end = 0.0
     text: list[int] = []
     for token in ids:
         if token >= tok.timestamp_begin:
@@ -198,19 +198,11 @@ def timestamped_segments(
             if opened_at is None:
                 opened_at, text = seconds, []
             else:
-                segments.append((seconds, text))
-                opened_at, text = None, []
+                finished += text
+                opened_at, last_end, text = None, seconds, []
         elif token < tok.eot:
             text.append(token)
-    return segments, text, opened_at
-
-
-def read_timestamped(tok: Any, ids: list[int]) -> tuple[list[int], list[int], float | None, float]:
-    """The text of a window's finished segments, the text of an unfinished one, where that one
-    starts (None if there is none), and where the last finished one ends."""
-    segments, unfinished, opened_at = timestamped_segments(tok, ids)
-    finished = [token for _, text in segments for token in text]
-    return finished, unfinished, opened_at, segments[-1][0] if segments else 0.0
+    return finished, text, opened_at, last_end
 
 
 def decode_head(
