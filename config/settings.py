@@ -381,6 +381,25 @@ LLM_MODEL = envstr("LLM_MODEL")
 LLM_API_KEY = envstr("LLM_API_KEY")
 # the model's context window in tokens: longer transcripts are summarised in parts that fit
 LLM_CONTEXT_TOKENS = envint("LLM_CONTEXT_TOKENS", "8192")
+# Budgets of what the paid services may cost (docs/OPERATIONS.md, "Costs"); 0 is no limit.
+# Chat tokens (summaries, translations), as the endpoint counts them, per meeting and per UTC day
+LLM_TOKENS_PER_MEETING = envint("LLM_TOKENS_PER_MEETING", "200000")
+LLM_TOKENS_PER_DAY = envint("LLM_TOKENS_PER_DAY", "2000000")
+# minutes of audio captioned by a paid realtime engine (openai), per meeting and per UTC day
+PAID_ENGINE_MINUTES_PER_MEETING = envfloat("PAID_ENGINE_MINUTES_PER_MEETING", "240")
+PAID_ENGINE_MINUTES_PER_DAY = envfloat("PAID_ENGINE_MINUTES_PER_DAY", "1440")
+# rates of what starts paid calls: languages chosen per user and per room in any minute, speaker
+# sessions opened on a paid engine per user and per room in any minute, and summaries asked
+# for and exports that translate, per user and per meeting (django-ratelimit's rate: 10/h)
+CAPTIONS_MAX_TRANSLATION_CHOICES_PER_MINUTE = envint(
+    "CAPTIONS_MAX_TRANSLATION_CHOICES_PER_MINUTE", "10"
+)
+CAPTIONS_MAX_ROOM_TRANSLATION_CHOICES_PER_MINUTE = envint(
+    "CAPTIONS_MAX_ROOM_TRANSLATION_CHOICES_PER_MINUTE", "120"
+)
+PAID_ENGINE_SESSIONS_PER_MINUTE = envint("PAID_ENGINE_SESSIONS_PER_MINUTE", "10")
+SUMMARY_RATE_LIMIT = envrate("SUMMARY_RATE_LIMIT", "10/h")
+TRANSLATED_EXPORT_RATE_LIMIT = envrate("TRANSLATED_EXPORT_RATE_LIMIT", "30/h")
 # the languages a listener may have the captions translated into (ISO 639-1 codes)
 TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh")
 if not all(re.fullmatch(r"[a-z]{2,3}", code) for code in TRANSLATION_LANGUAGES):

@@ -2,18 +2,23 @@
 
 Summaries and translations go through here. No Django: the caller passes the endpoint
 (see ``chat_endpoint()``, which reads the LLM_* settings).
-Errors come out as ``ChatFailed``, whose message can be shown to a user as it is: it names
-the endpoint's host and what went wrong, never a key or a stack trace.
+Errors come out as ``ChatFailed``, whose message can be shown to a user as it is: it says what
+went wrong, never the endpoint's host, its model, a key or a stack trace (those are logged for
+the operator). A ``Meter`` passed in refuses calls past a budget and counts what each one cost.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import openai
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,16 @@ class PromptTooLong(ChatFailed):
     """The endpoint refused the prompt as longer than the model's context: send less."""
 
 
+class Meter(Protocol):
+    """What the calls for one purpose may cost (``meetings.budget.ChatMeter``)."""
+
+    def check(self) -> None:
+        """Raise ChatFailed, with the reason for people, when no call may be made now."""
+
+    def add(self, tokens: int) -> None:
+        """Count the tokens a call used."""
+
+
 def estimated_tokens(text: str) -> int:
     # About four characters a token for English with OpenAI's and Llama's tokenizers; a rough
     # count errs on the long side so that a part sent alone fits.
@@ -49,8 +64,11 @@ def complete(
     *,
     max_tokens: int | None = None,
     json_object: bool = False,
+    meter: Meter | None = None,
 ) -> str:
     """The model's answer to ``messages`` (role/content dicts), at temperature 0."""
+    if meter is not None:
+        meter.check()
     client = _client(endpoint)
     options = {"response_format": {"type": "json_object"}} if json_object else {}
     try:
@@ -63,16 +81,30 @@ def complete(
         )
     except openai.BadRequestError as error:
         if error.code == "context_length_exceeded":
-            raise PromptTooLong(f"The prompt was too long for {endpoint.model}.") from error
+            raise PromptTooLong("The prompt was too long for the language model.") from error
         raise ChatFailed(_refused(endpoint, error)) from error
     except openai.APIStatusError as error:
         raise ChatFailed(_refused(endpoint, error)) from error
     except openai.APIConnectionError as error:  # refused, timed out, TLS, DNS
-        raise ChatFailed(f"The language model at {endpoint.host} could not be reached.") from error
+        _log(endpoint, "could not be reached", error)
+        raise ChatFailed("The language model could not be reached.") from error
     choice = response.choices[0] if response.choices else None
-    if choice is None or not choice.message.content:
-        raise ChatFailed(f"The language model at {endpoint.host} gave an empty answer.")
-    return choice.message.content
+    answer = choice.message.content if choice is not None else None
+    if meter is not None:
+        meter.add(_tokens_used(response, messages, answer or ""))
+    if not answer:
+        _log(endpoint, "gave an empty answer")
+        raise ChatFailed("The language model gave an empty answer.")
+    return answer
+
+
+def _tokens_used(response, messages: list[dict[str, str]], answer: str) -> int:
+    """What the call cost: the endpoint's own count where it gives one, else our estimate."""
+    usage = getattr(response, "usage", None)
+    if usage is not None and usage.total_tokens:
+        return usage.total_tokens
+    asked = "\n".join(m.get("content") or "" for m in messages)
+    return estimated_tokens(asked) + estimated_tokens(answer)
 
 
 @functools.lru_cache(maxsize=8)
@@ -89,9 +121,17 @@ def _client(endpoint: ChatEndpoint) -> openai.OpenAI:
 
 def _refused(endpoint: ChatEndpoint, error: openai.APIStatusError) -> str:
     reasons = {
-        401: "refused the API key",
-        403: "refused the API key",
-        404: "does not know the model",
+        401: "refused the server's API key",
+        403: "refused the server's API key",
+        404: "does not know the model it was asked for",
     }
     reason = reasons.get(error.status_code, f"answered with an error (HTTP {error.status_code})")
-    return f"The language model at {endpoint.host} {reason} ({endpoint.model})."
+    _log(endpoint, reason, error)
+    return f"The language model {reason}."
+
+
+def _log(endpoint: ChatEndpoint, what: str, error: Exception | None = None) -> None:
+    # the operator needs to know which endpoint and model; the people who asked must not
+    logger.warning(
+        "the chat endpoint %s (model %s) %s: %s", endpoint.host, endpoint.model, what, error or ""
+    )

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from meetings.budget import ChatMeter
 from meetings.chat import ChatFailed
 from meetings.exports import lines_from_segments, short_clock
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
@@ -30,7 +31,8 @@ def request_summary(meeting: Meeting, by: User | None) -> Summary:
     """
     with transaction.atomic():
         summary, _ = Summary.objects.select_for_update().get_or_create(meeting=meeting)
-        if summary.in_progress and not summary.is_stuck and summary.run:
+        # one whose asker lost the right will not be written: it is replaced, not waited for
+        if summary.in_progress and not summary.is_stuck and summary.run and not summary.refusal():
             return summary
         summary.run += 1
         summary.status = Status.QUEUED
@@ -71,7 +73,12 @@ def run_summary_job(summary_id: int, run: int) -> str:
     lines = transcript_lines(summary.meeting, version)
     save(summary, version=version, model_name=endpoint.model)
     try:
-        notes = summarise(endpoint, lines, lambda done, total: progress(summary, done, total))
+        notes = summarise(
+            endpoint,
+            lines,
+            lambda done, total: progress(summary, done, total),
+            ChatMeter(summary.meeting_id),
+        )
     except ChatFailed as error:
         return finish(summary, error=str(error))
     except Exception:
@@ -91,10 +98,14 @@ def transcript_lines(meeting: Meeting, version) -> list[str]:
 
 
 def claim(summary_id: int, run: int) -> Summary | None:
-    """Mark the summary running, unless this run was replaced or already taken."""
+    """Mark the summary running, unless this run was replaced or already taken, or whoever
+    asked for it may no longer (then it fails, saying why)."""
     with transaction.atomic():
         summary = Summary.objects.select_for_update().filter(pk=summary_id, run=run).first()
         if summary is None or summary.status != Status.QUEUED:
+            return None
+        if refusal := summary.refusal():
+            finish(summary, error=refusal)
             return None
         summary.status = Status.RUNNING
         summary.updated_at = timezone.now()

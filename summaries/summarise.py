@@ -14,7 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from meetings.chat import ChatEndpoint, ChatFailed, PromptTooLong, complete, estimated_tokens
+from meetings.chat import (
+    ChatEndpoint,
+    ChatFailed,
+    Meter,
+    PromptTooLong,
+    complete,
+    estimated_tokens,
+)
 
 SHAPE = (
     'Answer with one JSON object: {"summary": "a few sentences", "decisions": ["a decision", '
@@ -74,9 +81,13 @@ def text_budget(endpoint: ChatEndpoint, instructions: str) -> int:
     )
 
 
-def summarise(endpoint: ChatEndpoint, lines: list[str], progress: Progress) -> Notes:
-    """The minutes of the transcript ``lines``; raises ChatFailed with a message for people."""
-    counter = _Counter(progress)
+def summarise(
+    endpoint: ChatEndpoint, lines: list[str], progress: Progress, meter: Meter | None = None
+) -> Notes:
+    """The minutes of the transcript ``lines``; raises ChatFailed with a message for people.
+
+    Every request goes through ``meter``, which may refuse it (a budget spent)."""
+    counter = _Counter(progress, meter)
     if not lines:
         raise ChatFailed("The transcript is empty: there is nothing to summarise.")
     if _fits(endpoint, WHOLE, lines):
@@ -100,8 +111,11 @@ def summarise(endpoint: ChatEndpoint, lines: list[str], progress: Progress) -> N
 
 
 class _Counter:
-    def __init__(self, progress: Progress) -> None:
+    """The parts done and to do, and the meter every request of this summary goes through."""
+
+    def __init__(self, progress: Progress, meter: Meter | None) -> None:
         self.progress = progress
+        self.meter = meter
         self.done = 0
         self.total = 0
 
@@ -155,7 +169,7 @@ def _ask_splitting(
 ) -> Notes:
     """Notes on ``lines``; if the endpoint finds them too long, on each half, combined."""
     try:
-        notes = _ask(endpoint, instructions, lines)
+        notes = _ask(endpoint, instructions, lines, counter.meter)
     except PromptTooLong:
         if len(lines) < 2:
             raise
@@ -169,18 +183,20 @@ def _ask_splitting(
     return notes
 
 
-def _ask(endpoint: ChatEndpoint, instructions: str, lines: list[str]) -> Notes:
+def _ask(endpoint: ChatEndpoint, instructions: str, lines: list[str], meter: Meter | None) -> Notes:
     messages = [
         {"role": "system", "content": instructions},
         {"role": "user", "content": "\n".join(lines)},
     ]
-    answer = complete(endpoint, messages, max_tokens=answer_tokens(endpoint), json_object=True)
-    return parse_notes(answer, endpoint)
+    answer = complete(
+        endpoint, messages, max_tokens=answer_tokens(endpoint), json_object=True, meter=meter
+    )
+    return parse_notes(answer)
 
 
-def parse_notes(answer: str, endpoint: ChatEndpoint) -> Notes:
+def parse_notes(answer: str) -> Notes:
     """The model's JSON answer as Notes; ChatFailed if it is not what was asked for."""
-    unusable = f"The language model at {endpoint.host} ({endpoint.model}) gave an answer that"
+    unusable = "The language model gave an answer that"
     # Some local models wrap JSON in a Markdown code fence despite json_object.
     text = re.sub(r"^```(?:json)?\s*|\s*```$", "", answer.strip())
     try:

@@ -142,13 +142,11 @@ def test_failures_are_stored_and_shown_as_clear_messages(cast, settings):
         use(settings, server)
         server.failing = True
         summary = summarise_now(cast)
-        host = server.base_url.split("/")[2]
         assert summary.status == "failed"
-        assert summary.error == (
-            f"The language model at {host} answered with an error (HTTP 500) ({MODEL})."
-        )
+        # the endpoint's host and model are the operator's (logged), not the host's to see
+        assert summary.error == "The language model answered with an error (HTTP 500)."
         page = client.get("/m/weekly-sync/transcript/").content.decode()
-        assert "The summary could not be written: The language model at" in page
+        assert "The summary could not be written: The language model answered" in page
         assert "Traceback" not in page
         assert "Summarise again" in page
 
@@ -165,7 +163,7 @@ def test_failures_are_stored_and_shown_as_clear_messages(cast, settings):
     with chat_server(minutes_model) as server:
         use(settings, server)
         settings.LLM_API_KEY = "sk-wrong"
-        assert summarise_now(cast).error.endswith(f"refused the API key ({MODEL}).")
+        assert summarise_now(cast).error == "The language model refused the server's API key."
 
 
 def test_without_an_endpoint_the_page_says_how_to_enable_it(cast, settings):

@@ -22,6 +22,7 @@ from meetings import events, queries
 from meetings.chat import ChatFailed
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.languages import name
+from transcription.live import limits
 from transcription.live.presence import lease_seconds
 
 from .actions import announce_translation_failed
@@ -31,7 +32,7 @@ from .models import Translation
 from .translate import translate_once_async
 
 if TYPE_CHECKING:
-    from meetings.models import Meeting, Segment
+    from meetings.models import Meeting, Segment, User
     from transcription.live.messages import ChooseTranslation
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ logger = logging.getLogger(__name__)
 #: how long a leaving speaker's last finals may take to be translated
 FINISH_ON_LEAVE_SECONDS = 30.0
 NOT_SET_UP = "Translation is not set up on this server. "
+CHOICE_LIMIT = (
+    "Too many translation choices in the last minute: the language was not changed. "
+    "Try again in a minute."
+)
 
 
 def failed_message(language: str, reason: str) -> str:
@@ -53,6 +58,7 @@ class TranslationMixin:
     (which provides ``send_event``)."""
 
     meeting: Meeting
+    user: User
     channel_name: str
     channel_layer: Any
     tasks: list[asyncio.Task]
@@ -82,6 +88,11 @@ class TranslationMixin:
                     f"translation.choose: {language!r} is not offered; choose one of {offered}.",
                 )
             )
+            return
+        if language is not None and not await limits.allow_translation_choice(
+            self.user.pk, self.meeting.pk
+        ):
+            await self.send_event(events.error_event("rate_limited", CHOICE_LIMIT))
             return
         await self._leave_translation()
         self.translation, self.translation_failure_told = language, False
@@ -206,6 +217,6 @@ class TranslationMixin:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ChatFailed):
-        return str(exc)  # written for users: the endpoint's host and what went wrong
+        return str(exc)  # written for users: what went wrong, without the endpoint's details
     logger.error("translating a caption failed", exc_info=exc)
     return "an error on the server."

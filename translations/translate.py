@@ -2,20 +2,24 @@
 
 A (segment, language) is translated by one server process at a time: the one that first
 claims it in the cache, which is Redis (a key set only if absent, expiring in case that process
-dies). Whoever
-translates stores the result (:func:`.actions.do_store_translation`), which the database makes
-unique and which reaches every listener of the language through its group.
+dies). The claim is let go only when the chat call has ended, stored or failed: never because
+whoever waited for it went away. Whoever translates stores the result
+(:func:`.actions.do_store_translation`), which the database makes unique and which reaches every
+listener of the language through its group. Each call counts against the meeting's and the day's
+budget of chat tokens (:mod:`meetings.budget`), and is refused once one is spent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
-from meetings.chat import ChatEndpoint, ChatFailed, complete, estimated_tokens
+from meetings.budget import ChatMeter
+from meetings.chat import ChatEndpoint, ChatFailed, Meter, complete, estimated_tokens
 from meetings.languages import name
 from meetings.models import Segment
 from meetings.text import one_line
@@ -27,6 +31,12 @@ from .models import Translation
 CLAIM_SECONDS = 400
 #: how long an export waits for a translation another process is making
 WAIT_SECONDS = 60.0
+
+# The consumers' chat calls wait for the model in threads of their own: a slow model then holds
+# up no other work of the event loop's default threads (claims, Redis, other rooms).
+_chat_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chat")
+#: the calls under way in this process; a task nobody refers to could be collected mid-call
+_under_way: set[asyncio.Task] = set()
 
 
 def translation_messages(text: str, source: str, target: str) -> list[dict[str, str]]:
@@ -40,17 +50,20 @@ def translation_messages(text: str, source: str, target: str) -> list[dict[str, 
     return [{"role": "system", "content": system}, {"role": "user", "content": text}]
 
 
-def translate_text(endpoint: ChatEndpoint, text: str, source: str, target: str) -> str:
+def translate_text(
+    endpoint: ChatEndpoint, text: str, source: str, target: str, meter: Meter | None = None
+) -> str:
     """``text`` in ``target``, or ChatFailed."""
     answer = complete(
         endpoint,
         translation_messages(text, source, target),
         # room for a longer translation than the original, which may be short
         max_tokens=2 * estimated_tokens(text) + 64,
+        meter=meter,
     )
     translated = " ".join(one_line(answer).split())  # a model's blank lines: one caption line
     if not translated:
-        raise ChatFailed(f"The language model at {endpoint.host} gave an empty translation.")
+        raise ChatFailed("The language model gave an empty translation.")
     return translated
 
 
@@ -87,21 +100,45 @@ async def translate_once_async(
     endpoint: ChatEndpoint, segment: Segment, language: str
 ) -> Translation | None:
     """:func:`translate_once` for the consumers (without ``wait``): the queries in the
-    database thread, the chat request and Redis in a worker thread of their own, so a slow
-    model holds up nobody's queries."""
+    database thread, the chat request in a thread of its own, so a slow model holds up nobody's
+    queries.
+
+    Claiming, translating and letting go run as a task of their own, which a cancelled caller
+    (a listener choosing a language again) does not stop: the chat call goes on in its thread
+    whatever becomes of the caller, so letting go of the claim then would let the next caller
+    ask for the same translation again.
+    """
     if (stored := await database_sync_to_async(_current)(segment, language)) is not None:
         return stored
-    if not await asyncio.to_thread(_claim, segment.pk, language):
+    call = asyncio.create_task(_claim_and_translate(endpoint, segment, language))
+    _under_way.add(call)
+    call.add_done_callback(_call_ended)
+    return await asyncio.shield(call)
+
+
+async def _claim_and_translate(
+    endpoint: ChatEndpoint, segment: Segment, language: str
+) -> Translation | None:
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(_chat_threads, _claim, segment.pk, language):
         return None
     try:
         if (stored := await database_sync_to_async(_current)(segment, language)) is not None:
             return stored
-        text = await asyncio.to_thread(_translation_of, endpoint, segment, language)
+        text = await loop.run_in_executor(
+            _chat_threads, _translation_of, endpoint, segment, language
+        )
         return await database_sync_to_async(do_store_translation)(
             segment, language, text, endpoint.model
         )
     finally:
-        await asyncio.to_thread(_release, segment.pk, language)
+        await loop.run_in_executor(_chat_threads, _release, segment.pk, language)
+
+
+def _call_ended(call: asyncio.Task) -> None:
+    _under_way.discard(call)
+    if not call.cancelled():
+        call.exception()  # told to the caller, if it still waits; not "never retrieved"
 
 
 def _current(segment: Segment, language: str) -> Translation | None:
@@ -112,7 +149,8 @@ def _current(segment: Segment, language: str) -> Translation | None:
 def _translation_of(endpoint: ChatEndpoint, segment: Segment, language: str) -> str:
     if segment.language == language:
         return one_line(segment.text)  # said in that language: nothing to ask
-    return translate_text(endpoint, segment.text, segment.language, language)
+    meter = ChatMeter(segment.meeting_id)
+    return translate_text(endpoint, segment.text, segment.language, language, meter)
 
 
 def _key(segment_id: int, language: str) -> str:

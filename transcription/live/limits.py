@@ -47,6 +47,30 @@ async def allow_bookmark(user_id: int) -> bool:
     return await _take("bookmarks", user_id, BOOKMARKS_PER_MINUTE)
 
 
+async def allow_translation_choice(user_id: int, meeting_id: int) -> bool:
+    """Count a listener choosing a language; False past the user's or the room's limit.
+
+    Each choice has the room's recent finals translated into it (what is not stored yet: a chat
+    request each, paid for by the operator). CAPTIONS_MAX_TRANSLATION_CHOICES_PER_MINUTE per
+    user and CAPTIONS_MAX_ROOM_TRANSLATION_CHOICES_PER_MINUTE per meeting, in any 60 seconds.
+    """
+    per_user = settings.CAPTIONS_MAX_TRANSLATION_CHOICES_PER_MINUTE
+    per_room = settings.CAPTIONS_MAX_ROOM_TRANSLATION_CHOICES_PER_MINUTE
+    return await _take("translation_choices", user_id, per_user) and await _take(
+        "room_translation_choices", meeting_id, per_room
+    )
+
+
+async def allow_paid_session(user_id: int, meeting_id: int) -> bool:
+    """Count a speaker session opened on a paid engine; False past the user's or the room's
+    limit (PAID_ENGINE_SESSIONS_PER_MINUTE each, in any 60 seconds). Each one opens a session
+    with the paid service, and a client that starts and stops in a loop would open many."""
+    limit = settings.PAID_ENGINE_SESSIONS_PER_MINUTE
+    return await _take("paid_sessions", user_id, limit) and await _take(
+        "room_paid_sessions", meeting_id, limit
+    )
+
+
 async def allow_caption_view(link_id: int, per_minute: int) -> bool:
     """Count a caption-link viewer connecting; False past ``per_minute`` for the link."""
     return await _take("caption_view_connects", link_id, per_minute)
