@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -9,9 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from meetings.access import get_meeting_for_user
+from meetings.budget import CHAT_TOKENS
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
+from transcription.batch.api import describe_rate
 
 from .forms import SummaryForm
 from .jobs import request_summary
@@ -31,12 +35,27 @@ def ask(request: HttpRequest, slug: str) -> HttpResponse:
     if chat_endpoint() is None:
         messages.error(request, "Summaries are not set up. " + HOW_TO_ENABLE)
         return redirect(_summary_url(slug))
+    if (refusal := _refusal(request, access.meeting.pk)) is not None:
+        messages.error(request, refusal)
+        return redirect(_summary_url(slug))
     summary = request_summary(access.meeting, request.user)
     if summary.requested_by_id == request.user.pk:
         messages.success(request, "The summary is being written; this page shows its progress.")
     else:
         messages.info(request, "A summary is already being written; this page shows its progress.")
     return redirect(_summary_url(slug))
+
+
+def _refusal(request: HttpRequest, meeting_id: int) -> str | None:
+    """Why no summary may be asked for now: SUMMARY_RATE_LIMIT, counted per user and per
+    meeting (each request has the whole transcript read by the paid model), or the budget."""
+    rate = settings.SUMMARY_RATE_LIMIT
+    for group, key in [("summaries.user", request.user.pk), ("summaries.meeting", meeting_id)]:
+        if is_ratelimited(
+            request, group=group, key=lambda *_, k=key: str(k), rate=rate, increment=True
+        ):
+            return f"Summaries can be asked for {describe_rate(rate)}: try again later."
+    return CHAT_TOKENS.refusal(meeting_id)
 
 
 @login_required
