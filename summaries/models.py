@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
+from meetings.access import is_host
 from meetings.models import Meeting, TranscriptVersion, User
 
 # A running job that has not reported for this long lost its worker: a host may ask again.
@@ -58,6 +59,18 @@ class Summary(models.Model):
     @property
     def has_content(self) -> bool:
         return bool(self.text or self.decisions or self.action_items)
+
+    def refusal(self) -> str:
+        """Why the job may not write the summary now, "" when it may: a host who asked for it
+        must still be one (rights end everywhere at once, docs/SECURITY.md). The meeting's
+        end asks as nobody, and that summary is always written."""
+        asker = self.requested_by
+        if asker is None or is_host(self.meeting, asker):
+            return ""
+        return (
+            f"Not written: {asker.name}, who asked for it, is no longer a host of this meeting. "
+            "A host may ask again."
+        )
 
     def status_json(self) -> dict:
         return {

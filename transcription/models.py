@@ -134,6 +134,22 @@ class TranscriptionJob(models.Model):
             return self.upload.original_name
         return f"meeting “{self.meeting.title}”"
 
+    def refusal(self) -> str:
+        """Why the job may not run now, "" when it may: whoever asked for it must still have
+        an active account that may use its engine (rights end everywhere at once,
+        docs/SECURITY.md). A job nobody is recorded as asking for runs as the system's."""
+        asker = self.created_by
+        if asker is None:
+            return ""
+        if not asker.is_active:
+            return "Not run: the account that asked for it was deactivated."
+        if not may_use_engine(asker, self.engine):
+            return (
+                f"Not run: the account that asked for it may no longer use the {self.engine} "
+                "engine."
+            )
+        return ""
+
     @property
     def real_time_factor(self) -> float | None:
         if not (self.audio_seconds and self.started_at and self.finished_at):

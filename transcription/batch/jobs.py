@@ -107,10 +107,14 @@ def run_transcription_job(job_id: int) -> str:
 
 
 def claim(job_id: int) -> TranscriptionJob | None:
-    """Mark the job running, unless another worker has it or it is finished."""
+    """Mark the job running, unless another worker has it, it is finished, or whoever asked
+    for it may no longer have it run (then it fails, saying why)."""
     with transaction.atomic():
         job = TranscriptionJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != Status.QUEUED:
+            return None
+        if refusal := job.refusal():
+            fail(job, refusal)
             return None
         now = timezone.now()
         job.status = Status.RUNNING
