@@ -2,16 +2,23 @@
 
 Nobody logs in: the link's token is the credential. The viewer hears the meeting's room group,
 forwards captions and the meeting's end, and nothing else of the room; it sends nothing into
-the meeting. A revocation reaches it through the link's own group and closes it at once.
+the meeting. A revocation reaches it through the link's own group and closes it at once; a
+change to the rights of the host who made the link reaches it through that host's group (as it
+reaches the host's own sockets), and it closes if the maker is no longer a host.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from meetings import events as room_events
 from meetings import queries
@@ -20,11 +27,13 @@ from transcription.live import limits
 from . import events
 from .models import CaptionLink
 
+logger = logging.getLogger(__name__)
+
 
 class ViewerCloseCode:
     #: unknown or revoked when connecting, as the page is a 404
     NOT_FOUND = 4404
-    #: revoked while open
+    #: revoked, or its maker no longer a host, while open
     REVOKED = 4410
     TOO_MANY = 4429
     #: the viewer sent something: it may only listen
@@ -46,6 +55,9 @@ FORWARDED = {
 
 class CaptionViewerConsumer(AsyncWebsocketConsumer):
     link: CaptionLink | None = None
+    #: set when the link stopped working: nothing more is forwarded while the socket closes
+    stopped = False
+    recheck: asyncio.Task | None = None
 
     async def connect(self) -> None:
         # accept first: a close code can only be sent on an open WebSocket
@@ -61,6 +73,10 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             room_events.room_group(link.meeting_id), self.channel_name
         )
+        # the maker's rights changing is told to their group (meetings.actions)
+        await self.channel_layer.group_add(
+            room_events.user_group(link.created_by_id), self.channel_name
+        )
         self.link = link
         # Checked again now that a revocation would reach this connection: one committed
         # between the first look and joining the group would otherwise be missed.
@@ -68,14 +84,19 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
             await self.close(ViewerCloseCode.NOT_FOUND)
             return
         await self._send(await self._ready())
+        self.recheck = asyncio.create_task(self._recheck_now_and_then())
 
     async def disconnect(self, code: int) -> None:
+        if self.recheck is not None:
+            self.recheck.cancel()
         if self.link is None:
             return
-        await self.channel_layer.group_discard(events.link_group(self.link.pk), self.channel_name)
-        await self.channel_layer.group_discard(
-            room_events.room_group(self.link.meeting_id), self.channel_name
-        )
+        for group in (
+            events.link_group(self.link.pk),
+            room_events.room_group(self.link.meeting_id),
+            room_events.user_group(self.link.created_by_id),
+        ):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # read-only: no audio, no messages; a client that sends any is not a caption view
@@ -85,12 +106,41 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
         kind = message["type"]
         if kind.startswith("websocket."):
             await super().dispatch(message)
+        elif self.stopped or self.link is None:
+            return
         elif kind == events.LINK_REVOKED:
-            await self._send(events.viewer_revoked())
-            await self.close(ViewerCloseCode.REVOKED)
-        elif kind in FORWARDED and self.link is not None:
+            await self._stop(events.REVOKED_MESSAGE)
+        elif kind == room_events.ACCESS_CHANGED:
+            await self._check_link()
+        elif kind in FORWARDED:
             await self._send(self._for_viewer(message["event"]))
         # Every other room event (presence, speech, bookmarks) is not for a caption view.
+
+    async def _stop(self, message: str) -> None:
+        self.stopped = True
+        await self._send(events.viewer_revoked(message))
+        await self.close(ViewerCloseCode.REVOKED)
+
+    async def _check_link(self) -> None:
+        try:
+            why = await self._why_stopped()
+        except (OperationalError, InterfaceError):
+            # PostgreSQL away (a restart): the link stays as it was; the next round checks
+            logger.warning("could not check caption link %s now", self.link.pk)
+            return
+        if why:
+            await self._stop(events.STOPPED_MESSAGES[why])
+
+    async def _recheck_now_and_then(self) -> None:
+        """The backstop for changes made without the actions (a shell, raw SQL): noticed
+        within CAPTIONS_ACCESS_RECHECK_SECONDS, as the room's own sockets notice them."""
+        while True:
+            await asyncio.sleep(settings.CAPTIONS_ACCESS_RECHECK_SECONDS)
+            # through the consumer's own queue, so it never runs beside another handler
+            with contextlib.suppress(Exception):  # Redis away: the next round tries again
+                await self.channel_layer.send(
+                    self.channel_name, {"type": room_events.ACCESS_CHANGED}
+                )
 
     @staticmethod
     def _for_viewer(event: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +154,13 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _active_link(self) -> CaptionLink | None:
         return CaptionLink.active_for_token(self.scope["url_route"]["kwargs"]["token"])
+
+    @database_sync_to_async
+    def _why_stopped(self) -> str:
+        # read afresh: the maker's account and roles are what changed
+        link = CaptionLink.objects.select_related("meeting", "created_by").filter(pk=self.link.pk)
+        fresh = link.first()
+        return "revoked" if fresh is None else fresh.why_stopped()
 
     @database_sync_to_async
     def _ready(self) -> events.ViewerReady:

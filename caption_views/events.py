@@ -40,6 +40,11 @@ class ViewerRevoked(TypedDict):
 
 
 REVOKED_MESSAGE = "This caption link was revoked by a host of the meeting."
+MAKER_MESSAGE = (
+    "This caption link stopped: whoever made it may no longer share this meeting's captions."
+)
+#: what an open viewer is told, by CaptionLink.why_stopped()
+STOPPED_MESSAGES = {"revoked": REVOKED_MESSAGE, "maker": MAKER_MESSAGE}
 
 
 def viewer_caption(event: dict[str, Any]) -> ViewerCaption:
@@ -60,8 +65,8 @@ def viewer_ready(ended: bool, history: list[dict[str, Any]]) -> ViewerReady:
     }
 
 
-def viewer_revoked() -> ViewerRevoked:
-    return {"type": "viewer.revoked", "message": REVOKED_MESSAGE}
+def viewer_revoked(message: str = REVOKED_MESSAGE) -> ViewerRevoked:
+    return {"type": "viewer.revoked", "message": message}
 
 
 def link_group(link_id: int) -> str:

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from config.redaction import LINK_TOKEN_PREFIX
+from meetings.access import is_host
 from meetings.models import Meeting, User, hash_token
 
 from . import options
@@ -59,8 +60,9 @@ class CaptionLinkQuerySet(models.QuerySet):
 class CaptionLink(models.Model):
     """A read-only link to a meeting's live captions, for a projector or a stream overlay.
 
-    Whoever has the URL sees the captions without logging in, until a host revokes it; only
-    the token's hash is stored, so the URL is shown once, when it is made.
+    Whoever has the URL sees the captions without logging in, until a host revokes it or its
+    maker stops being a host; only the token's hash is stored, so the URL is shown once, when
+    it is made.
     """
 
     meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="caption_links")
@@ -92,12 +94,28 @@ class CaptionLink(models.Model):
 
     @classmethod
     def active_for_token(cls, raw: str) -> CaptionLink | None:
-        return (
+        """The link, if it is not revoked and whoever made it may still make one."""
+        link = (
             cls.objects.active()
-            .select_related("meeting")
+            .select_related("meeting", "created_by")
             .filter(token_hash=hash_token(raw))
             .first()
         )
+        return link if link is not None and link.maker_may_share() else None
+
+    def maker_may_share(self) -> bool:
+        """Whether the link's maker is still a host of the meeting (and has an account).
+
+        Asked on every page load and socket connect, and by open viewers when the maker's
+        rights change: a link lasts no longer than its maker's right to make it.
+        """
+        return is_host(self.meeting, self.created_by)
+
+    def why_stopped(self) -> str:
+        """What ends an open viewer of this link now; "" while it still works."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "" if self.maker_may_share() else "maker"
 
     def revoke(self) -> bool:
         """Revoke it; False when it already was."""

@@ -34,15 +34,29 @@ def get_meeting_for_user(user: User, slug: str) -> Access:
     meeting = Meeting.objects.select_related("owner").filter(slug=slug).first()
     if meeting is None:
         raise Http404("No such meeting")
+    role = role_in(meeting, user)
+    if role is None:
+        raise PermissionDenied("You are not a participant of this meeting")
+    return Access(meeting, role)
+
+
+def role_in(meeting: Meeting, user: User | None) -> str | None:
+    """The user's role in the meeting as it is now: None when they have none, or no active
+    account. What was derived from someone's rights (a caption link, a job they asked for)
+    asks this again when it is used, so it ends with the rights (docs/SECURITY.md)."""
+    if user is None or not user.is_active:
+        return None
     role = meeting.role_of(user)
     # Not is_staff: staff status only opens the admin, where an operator grants permissions
     # model by model. A superuser can read every transcript in the admin anyway, so hosting
     # any meeting adds nothing to what they may see.
-    if role is None and user.is_active and user.is_superuser:
+    if role is None and user.is_superuser:
         role = Membership.Role.HOST
-    if role is None:
-        raise PermissionDenied("You are not a participant of this meeting")
-    return Access(meeting, role)
+    return role
+
+
+def is_host(meeting: Meeting, user: User | None) -> bool:
+    return role_in(meeting, user) == Membership.Role.HOST
 
 
 def get_personal_transcript(user: User) -> Access:
