@@ -14,7 +14,7 @@ from django.utils import timezone
 from summaries.jobs import summarise_ended_meeting
 
 from . import events
-from .models import ApiToken, Bookmark, Meeting, Membership, Recording, Segment, User
+from .models import ApiToken, Bookmark, Meeting, Membership, Recording, Removal, Segment, User
 
 
 def send_event_on_commit(
@@ -200,11 +200,16 @@ def notify_access_changed_on_commit(user_id: int) -> None:
 
 
 def do_set_role(meeting: Meeting, user: User, role: str) -> Membership:
-    """Add the user to the meeting with this role, or change the role they have."""
+    """Add the user to the meeting with this role, or change the role they have.
+
+    A host who adds someone removed before lets them back in: the removal is forgotten.
+    """
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             meeting=meeting, user=user, defaults={"role": role}
         )
+        if created:
+            Removal.objects.filter(meeting=meeting, user=user).delete()
         if not created and membership.role != role:
             membership.role = role
             membership.save(update_fields=["role"])
@@ -212,14 +217,32 @@ def do_set_role(meeting: Meeting, user: User, role: str) -> Membership:
     return membership
 
 
-def do_remove_member(meeting: Meeting, user: User) -> bool:
-    """Take the user out of the meeting (the owner cannot be removed); True if they were in."""
+def do_remove_member(meeting: Meeting, user: User, by: User | None = None) -> bool:
+    """Take the user out of the meeting (the owner cannot be removed); True if they were in.
+
+    The removal is remembered, so that the meeting's join link does not let them back in.
+    """
     if user.pk == meeting.owner_id:
         raise ValueError("the owner of a meeting cannot be removed from it")
     with transaction.atomic():
         deleted, _ = Membership.objects.filter(meeting=meeting, user=user).delete()
         if deleted:
+            remember_removal(meeting, user, by)
             notify_access_changed_on_commit(user.pk)
+    return bool(deleted)
+
+
+def remember_removal(meeting: Meeting, user: User, by: User | None) -> None:
+    """Bar the user from joining the meeting by its link (a membership deleted elsewhere, as in
+    the admin, calls this too)."""
+    Removal.objects.update_or_create(
+        meeting=meeting, user=user, defaults={"removed_by": by, "removed_at": timezone.now()}
+    )
+
+
+def do_let_back_in(meeting: Meeting, user: User) -> bool:
+    """A host lifts a removal: the join link works for the user again; False if none."""
+    deleted, _ = Removal.objects.filter(meeting=meeting, user=user).delete()
     return bool(deleted)
 
 

@@ -157,6 +157,13 @@ class MeetingAdmin(admin.ModelAdmin):
             ]
             notify_users(affected)
         super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            # as on the room page: the removed stay out of the join link, the added are let in
+            for membership in formset.deleted_objects:
+                if membership.user_id != form.instance.owner_id:
+                    actions.remember_removal(form.instance, membership.user, by=request.user)
+            for membership in formset.new_objects:
+                actions.do_let_back_in(form.instance, membership.user)
 
     def delete_model(self, request, obj) -> None:
         notify_users([obj.owner_id, *obj.memberships.values_list("user_id", flat=True)])

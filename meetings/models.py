@@ -306,6 +306,29 @@ class Membership(models.Model):
         return f"{self.user} in {self.meeting} ({self.role})"
 
 
+class Removal(models.Model):
+    """Someone a host took out of a meeting: its join link does not make them a member again.
+
+    Kept until a host lets them back in or invites them again (``meetings.actions``).
+    """
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="removals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="one_removal_per_user")
+        ]
+        ordering = ["-removed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} removed from {self.meeting}"
+
+
 class SegmentQuerySet(models.QuerySet):
     def for_meeting(self, meeting: Meeting) -> SegmentQuerySet:
         """The live transcript of a meeting, in spoken order."""

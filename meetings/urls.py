@@ -37,6 +37,11 @@ urlpatterns = [
         views.remove_participant,
         name="meetings-remove-participant",
     ),
+    path(
+        "m/<slug:slug>/participants/<int:user_id>/let-back-in/",
+        views.let_back_in,
+        name="meetings-let-back-in",
+    ),
     path("m/<slug:slug>/join-link/", views.rotate_join_code, name="meetings-rotate-join-code"),
     path("m/<slug:slug>/join/<str:code>/", views.join, name="meetings-join"),
     path("accounts/signup/", views.signup, name="accounts-signup"),

@@ -36,6 +36,7 @@ from .models import (
     Bookmark,
     Meeting,
     Membership,
+    Removal,
     Segment,
     TranscriptVersion,
     User,
@@ -137,6 +138,10 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "meeting": meeting,
         "access": access,
         "members": meeting.memberships.select_related("user"),
+        # whom the join link keeps out, for the hosts to let back in
+        "removals": meeting.removals.select_related("user", "removed_by")
+        if access.can_edit
+        else [],
         "roles": Membership.Role.choices,
         "invite_form": InviteForm(),
         "join_url": request.build_absolute_uri(
@@ -375,8 +380,23 @@ def remove_participant(request: HttpRequest, slug: str, user_id: int) -> HttpRes
     if user.pk == access.meeting.owner_id:
         messages.error(request, OWNER_STAYS_HOST)
     else:
-        actions.do_remove_member(access.meeting, user)
+        actions.do_remove_member(access.meeting, user, by=request.user)
         messages.success(request, f"{user.name} is no longer a participant.")
+    return redirect("meetings-room", slug)
+
+
+@login_required
+@require_POST
+def let_back_in(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    """Lift a removal: the join link lets the person in again."""
+    access = get_meeting_for_user(request.user, slug)
+    if not access.can_edit:
+        return HttpResponseForbidden("Only hosts can let removed participants back in.")
+    removal = get_object_or_404(
+        Removal.objects.select_related("user"), meeting=access.meeting, user_id=user_id
+    )
+    actions.do_let_back_in(access.meeting, removal.user)
+    messages.success(request, f"{removal.user.name} may join again with the join link.")
     return redirect("meetings-room", slug)
 
 
@@ -399,6 +419,12 @@ def join(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         messages.error(request, "This join link is not valid any more. Ask the host for a new one.")
         return redirect("meetings-index")
     if meeting.role_of(request.user) is None:
+        # a link shared before someone was removed must not undo the removal
+        if Removal.objects.filter(meeting=meeting, user=request.user).exists():
+            messages.error(
+                request, "A host removed you from this meeting. Ask a host to let you back in."
+            )
+            return redirect("meetings-index")
         meeting.add_member(request.user, Membership.Role.SPEAKER)
         messages.success(request, f"You joined {meeting.title}.")
     return redirect("meetings-room", slug)
