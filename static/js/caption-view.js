@@ -24,6 +24,8 @@
   });
   let retries = 0;
   let gone = false;
+  // the server says why: revoked, or its maker is no longer a host of the meeting
+  let goneMessage = GONE_MESSAGE;
 
   function say(text) {
     status.textContent = text;
@@ -51,6 +53,7 @@
         break;
       case "viewer.revoked":
         gone = true;
+        goneMessage = event.message || GONE_MESSAGE;
         break;
     }
   }
@@ -66,7 +69,7 @@
     socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
     socket.addEventListener("close", (event) => {
       if (gone || event.code === REVOKED || event.code === NOT_FOUND) {
-        stop(GONE_MESSAGE);
+        stop(goneMessage);
         return;
       }
       // back off, with jitter, so a restarted server is not met by every screen at once
