@@ -192,9 +192,10 @@
         lastError = event;
         showAlert(event.message);
         if (event.code === "forbidden") loseTheFloor();
-        // The server is full of speakers: the microphone goes off; this person keeps
-        // listening, and the microphone button (focused) tries again.
-        if (event.code === "server_busy") stopCapture();
+        // The server is full of speakers, or the paid engine's minutes are spent: the
+        // microphone goes off; this person keeps listening, and the microphone button
+        // (focused) tries again.
+        if (event.code === "server_busy" || event.code === "budget_spent") stopCapture();
         break;
       default:
         break; // speech.stopped, pong, session.stopped: nothing to show

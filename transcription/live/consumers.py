@@ -30,6 +30,7 @@ from meetings import events, queries
 from meetings.access import Access
 
 from .. import metrics
+from ..engines import PAID_ENGINES
 from ..engines.base import EngineUnavailable, SessionConfig
 from . import limits, presence
 from .capture import CaptureState
@@ -65,6 +66,12 @@ SERVER_BUSY = (
     "The server is captioning as many speakers as it can: your microphone is not captioned, "
     "and you are still in the room as a listener. Try again in a moment."
 )
+NOT_CAPTIONED = "Your microphone is not captioned; you are still in the room as a listener."
+PAID_SESSIONS_LIMIT = (
+    "Too many speaking sessions started in the last minute on this server's paid speech engine: "
+    + NOT_CAPTIONED
+    + " Try again in a minute."
+)
 
 
 class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
@@ -73,6 +80,8 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
     access: Access | None = None
     lease: presence.ConnectionLease | None = None
     speaker: SpeakerSession | None = None
+    #: the speaker session's audio, while it is on a paid engine
+    paid_audio: limits.PaidAudio | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, a hop to its one
@@ -258,13 +267,24 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
         if self.speaker is None and not await self._start_speaking():
             return
         await self.speaker.feed(pcm)
+        if self.paid_audio is not None:
+            refusal = await self.paid_audio.spend(len(pcm) / 2 / self.sample_rate)
+            if refusal is not None:
+                await self._stop_speaking()  # the utterance under way still gets its final
+                self.refused = True
+                await self.send_event(
+                    events.error_event("budget_spent", f"{refusal} {NOT_CAPTIONED}")
+                )
+                await self.stopped()
 
     # --- The speaker's upstream session ------------------------------------------------
 
     async def _start_speaking(self) -> bool:
+        if await self._paid_refused():
+            return False
         if not limits.seats.take(self.channel_name):
             # Until their next session.start their audio is ignored: one error, not one a frame.
-            self.refused = True
+            self.refused, self.paid_audio = True, None
             await self.send_event(events.error_event("server_busy", SERVER_BUSY))
             return False
         try:
@@ -284,6 +304,7 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
                 logger.exception("could not open an upstream session")
             metrics.engine_errors.labels(settings.TRANSCRIPTION_ENGINE).inc()
             limits.seats.release(self.channel_name)
+            self.paid_audio = None
             await self.send_event(
                 events.error_event(
                     "upstream_unavailable", "Transcription is unavailable right now."
@@ -292,6 +313,30 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
             return False
         self.state = self.state.to(CaptureState.STREAMING)
         return True
+
+    async def _paid_refused(self) -> bool:
+        """A new session on a paid engine is refused once the meeting's or the day's minutes
+        are spent, or past the rate of new sessions; until the next session.start its audio is
+        ignored (one error, not one a frame), and the person stays in the room as a listener."""
+        if settings.TRANSCRIPTION_ENGINE not in PAID_ENGINES:
+            return False
+        paid = limits.PaidAudio(self.meeting.pk)
+        if (refusal := await paid.refusal()) is not None:
+            error = events.error_event("budget_spent", f"{refusal} {NOT_CAPTIONED}")
+        elif not await limits.allow_paid_session(self.user.pk, self.meeting.pk):
+            error = events.error_event("rate_limited", PAID_SESSIONS_LIMIT)
+        else:
+            self.paid_audio = paid
+            return False
+        self.refused = True
+        await self.send_event(error)
+        return True
+
+    async def _paid_session_ended(self) -> None:
+        paid, self.paid_audio = self.paid_audio, None
+        if paid is not None:
+            with contextlib.suppress(Exception):  # Redis away: these seconds go uncounted
+                await paid.finish()
 
     async def _stop_speaking(self) -> None:
         """Flush: the remaining finals are sent before this returns."""
@@ -310,11 +355,13 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
             return
         self.speaker = None
         limits.seats.release(self.channel_name)
+        await self._paid_session_ended()
         self.state = self.state.to(CaptureState.IDLE)
 
     async def _drop_speaker(self) -> None:
         speaker, self.speaker = self.speaker, None
         limits.seats.release(self.channel_name)
+        await self._paid_session_ended()
         if speaker is not None:
             await speaker.abort()
         if self.state is not CaptureState.IDLE:

@@ -1,12 +1,17 @@
-"""Per-user limits shared by every server process (in Redis), and the audio-rate budget."""
+"""Per-user limits shared by every server process (in Redis), the audio-rate budget, and the
+paid engine's minutes."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import secrets
 import time
 
 import redis.asyncio as redis
 from django.conf import settings
+
+from meetings.budget import PAID_SECONDS
 
 WINDOW_SECONDS = 60
 # A sliding log: at most ARGV[3] entries in any window, counted and added atomically.
@@ -117,6 +122,38 @@ class AudioBudget:
             return False
         self.available -= seconds
         return True
+
+
+class PaidAudio:
+    """A speaker's audio on a paid engine, counted against the meeting's and the day's budget of
+    minutes (:data:`meetings.budget.PAID_SECONDS`), in Redis every COUNT_EVERY seconds of it
+    rather than every frame."""
+
+    COUNT_EVERY = 10.0
+
+    def __init__(self, meeting_id: int) -> None:
+        self.meeting_id = meeting_id
+        self.uncounted = 0.0
+
+    async def refusal(self) -> str | None:
+        """Why no more may be captioned on the paid engine, for people; None while it may."""
+        return await asyncio.to_thread(PAID_SECONDS.refusal, self.meeting_id)
+
+    async def spend(self, seconds: float) -> str | None:
+        """Count ``seconds`` more; the refusal once they spent what was left."""
+        self.uncounted += seconds
+        if self.uncounted < self.COUNT_EVERY:
+            return None
+        await self.count(int(self.uncounted))
+        return await self.refusal()
+
+    async def finish(self) -> None:
+        """At the session's end: its last seconds, rounded up."""
+        await self.count(math.ceil(self.uncounted))
+
+    async def count(self, seconds: int) -> None:
+        self.uncounted = max(0.0, self.uncounted - seconds)
+        await asyncio.to_thread(PAID_SECONDS.add, self.meeting_id, seconds)
 
 
 class SpeakerSeats:
