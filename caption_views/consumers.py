@@ -78,8 +78,9 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
             room_events.user_group(link.created_by_id), self.channel_name
         )
         self.link = link
-        # Checked again now that a revocation would reach this connection: one committed
-        # between the first look and joining the group would otherwise be missed.
+        # Checked again now that a revocation or the maker's lost rights would reach this
+        # connection: one committed between the first look and joining the groups would
+        # otherwise be missed.
         if await self._active_link() is None:
             await self.close(ViewerCloseCode.NOT_FOUND)
             return
@@ -158,8 +159,8 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _why_stopped(self) -> str:
         # read afresh: the maker's account and roles are what changed
-        link = CaptionLink.objects.select_related("meeting", "created_by").filter(pk=self.link.pk)
-        fresh = link.first()
+        links = CaptionLink.objects.select_related("meeting", "created_by")
+        fresh = links.filter(pk=self.link.pk).first()
         return "revoked" if fresh is None else fresh.why_stopped()
 
     @database_sync_to_async
