@@ -24,6 +24,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from meetings.budget import CHAT_TOKENS, PAID_SECONDS, refusals
+
 from .engine_factory import realtime_engine
 from .engines.endpoint_pool import pool_snapshots
 from .engines.local_models import slots
@@ -147,7 +149,37 @@ class EngineCollector:
         )
 
 
+class BudgetCollector:
+    """What the paid services cost today (every process's, from Redis), the budgets, and the
+    calls this process refused because a budget was spent."""
+
+    def collect(self):
+        for budget, name, unit in [
+            (CHAT_TOKENS, "captions_chat_tokens", "Chat tokens (summaries, translations)"),
+            (PAID_SECONDS, "captions_paid_engine_seconds", "Seconds of audio on a paid engine"),
+        ]:
+            per_meeting, per_day = budget.limits()
+            yield GaugeMetricFamily(
+                f"{name}_today", f"{unit} spent today (UTC), all meetings.", budget.spent_today()
+            )
+            yield GaugeMetricFamily(
+                f"{name}_day_budget", f"{unit} a day may spend (0: no limit).", per_day
+            )
+            yield GaugeMetricFamily(
+                f"{name}_meeting_budget", f"{unit} a meeting may spend (0: no limit).", per_meeting
+            )
+        refused = CounterMetricFamily(
+            "captions_budget_refusals",
+            "Calls refused because a budget was spent, by budget and by whose (meeting or day).",
+            labels=["budget", "scope"],
+        )
+        for (kind, scope), count in sorted(refusals.counts.items()):
+            refused.add_metric([kind, scope], count)
+        yield refused
+
+
 registry.register(JobCollector())
+registry.register(BudgetCollector())
 registry.register(EngineCollector())
 speakers.set_function(lambda: len(seats.holders))
 decode_queue.set_function(lambda: sum(slots.queued))  # not the heap: it keeps given-up waiters
