@@ -6,7 +6,7 @@ database_sync_to_async, and get evaluated results, never a lazy queryset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Sum
@@ -65,13 +65,18 @@ def active_user(user_id: int) -> User | None:
 
 
 def transcript_export(
-    meeting: Meeting, version: TranscriptVersion | None, fmt: str, translation: str = ""
+    meeting: Meeting,
+    version: TranscriptVersion | None,
+    fmt: str,
+    translation: str = "",
+    refusal: Callable[[], str | None] = lambda: None,
 ) -> tuple[bytes, str]:
     """One transcript version of a meeting as a file in one format, and the file's name;
-    with a ``translation`` language, its translation too (translations.exports)."""
+    with a ``translation`` language, its translation too (translations.exports), whose
+    missing segments are translated unless ``refusal`` says why not."""
     segments = Segment.objects.of_version(meeting, version)
     if translation:
-        lines = translated_lines(segments, translation, fmt)
+        lines = translated_lines(segments, translation, fmt, refusal)
     else:
         lines = exports.lines_from_segments(segments)
     suffix = (f"-v{version.pk}" if version else "") + (f".{translation}" if translation else "")

@@ -18,7 +18,7 @@ from django_ratelimit.decorators import ratelimit
 
 from transcription.engine_factory import transcribable_languages
 from translations import views as translation_views
-from translations.exports import ExportRefused
+from translations.exports import ExportRefused, translation_refusal
 
 from . import actions, exports, languages, queries
 from .access import Access, get_meeting_for_user
@@ -209,9 +209,20 @@ def render_transcript(
 def _version_or_404(meeting: Meeting, version_id: str | int | None) -> TranscriptVersion | None:
     if not version_id:
         return None
-    if not str(version_id).isdigit():
+    pk = id_from_text(str(version_id))
+    if pk is None:
         raise Http404("No such transcript version")
-    return get_object_or_404(TranscriptVersion, meeting=meeting, pk=version_id)
+    return get_object_or_404(TranscriptVersion, meeting=meeting, pk=pk)
+
+
+def id_from_text(text: str) -> int | None:
+    """A row id typed in a form or a URL, or None if it cannot be one.
+
+    str.isdigit() alone lets "²" and 5,000-digit numbers through, which int() then refuses.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
 
 
 def _speaker_names(meeting: Meeting) -> list[str]:
@@ -227,7 +238,13 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
     version = _version_or_404(access.meeting, request.GET.get("version"))
     translation = request.GET.get("translation", "")
     try:
-        body, filename = queries.transcript_export(access.meeting, version, fmt, translation)
+        body, filename = queries.transcript_export(
+            access.meeting,
+            version,
+            fmt,
+            translation,
+            refusal=lambda: translation_refusal(request, access.meeting.pk),
+        )
     except ExportRefused as refused:
         return HttpResponse(
             str(refused), status=refused.status, content_type="text/plain; charset=utf-8"
@@ -267,8 +284,7 @@ def rename_speaker(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
         return HttpResponseForbidden("Only hosts can rename speakers.")
-    version_id = request.POST.get("version", "")
-    version_id = version_id if version_id.isdigit() else None
+    version_id = id_from_text(request.POST.get("version", ""))
     form = RenameSpeakerForm(request.POST)
     if not form.is_valid():
         pending = {"rename": request.POST.get("new_name", ""), "errors": form.errors}
@@ -290,7 +306,8 @@ HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    # PostgreSQL takes no NUL in a query; no control character helps a search
+    query = without_controls(request.GET.get("q", "")).strip()
     results = transcript_search(request.user, query) if query else []
     return render(request, "meetings/search.html", {"query": query, "results": results})
 
@@ -415,7 +432,8 @@ def rotate_join_code(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def join(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     meeting = Meeting.objects.rooms().filter(slug=slug).first()
-    if meeting is None or not secrets.compare_digest(meeting.join_code, code):
+    # as bytes: compare_digest refuses str with characters outside ASCII
+    if meeting is None or not secrets.compare_digest(meeting.join_code.encode(), code.encode()):
         messages.error(request, "This join link is not valid any more. Ask the host for a new one.")
         return redirect("meetings-index")
     if meeting.role_of(request.user) is None:

@@ -11,16 +11,20 @@ the export is refused with the reason, rather than given with segments silently 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import is_ratelimited
 
+from meetings.budget import CHAT_TOKENS, BudgetSpent
 from meetings.chat import ChatFailed
 from meetings.exports import ExportLine
 from meetings.language_model import chat_endpoint
 from meetings.languages import name
 from meetings.models import Segment
 from meetings.text import one_line
+from transcription.batch.api import describe_rate
 
 from .jobs import queue_transcript_translation
 from .models import Translation
@@ -41,12 +45,24 @@ class ExportRefused(Exception):
         self.status = status
 
 
-def translated_lines(segments: Iterable[Segment], language: str, fmt: str) -> list[ExportLine]:
+def translated_lines(
+    segments: Iterable[Segment],
+    language: str,
+    fmt: str,
+    refusal: Callable[[], str | None] = lambda: None,
+) -> list[ExportLine]:
     """Export lines of ``segments`` with their translations into ``language``, in spoken
-    order; raises ExportRefused."""
+    order; raises ExportRefused. Before missing translations are made (paid chat calls),
+    ``refusal`` says why they may not be, if so (see :func:`translation_refusal`)."""
     segments = [s for s in segments if one_line(s.text)]
     stored = _check_language(segments, language)
     missing = [s for s in segments if s.pk not in stored]
+    if missing and chat_endpoint() is not None and (why := refusal()) is not None:
+        raise ExportRefused(
+            f"{len(missing)} segments have no {name(language)} translation yet, and they cannot "
+            f"be made now: {why}",
+            429,
+        )
     if len(missing) > TRANSLATE_WHILE_WAITING:
         _translate_later(missing, len(segments), language)
     if missing:
@@ -60,18 +76,30 @@ def translated_lines(segments: Iterable[Segment], language: str, fmt: str) -> li
     return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
 
 
+def translation_refusal(request: HttpRequest, meeting_id: int) -> str | None:
+    """Why an export may not have missing translations made now: TRANSLATED_EXPORT_RATE_LIMIT,
+    counted per user and per meeting (django-ratelimit), or the chat-token budget spent."""
+    rate = settings.TRANSLATED_EXPORT_RATE_LIMIT
+    for group, key in [("exports.user", request.user.pk), ("exports.meeting", meeting_id)]:
+        if is_ratelimited(
+            request, group=group, key=lambda *_, k=key: str(k), rate=rate, increment=True
+        ):
+            return f"exports that translate can be asked for {describe_rate(rate)}; try later."
+    return CHAT_TOKENS.refusal(meeting_id)
+
+
 def _check_language(segments: list[Segment], language: str) -> dict[int, Translation]:
     """The stored translations, once ``language`` is one there can be some in."""
-    # one of a text corrected since is not among them: it is made again
-    stored = Translation.objects.for_segments(segments, language)
-    had = Translation.objects.filter(segment__in=[s.pk for s in segments], language=language)
+    # checked before any query: PostgreSQL would refuse a NUL in it with an error, not a 400
     valid = re.fullmatch(r"[a-z]{2,3}", language)
+    had = Translation.objects.filter(segment__in=[s.pk for s in segments], language=language)
     if not valid or not (language in settings.TRANSLATION_LANGUAGES or had.exists()):
         offered = ", ".join(settings.TRANSLATION_LANGUAGES)
         raise ExportRefused(
             f"There is no translation into {language[:10]!r}: choose one of {offered}.", 400
         )
-    return stored
+    # one of a text corrected since is not among them: it is made again
+    return Translation.objects.for_segments(segments, language)
 
 
 def _translate_later(missing: list[Segment], total: int, language: str) -> None:
@@ -96,6 +124,12 @@ def _translate_missing(missing: list[Segment], language: str) -> dict[int, Trans
     for segment in missing:
         try:
             translation = translate_once(endpoint, segment, language, wait=True)
+        except BudgetSpent as exc:
+            raise ExportRefused(
+                f"The transcript could not be translated into {name(language)}: {exc} "
+                f"The {len(made)} segments translated just now are kept.",
+                429,
+            ) from exc
         except ChatFailed as exc:
             raise ExportRefused(
                 f"The transcript could not be translated into {name(language)}: {exc} "
