@@ -228,16 +228,16 @@ def score(clip: Clip, words: list, finals: list[Final]) -> dict:
 
 # Running and reporting
 def run_offline(clips: list[Clip], systems: list[str]) -> dict[str, dict]:
-    """Plain Whisper always (its words time the reference); batch if asked."""
+    """Plain Whisper if asked, or if it has not timed a clip's reference yet; batch if asked."""
+    saved = load("plain")
     results: dict[str, dict] = {name: {} for name in ["plain", *systems] if name != "live"}
     for clip in clips:
-        started = time.perf_counter()
-        finals, words = plain_whisper(clip.samples())
-        results["plain"][clip.id] = {"finals": finals, "words": words}
-        seconds = time.perf_counter() - started
+        if "plain" in systems or clip.id not in saved:
+            finals, words = plain_whisper(clip.samples())
+            results["plain"][clip.id] = {"finals": finals, "words": words}
         if "batch" in results:
             results["batch"][clip.id] = {"finals": batch_engine_finals(clip.path)}
-        print(f"  decoded {clip.id} (plain {seconds:.1f} s)", file=sys.stderr)
+        print(f"  decoded {clip.id}", file=sys.stderr)
     return results
 
 
@@ -278,7 +278,8 @@ def load(system: str) -> dict:
 def report(clips: list[Clip]) -> None:
     """Per clip and pooled, every system that has saved results for the clips."""
     plain = load("plain")
-    systems = {name: load(name) for name in SYSTEMS}
+    live = sorted(p.stem for p in RESULTS.glob("live*.json"))
+    systems = {name: load(name) for name in ["plain", "batch", *live]}
     seconds = sum(c.samples().size for c in clips) / RATE
     print(f"{len(clips)} clips, {seconds / 60:.1f} min of audio\n")
     for clip in clips:
@@ -292,14 +293,29 @@ def report(clips: list[Clip]) -> None:
                 continue
             s = score(clip, words, results[clip.id]["finals"])
             print(
-                f"  {name:6s} WER {s['wer'] * 100:5.1f} %  worst 10 s coverage "
+                f"  {name:8s} WER {s['wer'] * 100:5.1f} %  worst 10 s coverage "
                 f"{s['worst_10s']:.2f}  repeated {s['repeats'] or '-'}"
             )
     print()
+    sources = sorted({source(c) for c in clips})
     for name, results in systems.items():
-        pairs = [(c.reference, in_order(results[c.id]["finals"])) for c in clips if c.id in results]
-        if len(pairs) == len(clips):
-            print(f"all clips, {name:6s} WER {corpus_word_error_rate(pairs) * 100:.2f} %")
+        if not all(c.id in results for c in clips):
+            continue
+        pooled = pooled_wer(clips, results)
+        by_source = "  ".join(
+            f"{s} {pooled_wer([c for c in clips if source(c) == s], results) * 100:.1f}"
+            for s in sources
+        )
+        print(f"all clips, {name:8s} WER {pooled * 100:.2f} %   by source (%): {by_source}")
+
+
+def source(clip: Clip) -> str:
+    """The clip's family: the start of its id (osr, librivox, mfa, ami, ...)."""
+    return clip.id.split("-")[0]
+
+
+def pooled_wer(clips: list[Clip], results: dict) -> float:
+    return corpus_word_error_rate([(c.reference, in_order(results[c.id]["finals"])) for c in clips])
 
 
 def main() -> None:
@@ -326,7 +342,9 @@ def main() -> None:
         for name, results in offline.items():
             save(name, {**load(name), **results})
         if "live" in systems:
-            save("live", {**load("live"), **run_live(clips, args.url, args.speed)})
+            # live finals at another speed are another system: real time is the one that counts
+            name = "live" if args.speed == 1 else f"live-x{args.speed:g}"
+            save(name, {**load(name), **run_live(clips, args.url, args.speed)})
     report(clips)
 
 
