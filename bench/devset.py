@@ -235,9 +235,10 @@ def run_offline(clips: list[Clip], systems: list[str]) -> dict[str, dict]:
         if "plain" in systems or clip.id not in saved:
             finals, words = plain_whisper(clip.samples())
             results["plain"][clip.id] = {"finals": finals, "words": words}
+            print(f"  plain Whisper decoded {clip.id}", file=sys.stderr)
         if "batch" in results:
             results["batch"][clip.id] = {"finals": batch_engine_finals(clip.path)}
-        print(f"  decoded {clip.id}", file=sys.stderr)
+            print(f"  the batch engine decoded {clip.id}", file=sys.stderr)
     return results
 
 

@@ -114,12 +114,13 @@ def main() -> None:
     parser.add_argument("--mirrors", default=os.environ.get("DEVSET_MIRRORS"))
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--only", help="clip ids, comma-separated")
+    parser.add_argument("--manifest", default=str(MANIFEST), help="another manifest (fixtures)")
     args = parser.parse_args()
     given = {}
     for item in args.repo:
         name, _, path = item.partition("=")
         given[name] = Path(path)
-    clips = load_manifest()
+    clips = load_manifest(Path(args.manifest))
     if args.only:
         wanted = set(args.only.split(","))
         clips = [c for c in clips if c["id"] in wanted]
