@@ -92,7 +92,8 @@ def _clean_one(name: str, value: Any) -> Any:
         if value not in choices:
             raise ValueError("must be 2 to 10, or all")
         return value
-    if value not in choices:
+    # a list or an object is no choice (and is unhashable: no dict lookup with it)
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"must be one of {', '.join(choices)}")
     return value
 

@@ -28,7 +28,9 @@ def save_settings(request: HttpRequest) -> JsonResponse:
     """Save some of the caption settings (JSON); all saved ones come back."""
     try:
         values = json.loads(request.body or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8, or a number of over 4,300 digits (Python refuses
+        # to read it); RecursionError: arrays nested deeper than the parser goes
         return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)
     if not isinstance(values, dict) or not values:
         return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)

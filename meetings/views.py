@@ -8,7 +8,14 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -48,7 +55,11 @@ from .text import without_controls
 
 
 def next_url(request: HttpRequest) -> str:
-    """Where to go after signing up: `next` if it stays on this site, else the meeting list."""
+    """Where to go after signing up: `next` if it stays on this site, else the meeting list.
+
+    Redirect to it as a URL (HttpResponseRedirect): redirect() would take a `next` without a
+    slash for the name of a view, and fail to find one.
+    """
     candidate = (request.POST.get("next") or request.GET.get("next") or "").strip()
     if url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -66,7 +77,7 @@ def signup_rate(group: str, request: HttpRequest) -> str:
 @ratelimit(group="accounts-signup", key="ip", rate=signup_rate, method="POST", block=False)
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect(next_url(request))
+        return HttpResponseRedirect(next_url(request))
     if request.method == "POST" and request.limited:
         return signup_limited(request)
     form = SignupForm(request.POST or None)
@@ -74,7 +85,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.name}.")
-        return redirect(next_url(request))
+        return HttpResponseRedirect(next_url(request))
     return render(request, "registration/signup.html", {"form": form})
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from meetings import exports
+from meetings import exports, languages
 from meetings.tokens import token_from_authorization, user_for_token
 
 from ..audio import (
@@ -68,7 +69,7 @@ def transcribe(request: HttpRequest) -> HttpResponse:
         return rejected
     # Refuse an oversized body before reading it (the CSRF check would read it); the ASGI
     # middleware (config/body_limit.py) has already done so for requests served by Daphne.
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared = declared_length(request)
     if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
         return too_large()
     if not request.headers.get("Authorization") and not request.GET.get("token"):
@@ -115,6 +116,15 @@ def transcribe(request: HttpRequest) -> HttpResponse:
     return transcribe_directly(job, audio, params.response_format)
 
 
+def declared_length(request: HttpRequest) -> int:
+    """The body's Content-Length; 0 for none, or one that is no number (the body is counted)."""
+    value = request.META.get("CONTENT_LENGTH") or "0"
+    # 5,000 digits would make int() raise; no body that long gets this far anyway
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return 0
+    return int(value)
+
+
 @dataclass
 class UploadParams:
     upload: UploadedFile
@@ -127,7 +137,11 @@ def upload_params(
     request: HttpRequest, user
 ) -> tuple[UploadParams, None] | tuple[None, JsonResponse]:
     """The upload's fields, or the error that refuses them."""
-    upload = request.FILES.get("file")
+    try:
+        upload = request.FILES.get("file")
+    except MultiPartParserError as exc:
+        # Django would answer its HTML 400 page; API clients read JSON
+        return None, error(400, "invalid_body", f"The multipart body cannot be read: {exc}")
     engine = request.POST.get("engine") or settings.TRANSCRIBE_DEFAULT_ENGINE
     language = request.POST.get("language") or "en"
     response_format = request.POST.get("response_format") or "json"
@@ -137,6 +151,9 @@ def upload_params(
         return None, error(400, "empty_file", "The file is empty.")
     if upload.size > settings.UPLOAD_MAX_BYTES:
         return None, too_large()
+    if language != languages.AUTO and languages.name(language) == language:
+        message = "language must be a language code such as en or fr, or auto."
+        return None, error(400, "unknown_language", message)
     if engine not in BATCH_ENGINES:
         choices = ", ".join(BATCH_ENGINES)
         message = f"Unknown engine {engine!r}; choose from {choices}."
