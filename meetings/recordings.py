@@ -20,13 +20,16 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from .access import get_meeting_for_user
 from .models import Recording
 
 CHUNK_BYTES = 64 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+#: past any file's size; a longer number is read as this (int() refuses over 4,300 digits)
+BEYOND_ANY_FILE = 10**18
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,23 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first:
         if not last:
             return None  # "bytes=-" is no range at all
-        suffix = int(last)
+        suffix = _offset(last)
         if suffix == 0 or size == 0:
             raise Unsatisfiable
         return ByteRange(max(size - suffix, 0), size - 1)
-    start = int(first)
-    if last and int(last) < start:
+    start = _offset(first)
+    if last and _offset(last) < start:
         return None  # invalid, hence ignored
     if start >= size:
         raise Unsatisfiable
-    end = min(int(last), size - 1) if last else size - 1
+    end = min(_offset(last), size - 1) if last else size - 1
     return ByteRange(start, end)
+
+
+def _offset(digits: str) -> int:
+    """A byte offset of the header; any number of 19 digits or more is past every file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 19 else BEYOND_ANY_FILE
 
 
 async def _read(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
@@ -102,6 +111,9 @@ def _headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
+# Exempt so that a POST gets require_safe's 405, as documented, and not the CSRF check's 403:
+# the view only reads, so there is nothing a forged request could do.
+@csrf_exempt
 @require_safe
 def recording_audio(request: HttpRequest, slug: str, recording_id: int) -> HttpResponse:
     """One recording of a meeting's live transcript, as WAV, to the meeting's members.

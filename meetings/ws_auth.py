@@ -46,8 +46,16 @@ class TokenAuthMiddleware:
         return await self.app(scope, receive, send)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class OriginValidator:
-    """Browsers must connect from one of ALLOWED_HOSTS; clients without a browser send no Origin.
+    """Browsers must connect from this site itself; clients without a browser send no Origin.
+
+    The Origin must name one of ALLOWED_HOSTS with the scheme and port the socket was opened
+    to (its Host header): cookies do not care about ports, so a page served on another port
+    of the same host (http://127.0.0.1:1) is another site that would otherwise act as the
+    user. CSRF_TRUSTED_ORIGINS are let in as Django's CSRF check lets them in.
 
     Channels' AllowedHostsOriginValidator also refuses a missing Origin, which
     would lock out API-token clients. A browser always sends Origin, so a
@@ -59,21 +67,51 @@ class OriginValidator:
 
     async def __call__(self, scope, receive, send):
         origin = _header(scope, b"origin")
-        if origin is not None and not self.allowed(origin):
+        if origin is not None and not self.allowed(origin, scope):
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.app(scope, receive, send)
 
     @staticmethod
-    def allowed(origin: str) -> bool:
-        parsed = urlparse(origin)
-        if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+    def allowed(origin: str, scope) -> bool:
+        parts = _scheme_host_port(origin)
+        if parts is None:
             return False
-        host, _port = split_domain_port(parsed.netloc)
+        host, _port = split_domain_port(urlparse(origin).netloc)
         allowed_hosts = settings.ALLOWED_HOSTS or (
             ["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
         )
-        return any(pattern == "*" or is_same_domain(host, pattern) for pattern in allowed_hosts)
+        if not any(pattern == "*" or is_same_domain(host, pattern) for pattern in allowed_hosts):
+            return False
+        trusted = map(_scheme_host_port, settings.CSRF_TRUSTED_ORIGINS)
+        if parts in trusted:
+            return True
+        server = _socket_origin(scope)
+        if server is None:  # no Host header, so no browser: only the scheme's own port
+            return parts[2] == DEFAULT_PORTS[parts[0]]
+        return parts == server
+
+
+def _scheme_host_port(url: str) -> tuple[str, str, int] | None:
+    """("https", "example.com", 443) of an origin, its port made explicit; None if invalid."""
+    parsed = urlparse(url)
+    if parsed.scheme not in DEFAULT_PORTS or not parsed.hostname:
+        return None
+    try:
+        port = parsed.port  # ValueError when it is no number or out of range
+    except ValueError:
+        return None
+    return parsed.scheme, parsed.hostname, port or DEFAULT_PORTS[parsed.scheme]
+
+
+def _socket_origin(scope) -> tuple[str, str, int] | None:
+    """The origin of the page that may open this socket: its Host, and https when the socket
+    is secure here or at the front proxy. A browser cannot set X-Forwarded-Proto itself."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    secure = scope.get("scheme") == "wss" or _header(scope, b"x-forwarded-proto") == "https"
+    return _scheme_host_port(f"{'https' if secure else 'http'}://{host}")
 
 
 def credentials_still_valid(scope, user: User) -> bool:
