@@ -30,6 +30,18 @@ def one_line(text: str) -> str:
     return UNWRITABLE.sub("", text).strip()
 
 
+# UNWRITABLE but for the line feed and the tab, which a model's paragraphs and lists may hold
+UNWRITABLE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def model_text(text: str) -> str:
+    """What a language model wrote, as it may be stored and shown: its line breaks as "\\n",
+    every other control character (NUL included: PostgreSQL refuses it, and the row with it),
+    lone surrogates, noncharacters and bidirectional overrides taken out."""
+    text = LINE_BREAKS.sub("\n", text)
+    return BIDI_CONTROLS.sub("", UNWRITABLE_IN_TEXT.sub("", text))
+
+
 def without_controls(text: str) -> str:
     """The text minus what :data:`UNWRITABLE` and :data:`BIDI_CONTROLS` match."""
     return BIDI_CONTROLS.sub("", UNWRITABLE.sub("", text))

@@ -14,7 +14,7 @@ from meetings.chat import ChatFailed
 from meetings.exports import lines_from_segments, short_clock
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.models import Meeting, Segment, User
-from meetings.text import one_line
+from meetings.text import model_text, one_line
 
 from .models import Summary
 from .summarise import Notes, summarise
@@ -61,11 +61,24 @@ def summarise_ended_meeting(meeting: Meeting) -> Summary | None:
     return None if edited else request_summary(meeting, None)
 
 
+UNEXPECTED = "Writing the summary failed unexpectedly; try again."
+
+
 @task()
 def run_summary_job(summary_id: int, run: int) -> str:
     summary = claim(summary_id, run)
     if summary is None:
         return "skipped"
+    # Whatever fails, storing included, the summary ends failed with a reason: one left
+    # "running" hides the button that asks again for a quarter of an hour.
+    try:
+        return write_summary(summary)
+    except Exception:
+        logger.exception("summary %s failed", summary.pk)
+        return finish(summary, error=UNEXPECTED)
+
+
+def write_summary(summary: Summary) -> str:
     endpoint = chat_endpoint()
     if endpoint is None:
         return finish(summary, error="Summaries are not set up. " + HOW_TO_ENABLE)
@@ -81,9 +94,6 @@ def run_summary_job(summary_id: int, run: int) -> str:
         )
     except ChatFailed as error:
         return finish(summary, error=str(error))
-    except Exception:
-        logger.exception("summary %s failed", summary.pk)
-        return finish(summary, error="Writing the summary failed unexpectedly; try again.")
     return finish(summary, notes=notes)
 
 
@@ -116,7 +126,9 @@ def claim(summary_id: int, run: int) -> Summary | None:
 def save(summary: Summary, **fields) -> bool:
     """Write fields if this run is still the current one (a host may have asked again)."""
     fields["updated_at"] = timezone.now()
-    updated = Summary.objects.filter(pk=summary.pk, run=summary.run).update(**fields)
+    # a savepoint: if the database refuses the write, the failure can still be written
+    with transaction.atomic():
+        updated = Summary.objects.filter(pk=summary.pk, run=summary.run).update(**fields)
     return bool(updated)
 
 
@@ -124,17 +136,32 @@ def progress(summary: Summary, done: int, total: int) -> None:
     save(summary, parts_done=done, parts_total=total)
 
 
+def model_line(text: str) -> str:
+    """A decision, owner or task of the model's: one line, as the host's edit keeps them."""
+    return one_line(model_text(text))
+
+
+def clean_lines(lines: list[str]) -> list[str]:
+    """The model's lines cleaned, those left empty taken out."""
+    return [line for line in map(model_line, lines) if line]
+
+
 def finish(summary: Summary, *, notes: Notes | None = None, error: str = "") -> str:
     now = timezone.now()
     if notes is None:
         save(summary, status=Status.FAILED, error=error, finished_at=now)
         return "failed"
+    # the model's text, cleaned as it is stored: a NUL in it made PostgreSQL refuse the row
     save(
         summary,
         status=Status.DONE,
-        text=notes.summary,
-        decisions=notes.decisions,
-        action_items=notes.action_items,
+        text=model_text(notes.summary).strip(),
+        decisions=clean_lines(notes.decisions),
+        action_items=[
+            {"owner": model_line(item["owner"]), "task": task}
+            for item in notes.action_items
+            if (task := model_line(item["task"]))
+        ],
         error="",
         edited_by=None,
         edited_at=None,

@@ -225,6 +225,10 @@ def transcribe_directly(job: TranscriptionJob, audio, response_format: str) -> H
         # the job counts against the user's limit: if this process dies, a worker finishes it
         with jobs.Heartbeat(job.pk):
             transcript = jobs.transcribe_now(audio, job.engine, job.language or None)
+        # stored in the try, so that a refused result fails the job rather than leave it running
+        with transaction.atomic():
+            job.result = jobs.transcript_json(transcript)
+            jobs.succeed(job)
     except EngineUnavailable as exc:
         jobs.fail(job, jobs.describe_failure(exc))
         return error(503, "engine_unavailable", str(exc))
@@ -232,8 +236,6 @@ def transcribe_directly(job: TranscriptionJob, audio, response_format: str) -> H
         logger.exception("transcribing upload %s failed", job.upload_id)
         jobs.fail(job, jobs.describe_failure(exc))
         return error(500, "transcription_failed", jobs.describe_failure(exc))
-    job.result = jobs.transcript_json(transcript)
-    jobs.succeed(job)
     return render_result(job, response_format)
 
 

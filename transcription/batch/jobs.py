@@ -27,6 +27,7 @@ from django_tasks import task
 
 from meetings import exports
 from meetings.models import Meeting, Segment, TranscriptVersion
+from meetings.text import model_text
 
 from ..audio import AudioDecodeError, AudioTooLong, describe_seconds
 from ..engine_factory import batch_engine
@@ -190,10 +191,12 @@ def transcribe_meeting(job, engine, language, progress) -> list[SpeakerTranscrip
 
 
 def finish_upload(job: TranscriptionJob, transcript: Transcript) -> None:
-    job.result = transcript_json(transcript)
-    job.upload.duration_ms = int((job.audio_seconds or 0) * 1000)
-    job.upload.save(update_fields=["duration_ms"])
-    succeed(job)
+    # a savepoint: if the database refuses the result, the job's failure can still be stored
+    with transaction.atomic():
+        job.result = transcript_json(transcript)
+        job.upload.duration_ms = int((job.audio_seconds or 0) * 1000)
+        job.upload.save(update_fields=["duration_ms"])
+        succeed(job)
 
 
 def finish_meeting(job: TranscriptionJob, results) -> None:
@@ -207,7 +210,8 @@ def finish_meeting(job: TranscriptionJob, results) -> None:
         segments = []
         for speaker_name, speaker, transcript, offset_ms in results:
             for part in transcript.segments:
-                if not part.text.strip():
+                text = model_text(part.text).strip()
+                if not text:
                     continue
                 segments.append(
                     Segment(
@@ -216,8 +220,8 @@ def finish_meeting(job: TranscriptionJob, results) -> None:
                         speaker=speaker,
                         speaker_name=speaker_name,
                         item_id=f"v{version.pk}-{len(segments)}",
-                        text=part.text.strip(),
-                        original_text=part.text.strip(),
+                        text=text,
+                        original_text=text,
                         start_ms=offset_ms + part.start_ms,
                         end_ms=offset_ms + part.end_ms,
                         avg_logprob=part.avg_logprob,
@@ -236,8 +240,10 @@ def finish_meeting(job: TranscriptionJob, results) -> None:
 
 
 def transcript_json(transcript: Transcript) -> dict:
+    """The result to store; a speech model's text is cleaned as a chat model's is (a NUL, as
+    JSON's \\u0000, makes PostgreSQL refuse the row)."""
     return {
-        "text": transcript.text,
+        "text": model_text(transcript.text),
         "language": transcript.language,
         "segments": [segment_json(s) for s in transcript.segments],
     }
@@ -245,6 +251,7 @@ def transcript_json(transcript: Transcript) -> dict:
 
 def segment_json(segment: TranscriptSegment) -> dict:
     data = asdict(segment)
+    data["text"] = model_text(segment.text)
     data["confidence"] = segment.confidence
     return data
 
@@ -266,8 +273,9 @@ def succeed(job: TranscriptionJob) -> None:
 
 
 def fail(job: TranscriptionJob, reason: str) -> None:
+    # the reason may quote an exception's text, and the failure must be storable whatever it says
     TranscriptionJob.objects.filter(pk=job.pk).update(
-        status=Status.FAILED, error=reason, finished_at=timezone.now()
+        status=Status.FAILED, error=model_text(reason), finished_at=timezone.now()
     )
 
 
