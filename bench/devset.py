@@ -242,16 +242,18 @@ def run_offline(clips: list[Clip], systems: list[str]) -> dict[str, dict]:
     return results
 
 
-def run_live(clips: list[Clip], url: str, speed: float) -> dict:
+def run_live(clips: list[Clip], url: str, speed: float) -> None:
+    """Stream every clip in a fresh room; each clip's finals are saved as soon as they are in,
+    so a run that stops half way keeps what it measured."""
     from bench.live import one_speaker_room
 
-    results = {}
+    # live finals at another speed are another system: real time is the one that counts
+    name = "live" if speed == 1 else f"live-x{speed:g}"
     for clip in clips:
         slug, token = one_speaker_room()
         finals = asyncio.run(live_finals(url, slug, token, clip, speed))
-        results[clip.id] = {"finals": finals, "speed": speed}
+        save(name, {**load(name), clip.id: {"finals": finals, "speed": speed}})
         print(f"  streamed {clip.id}", file=sys.stderr)
-    return results
 
 
 def save(system: str, results: dict) -> None:
@@ -343,9 +345,7 @@ def main() -> None:
         for name, results in offline.items():
             save(name, {**load(name), **results})
         if "live" in systems:
-            # live finals at another speed are another system: real time is the one that counts
-            name = "live" if args.speed == 1 else f"live-x{args.speed:g}"
-            save(name, {**load(name), **run_live(clips, args.url, args.speed)})
+            run_live(clips, args.url, args.speed)
     report(clips)
 
 
