@@ -117,6 +117,16 @@ def _no_arrow(text: str) -> str:
     return text.replace("-->", "→")
 
 
+# SRT has no escapes, and players render what looks like markup in it: HTML-like tags (<b>,
+# <font>; some show <script> as markup) and ASS override blocks ({\an8} moves the line). Their
+# brackets become look-alikes that no player reads as markup, so every letter still shows.
+_SRT_PLAIN = str.maketrans({"<": "‹", ">": "›", "{": "｛", "}": "｝"})
+
+
+def _srt_text(text: str) -> str:
+    return _no_arrow(text).translate(_SRT_PLAIN)
+
+
 def clock(ms: int, separator: str = ".") -> str:
     """12345678 ms → 03:25:45.678 (SRT wants a comma before the milliseconds)."""
     hours, rest = divmod(max(ms, 0), 3_600_000)
@@ -142,7 +152,7 @@ def to_srt(lines: list[ExportLine], *, title: str = "") -> bytes:
     cues = []
     for number, line in enumerate(lines, start=1):
         start, end = _cue_times(line)
-        text = _no_arrow(f"{line.speaker}: {line.text}" if line.speaker else line.text)
+        text = _srt_text(f"{line.speaker}: {line.text}" if line.speaker else line.text)
         cues.append(f"{number}\n{clock(start, ',')} --> {clock(end, ',')}\n{text}\n")
     return "\n".join(cues).encode()
 

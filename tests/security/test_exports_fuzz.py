@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import docx
+import pytest
 import srt
 import webvtt
 from hypothesis import HealthCheck, given, settings
@@ -48,6 +50,8 @@ NASTY = [
     "<v Eve>",
     "</v>",
     "<b>",
+    "<font color=red>",
+    "{\\an8}",
     "&amp;",
     "&",
     "WEBVTT",
@@ -83,13 +87,28 @@ def visible(text: str) -> set[str]:
     return {char for char in text if char.isalnum()}
 
 
+# What players render in SRT text: HTML-like tags (<b>, <font color>, <script> shown as
+# markup by some) and ASS override blocks ({\an8}, {\b1}).
+SRT_MARKUP = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+
+
 def check_srt(body: bytes, lines: list[ExportLine]) -> None:
     cues = list(srt.parse(body.decode()))
     assert [cue.index for cue in cues] == list(range(1, len(lines) + 1))
     for cue, line in zip(cues, lines, strict=True):
         assert cue.start == timedelta(milliseconds=line.start_ms)
         assert "\n" not in cue.content
+        assert not SRT_MARKUP.search(cue.content), cue.content
         assert visible(line.text) <= set(cue.content)
+
+
+@pytest.mark.parametrize(
+    "text", ["<b>bold</b>", "<script>alert(1)</script>", '<font color="red">x</font>', "{\\an8}up"]
+)
+def test_srt_subtitles_carry_no_markup(text):
+    [cue] = srt.parse(export([ExportLine(0, 1000, "<i>Eve</i>", text)], "srt").decode())
+    assert not SRT_MARKUP.search(cue.content), cue.content
+    assert visible(text) <= set(cue.content)
 
 
 def check_vtt(body: bytes, lines: list[ExportLine]) -> None:
