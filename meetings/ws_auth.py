@@ -36,7 +36,8 @@ class TokenAuthMiddleware:
     async def __call__(self, scope, receive, send):
         raw = token_from_authorization(_header(scope, b"authorization"))
         if raw is None:
-            query = parse_qs(scope.get("query_string", b"").decode())
+            # a client may send raw bytes that are not UTF-8: no token of ours has them
+            query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
             raw = (query.get("token") or [None])[0]
         if raw:
             token = await database_sync_to_async(active_token)(raw)

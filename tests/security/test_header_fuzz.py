@@ -22,7 +22,7 @@ from tests.base import communicator
 from tests.recordings import audio_url, body, make_recording
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -184,3 +184,25 @@ async def test_a_page_on_another_port_of_the_host_cannot_open_a_socket(live_cast
         connected, _ = await comm.connect()
         assert connected is opens, origin
         await comm.disconnect()
+
+
+@pytest.mark.asyncio
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(authorization=st.binary(max_size=30), query=st.binary(max_size=30))
+async def test_any_socket_credentials_are_refused_with_a_close_code(
+    live_cast, authorization, query
+):
+    """Raw bytes, not UTF-8, in the Authorization header or the query string of a socket."""
+    comm = await communicator(
+        "/ws/meetings/weekly-sync/", origin=None, headers=[(b"authorization", authorization)]
+    )
+    comm.scope["query_string"] = b"token=" + query
+    connected, _code = await comm.connect()
+    if connected:
+        output = await comm.receive_output(timeout=5)
+        assert output == {"type": "websocket.close", "code": 4401}
+    await comm.disconnect()
