@@ -243,14 +243,16 @@ def run_offline(clips: list[Clip], systems: list[str]) -> dict[str, dict]:
 
 
 def run_live(clips: list[Clip], url: str, speed: float) -> None:
-    """Stream every clip in a fresh room; each clip's finals are saved as soon as they are in,
+    """Stream every clip into one room; each clip's finals are saved as soon as they are in,
     so a run that stops half way keeps what it measured."""
     from bench.live import one_speaker_room
 
     # live finals at another speed are another system: real time is the one that counts
     name = "live" if speed == 1 else f"live-x{speed:g}"
+    # one room for the run: each clip is a session of its own, and creating rooms through
+    # manage.py cost more than a short clip lasts
+    slug, token = one_speaker_room()
     for clip in clips:
-        slug, token = one_speaker_room()
         finals = asyncio.run(live_finals(url, slug, token, clip, speed))
         save(name, {**load(name), clip.id: {"finals": finals, "speed": speed}})
         print(f"  streamed {clip.id}", file=sys.stderr)
