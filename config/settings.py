@@ -229,6 +229,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# what was typed, made storable: no NUL, at most a username's length (meetings/login_throttle.py)
+AXES_USERNAME_CALLABLE = "meetings.login_throttle.axes_username"
 # Sign-ups per client address (django-ratelimit, counted in the cache above), as count/period:
 # 10/h, 3/m, 100/d. More are answered 429 with the form kept.
 SIGNUP_RATE_LIMIT = envrate("SIGNUP_RATE_LIMIT", "10/h")
@@ -328,6 +330,9 @@ TRANSCRIPTION_ENGINE = envchoice(
 )
 if TRANSCRIPTION_ENGINE == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=openai needs OPENAI_API_KEY")
+# What TRANSCRIPTION_ENGINE=scripted says, one line per utterance in turn (tests, and trying a
+# room on a machine without a model)
+SCRIPTED_ENGINE_LINES = ["This caption was scripted: no speech model heard it."]
 # One endpoint or several, comma-separated (a pool with failover). The openai SDK appends
 # /realtime to its WebSocket base URL: any other path cannot be reached.
 for _endpoint in OPENAI_REALTIME_ENDPOINT.split(","):

@@ -6,7 +6,8 @@ its final, item ids unique, timings monotonic and within the audio, confidences 
 Batch engines (``BATCH_ENGINES``): segments in order and within the audio, confidences in
 (0, 1] or unknown, text close to the reference.
 
-The local engines run here; whisper.cpp runs its bundled model; the OpenAI engines talk to the
+The local engines run here; whisper.cpp runs its bundled model; the scripted engine, which the
+tests not about speech use, says the clips' references in turn; the OpenAI engines talk to the
 project's speech server, started as a process of its own (OpenAI is not reachable from CI).
 """
 
@@ -33,8 +34,9 @@ from transcription.engines.base import (
     SessionConfig,
     SpeechStarted,
 )
+from transcription.engines.scripted import ScriptedConfig
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 #: two utterances with a pause between them that every VAD hears
 CLIPS = ["A_LS_61-70968-0000", "A_LS_1089-134691-0001"]
@@ -51,6 +53,8 @@ STREAMING = "openai:gpt-realtime-whisper"
 def config_for(name: str, request) -> object:
     """The engine's config: from the settings, or (OpenAI) pointed at the speech server."""
     engine, _, model = name.partition(":")
+    if engine == "scripted":  # it says what it is told: here, what the clips say
+        return ScriptedConfig(lines=tuple(clip(name).reference for name in CLIPS))
     if engine != "openai":
         return engine_config(name)
     server = request.getfixturevalue("speech_server")

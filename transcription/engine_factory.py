@@ -51,6 +51,10 @@ def engine_config(name: str) -> Any:
             batch_model=settings.OPENAI_BATCH_MODEL,
             realtime_delay=settings.OPENAI_REALTIME_DELAY,
         )
+    if name == "scripted":
+        from .engines.scripted import ScriptedConfig
+
+        return ScriptedConfig(lines=tuple(settings.SCRIPTED_ENGINE_LINES))
     raise ValueError(f"no settings for engine {name!r}")
 
 

@@ -50,6 +50,11 @@ ENGINES = {
             batch="transcription.engines.openai_batch:OpenAIBatchEngine",
             paid=True,
         ),
+        EngineKind(
+            "scripted",
+            "scripted (no model: each utterance says the next line of a script)",
+            realtime="transcription.engines.scripted:ScriptedRealtimeEngine",
+        ),
     ]
 }
 
