@@ -18,10 +18,15 @@ if EMBEDDED:
 
 # Separate names per test process, so that two runs at once (or a dev server) never meet.
 # Servers the tests start (tests/servers.py) inherit the run id and use the test database.
+# Under pytest-xdist every worker inherits the controller's run id, so the worker's name is
+# added; pytest-django adds it to the test database's name itself ("_gw0").
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 RUN_ID = os.environ.setdefault("CAPTIONS_TEST_RUN_ID", f"test{os.getpid()}")
 DATABASES["default"]["TEST"] = {"NAME": f"test_meetings_{RUN_ID}"}
 if os.environ.get("CAPTIONS_TEST_SERVER"):
-    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]
+    suffix = f"_{XDIST_WORKER}" if XDIST_WORKER else ""
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"] + suffix
+RUN_ID += XDIST_WORKER
 # Consumers query the database from worker threads; persistent connections would outlive the
 # test database and block its teardown.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -55,3 +60,9 @@ if os.environ.get("HTTPS") != "1":
     CSRF_COOKIE_SECURE = False
     SECURE_HSTS_SECONDS = 0
 WHITENOISE_USE_FINDERS = True
+
+# Rooms in the test process caption with the scripted engine, unless a test asks for the real
+# model (the `whisper` fixture of tests/conftest.py); the servers the tests start run the
+# local engine, as production does.
+if not os.environ.get("CAPTIONS_TEST_SERVER"):
+    TRANSCRIPTION_ENGINE = "scripted"

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run the whole suite (ruff included)
 # against the real PostgreSQL and Redis on this machine.
+#
+#   ./scripts/test.sh                everything: every tier, on two pytest-xdist workers
+#   ./scripts/test.sh --fast         the tests that start no server, browser or model
+#   ./scripts/test.sh [--fast] ARGS  ARGS go to pytest (a path, -k, -n 0 to run in one process)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+tiers=()
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  # the tiers follow from the fixtures a test uses (tests/conftest.py)
+  tiers=(-m "not (model or server or browser or chaos)")
+fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -26,4 +37,6 @@ fi
 # fresh machine that database does not exist yet, so that warning is silenced.
 DJANGO_SETTINGS_MODULE=config.test_settings \
   .venv/bin/python -W ignore::RuntimeWarning manage.py makemigrations --check --dry-run
-.venv/bin/python -m pytest "$@"
+# Two workers, one per core; a module's tests stay on one worker, so a server or model it starts
+# for all of them starts once.
+.venv/bin/python -m pytest -n 2 --dist loadfile "${tiers[@]}" "$@"

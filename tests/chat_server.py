@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,7 +25,7 @@ from openai.types.chat import ChatCompletion
 from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
 from pydantic import TypeAdapter, ValidationError
 
-from tests.servers import ROOT, stop_process
+from tests.servers import transcription_worker
 
 API_KEY = "sk-test-chat-0001"
 MODEL = "stand-in-chat"
@@ -161,19 +159,6 @@ def llm_settings(server: ChatServer) -> dict[str, str]:
     return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": MODEL, "LLM_API_KEY": API_KEY}
 
 
-@contextmanager
-def chat_worker(server: ChatServer, **env: str) -> Iterator[subprocess.Popen]:
+def chat_worker(server: ChatServer, **env: str) -> AbstractContextManager[subprocess.Popen]:
     """`manage.py transcription_worker` on the test database, talking to ``server``."""
-    (ROOT / "var").mkdir(exist_ok=True)
-    with open(ROOT / "var" / "chat-worker-test.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
-            cwd=ROOT,
-            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **llm_settings(server), **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        stop_process(process)
+    return transcription_worker("chat-worker-test", **llm_settings(server), **env)

@@ -1,14 +1,52 @@
+"""The suite's tiers and the fixtures every tier shares.
+
+A test's tier follows from the fixtures it uses, never from a mark set by hand:
+
+* ``model``: the real speech model decodes (``whisper``, or the OpenAI engine's speech server);
+* ``server``: real server processes (``web_server``, ``web_servers``, ``speech_server``);
+* ``browser``: Debian's Chromium (``browser``);
+* ``chaos``: a service is killed or restarted under the test (``chaos``).
+
+``./scripts/test.sh --fast`` runs the tests in none of them: everything else uses the scripted
+engine (transcription/engines/scripted.py), so rooms, rights, security and exports are tested
+in moments, while the tests about speech keep the real engines.
+"""
+
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from .base import Cast
+from .servers import daphne_process, daphne_server, serve_https, transcription_worker
 from .speech_server import SpeechServerProcess
+
+#: fixture → the tiers of every test that uses it (directly or through another fixture)
+TIERS_OF_FIXTURE = {
+    "whisper": ("model",),
+    "speech_server": ("model", "server"),
+    "speech_servers": ("model", "server"),
+    "web_server": ("server",),
+    "web_servers": ("server",),
+    "web_server_processes": ("server",),
+    "https_sites": ("server",),
+    "job_workers": ("server",),
+    "demo_sites": ("server",),
+    "browser": ("browser",),
+    "chaos": ("chaos",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for tier in {t for f in fixtures for t in TIERS_OF_FIXTURE.get(f, ())}:
+            item.add_marker(tier)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,6 +63,20 @@ def _real_services(django_db_setup, django_db_blocker) -> Iterator[None]:
 
 
 @pytest.fixture
+def whisper(settings) -> None:
+    """Rooms in this process caption with the real local engine (faster-whisper, tiny.en).
+
+    Without it they use the scripted engine of the test settings.
+    """
+    settings.TRANSCRIPTION_ENGINE = "local"
+
+
+@pytest.fixture
+def chaos() -> None:
+    """Declares that the test kills or restarts a service (and brings it back as it found it)."""
+
+
+@pytest.fixture
 def cast(db) -> Cast:
     return Cast()
 
@@ -33,6 +85,53 @@ def cast(db) -> Cast:
 def live_cast(transactional_db) -> Cast:
     """The cast for consumer tests, whose database work happens on other threads."""
     return Cast()
+
+
+@pytest.fixture(scope="session")
+def _shared_web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    with django_db_blocker.unblock(), daphne_server() as base:
+        yield base
+
+
+@pytest.fixture
+def web_server(_shared_web_server, transactional_db) -> str:
+    """The base URL of the run's one Daphne (`python -m config.server`, the local engine).
+
+    Shared by every test that needs no server of its own: it serves the test database, which
+    `transactional_db` commits to and empties after each test.
+    """
+    return _shared_web_server
+
+
+@pytest.fixture
+def web_servers(transactional_db) -> Callable[..., AbstractContextManager[str]]:
+    """Starts a Daphne of the test's own, with settings of its own: `with web_servers(**env)`."""
+    return daphne_server
+
+
+@pytest.fixture
+def web_server_processes(transactional_db) -> Callable[..., AbstractContextManager[tuple]]:
+    """`web_servers` that also yield the process: `with web_server_processes(**env) as (base,
+    process)`, for tests that read its memory or kill it."""
+    return daphne_process
+
+
+@pytest.fixture
+def https_sites(transactional_db) -> Callable[..., AbstractContextManager]:
+    """`scripts/serve.py --https` (Caddy before N web processes): `https_sites(tmp_path, ...)`."""
+    return serve_https
+
+
+@pytest.fixture
+def job_workers(transactional_db) -> Callable[..., AbstractContextManager]:
+    """`manage.py transcription_worker` processes on the test database: `job_workers(**env)`."""
+    return transcription_worker
+
+
+@pytest.fixture
+def speech_servers() -> type[SpeechServerProcess]:
+    """Speech server processes the test starts and stops itself: `speech_servers(...)`."""
+    return SpeechServerProcess
 
 
 @pytest.fixture(scope="module")

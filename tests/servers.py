@@ -94,6 +94,24 @@ def daphne_process(port: int | None = None, **env: str) -> Iterator[tuple[str, s
         log.close()
 
 
+@contextmanager
+def transcription_worker(log_name: str = "worker-test", **env: str) -> Iterator[subprocess.Popen]:
+    """`manage.py transcription_worker` on the test database, writing to var/<log_name>.log."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    with open(ROOT / "var" / f"{log_name}.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
+            cwd=ROOT,
+            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
 def server_log(port: int) -> Path:
     """The file a `daphne_server` on this port writes its output and access log to."""
     return ROOT / "var" / f"daphne-{port}.log"

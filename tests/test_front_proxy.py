@@ -20,9 +20,7 @@ import pytest
 import websockets
 
 from meetings.models import ApiToken
-from tests.servers import free_port, serve_https
-
-pytestmark = pytest.mark.slow
+from tests.servers import free_port
 
 UPLOAD_LIMIT = 1024 * 1024
 
@@ -34,10 +32,10 @@ class Site(NamedTuple):
 
 
 @pytest.fixture
-def site(live_cast, tmp_path):
+def site(live_cast, tmp_path, https_sites):
     """The site as `serve.py --https localhost:<port>` serves it."""
     daphne_port = free_port()
-    serving = serve_https(tmp_path, "--port", str(daphne_port), UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT))
+    serving = https_sites(tmp_path, "--port", str(daphne_port), UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT))
     with serving as https:
         yield Site(https.base, https.context, f"http://127.0.0.1:{daphne_port}")
 

@@ -49,7 +49,7 @@ def errors(response) -> str:
     return " ".join(e.text_content() for e in page.xpath("//*[@id='id_language_error']"))
 
 
-def test_the_bundled_model_transcribes_english_alone():
+def test_the_bundled_model_transcribes_english_alone(whisper):
     languages = LocalRealtimeEngine(engine_config("local")).languages()
     assert languages.codes == {"en"}
     assert not languages.detects
@@ -138,7 +138,7 @@ def test_an_english_meeting_has_no_warning(client, cast):
     assert "language-warning" not in client.get("/m/weekly-sync/").content.decode()
 
 
-def test_the_english_only_model_says_its_finals_are_english():
+def test_the_english_only_model_says_its_finals_are_english(whisper):
     config = engine_config("local")
     model, tok = realtime_model(config), tokenizer(config)
     silence = np.zeros(16000, np.float32)
@@ -146,5 +146,5 @@ def test_the_english_only_model_says_its_finals_are_english():
         assert start_tokens(model, tok, silence, language) == ([tok.sot], "en")
 
 
-def test_the_answer_is_asked_of_the_model_once_per_process():
+def test_the_answer_is_asked_of_the_model_once_per_process(whisper):
     assert transcribable_languages() is transcribable_languages()

@@ -12,8 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,12 @@ from .servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 # what a fresh machine does not have (the test run sets some of them for itself)
 UNSET = {"DEBUG", "HTTPS", "SECRET_KEY", "DOTENV_PATH", "STATIC_ROOT"}
+
+
+@pytest.fixture
+def demo_sites() -> Callable[..., AbstractContextManager[str]]:
+    """`scripts/serve.py`'s one-command demo, started by the test: `demo_sites(tmp_path, ...)`."""
+    return demo
 
 
 @contextmanager
@@ -74,10 +80,10 @@ def fetch(url: str) -> tuple[int, str, str]:
         return error.code, error.url, error.read().decode()
 
 
-def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
+def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path, demo_sites):
     port = free_port()
     log = tmp_path / "serve.log"
-    with demo(tmp_path, port, log) as base:
+    with demo_sites(tmp_path, port, log) as base:
         status, _, body = fetch(f"{base}/healthz")
         assert status == 200
         assert '"status": "ok"' in body
@@ -100,9 +106,9 @@ def test_it_says_so_and_serves_on_the_embedded_defaults(tmp_path):
     assert re.search(r'href="/static/css/site\.[0-9a-f]{12}\.css"', login_page)
 
 
-def test_it_runs_without_debug_and_keeps_its_generated_key(tmp_path):
+def test_it_runs_without_debug_and_keeps_its_generated_key(tmp_path, demo_sites):
     port = free_port()
-    with demo(tmp_path, port, tmp_path / "first.log") as base:
+    with demo_sites(tmp_path, port, tmp_path / "first.log") as base:
         status, _, page = fetch(f"{base}/no-such-page/")
         assert status == 404
         assert "<h1>Page not found</h1>" in page  # the friendly page, not DEBUG's
@@ -115,7 +121,7 @@ def test_it_runs_without_debug_and_keeps_its_generated_key(tmp_path):
     assert env_file.stat().st_mode & 0o077 == 0  # readable by its owner only
     assert "Generated a SECRET_KEY into" in (tmp_path / "first.log").read_text()
 
-    with demo(tmp_path, port, tmp_path / "second.log"):
+    with demo_sites(tmp_path, port, tmp_path / "second.log"):
         pass
     assert dotenv_values(env_file)["SECRET_KEY"] == key
     second = (tmp_path / "second.log").read_text()

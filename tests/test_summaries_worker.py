@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from meetings.actions import do_end_meeting
 from summaries.models import Summary
-from tests.chat_server import chat_server, chat_worker
+from tests.chat_server import chat_server, llm_settings
 from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say, use
 
@@ -23,7 +23,9 @@ def wait_for_summary(statuses: set[str], timeout: float = 60) -> Summary:
         time.sleep(0.2)
 
 
-def test_ending_a_meeting_queues_the_summary_and_the_worker_writes_it(live_cast, settings):
+def test_ending_a_meeting_queues_the_summary_and_the_worker_writes_it(
+    live_cast, settings, job_workers
+):
     say(live_cast, SHORT_MEETING)
     with chat_server(minutes_model) as server:
         use(settings, server)
@@ -33,7 +35,7 @@ def test_ending_a_meeting_queues_the_summary_and_the_worker_writes_it(live_cast,
         task = DBTaskResult.objects.get()
         assert task.args_kwargs["args"] == [summary.pk, summary.run]
 
-        with chat_worker(server):
+        with job_workers(**llm_settings(server)):
             summary = wait_for_summary({"done", "failed"})
         assert summary.status == "done", summary.error
         assert {"owner": "Bob", "task": "write the release notes by Friday"} in (

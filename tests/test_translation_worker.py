@@ -13,7 +13,7 @@ import time
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
-from tests.chat_server import chat_server, chat_worker
+from tests.chat_server import chat_server, llm_settings
 from tests.test_translation_exports import use_chat
 from tests.test_translation_glossary import captions_sent, reply, to_french
 from translations.exports import TRANSLATE_WHILE_WAITING
@@ -23,7 +23,9 @@ EXPORT = "/m/weekly-sync/transcript/export.json?translation=fr"
 SAID = [f"The budget of item {n}." for n in range(TRANSLATE_WHILE_WAITING + 10)]
 
 
-def test_a_long_export_is_translated_by_the_worker_and_says_how_far(live_cast, settings):
+def test_a_long_export_is_translated_by_the_worker_and_says_how_far(
+    live_cast, settings, job_workers
+):
     make = live_cast.factory.make_segment
     for n, text in enumerate(SAID):
         make(live_cast.meeting, live_cast.bob, text=text, start_ms=n * 2000)
@@ -41,7 +43,7 @@ def test_a_long_export_is_translated_by_the_worker_and_says_how_far(live_cast, s
         assert client.get(EXPORT).status_code == 503
         assert DBTaskResult.objects.count() == 1  # asked twice, queued once
 
-        with chat_worker(server):
+        with job_workers(**llm_settings(server)):
             deadline = time.monotonic() + 60
             while Translation.objects.filter(language="fr").count() < len(SAID):
                 assert time.monotonic() < deadline, "the worker did not translate them"

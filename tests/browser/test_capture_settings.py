@@ -8,15 +8,11 @@ no hook for tests.
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.servers import daphne_server
 from tests.speech import word_error_rate
 
 from .pages import PHONE, SPOKEN, logged_in_page, screenshot, wait_for
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RECORD_CAPTURE = """
 window.captureRequests = [];
@@ -65,57 +61,59 @@ def final_text(page: Page) -> str:
     return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
 
 
-def test_it_opens_the_microphone_with_the_defaults_and_captions_flow(live_cast, browser):
-    with daphne_server() as base:
-        bob = open_speaker_room(browser, base)
-        expect(bob.get_by_role("group", name="Microphone processing")).to_be_visible()
-        expect_choice(bob, DEFAULTS)
-        bob.get_by_role("button", name="Start microphone").click()
+def test_it_opens_the_microphone_with_the_defaults_and_captions_flow(
+    live_cast, browser, web_server
+):
+    base = web_server
+    bob = open_speaker_room(browser, base)
+    expect(bob.get_by_role("group", name="Microphone processing")).to_be_visible()
+    expect_choice(bob, DEFAULTS)
+    bob.get_by_role("button", name="Start microphone").click()
 
-        wait_for(lambda: word_error_rate(SPOKEN.reference, final_text(bob)) <= 0.2, timeout=60)
-        asked, applied = asked_and_applied(bob, 0)
-        assert asked == {"audio": {"channelCount": 1, **DEFAULTS}}
-        assert applied == DEFAULTS
-        assert bob.evaluate("window.captureRequests.length") == 1
-
-
-def test_a_change_while_the_microphone_is_on_reopens_it(live_cast, browser):
-    with daphne_server() as base:
-        bob = open_speaker_room(browser, base)
-        bob.get_by_role("button", name="Start microphone").click()
-        wait_for(lambda: word_error_rate(SPOKEN.reference, final_text(bob)) <= 0.2, timeout=60)
-
-        bob.get_by_label("Noise suppression").check()
-        chosen = {**DEFAULTS, "noiseSuppression": True}
-        wait_for(lambda: bob.evaluate("window.captureRequests.length") == 2, timeout=15)
-        assert asked_and_applied(bob, 1) == ({"audio": {"channelCount": 1, **chosen}}, chosen)
-        wait_for(lambda: bob.evaluate("window.captureTracks[0].readyState") == "ended", 15)
-        assert bob.evaluate("window.captureTracks[1].readyState") == "live"
-        expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
-
-        # Chromium's fake microphone plays its file again from the start when it is reopened:
-        # the new stream reaches the server and the sentence is captioned a second time.
-        twice = f"{SPOKEN.reference} {SPOKEN.reference}"
-        wait_for(lambda: word_error_rate(twice, final_text(bob)) <= 0.2, timeout=60)
+    wait_for(lambda: word_error_rate(SPOKEN.reference, final_text(bob)) <= 0.2, timeout=60)
+    asked, applied = asked_and_applied(bob, 0)
+    assert asked == {"audio": {"channelCount": 1, **DEFAULTS}}
+    assert applied == DEFAULTS
+    assert bob.evaluate("window.captureRequests.length") == 1
 
 
-def test_the_choice_outlives_the_page(live_cast, browser):
-    with daphne_server() as base:
-        bob = open_speaker_room(browser, base, device=PHONE)
-        # by keyboard: the boxes are real checkboxes with labels
-        bob.get_by_label("Noise suppression").focus()
-        bob.keyboard.press("Space")
-        bob.get_by_label("Echo cancellation").focus()
-        bob.keyboard.press("Space")
-        chosen = {"echoCancellation": False, "noiseSuppression": True, "autoGainControl": False}
-        expect_choice(bob, chosen)
-        screenshot(bob, "room-microphone-processing-phone")
-        assert bob.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+def test_a_change_while_the_microphone_is_on_reopens_it(live_cast, browser, web_server):
+    base = web_server
+    bob = open_speaker_room(browser, base)
+    bob.get_by_role("button", name="Start microphone").click()
+    wait_for(lambda: word_error_rate(SPOKEN.reference, final_text(bob)) <= 0.2, timeout=60)
 
-        bob.reload()
-        expect(bob.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
-        bob.get_by_text("Microphone processing", exact=True).click()
-        expect_choice(bob, chosen)
-        bob.get_by_role("button", name="Start microphone").click()
-        expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
-        assert asked_and_applied(bob, 0) == ({"audio": {"channelCount": 1, **chosen}}, chosen)
+    bob.get_by_label("Noise suppression").check()
+    chosen = {**DEFAULTS, "noiseSuppression": True}
+    wait_for(lambda: bob.evaluate("window.captureRequests.length") == 2, timeout=15)
+    assert asked_and_applied(bob, 1) == ({"audio": {"channelCount": 1, **chosen}}, chosen)
+    wait_for(lambda: bob.evaluate("window.captureTracks[0].readyState") == "ended", 15)
+    assert bob.evaluate("window.captureTracks[1].readyState") == "live"
+    expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
+
+    # Chromium's fake microphone plays its file again from the start when it is reopened:
+    # the new stream reaches the server and the sentence is captioned a second time.
+    twice = f"{SPOKEN.reference} {SPOKEN.reference}"
+    wait_for(lambda: word_error_rate(twice, final_text(bob)) <= 0.2, timeout=60)
+
+
+def test_the_choice_outlives_the_page(live_cast, browser, web_server):
+    base = web_server
+    bob = open_speaker_room(browser, base, device=PHONE)
+    # by keyboard: the boxes are real checkboxes with labels
+    bob.get_by_label("Noise suppression").focus()
+    bob.keyboard.press("Space")
+    bob.get_by_label("Echo cancellation").focus()
+    bob.keyboard.press("Space")
+    chosen = {"echoCancellation": False, "noiseSuppression": True, "autoGainControl": False}
+    expect_choice(bob, chosen)
+    screenshot(bob, "room-microphone-processing-phone")
+    assert bob.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+
+    bob.reload()
+    expect(bob.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
+    bob.get_by_text("Microphone processing", exact=True).click()
+    expect_choice(bob, chosen)
+    bob.get_by_role("button", name="Start microphone").click()
+    expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
+    assert asked_and_applied(bob, 0) == ({"audio": {"channelCount": 1, **chosen}}, chosen)

@@ -11,12 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from meetings.models import User
-from tests.servers import daphne_server
 
 from .pages import CONSOLE, ROOM, logged_in_page
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 
 # Runs before the page's own scripts on every document, whatever the policy says.
 RECORD_VIOLATIONS = """
@@ -49,37 +45,37 @@ def violations(page: Page) -> list[str]:
     return page.evaluate("window.cspViolations")
 
 
-def test_the_pages_work_under_the_policy(staff_cast, browser):
-    with daphne_server() as base:
-        dave = open_room(browser, base, "dave")
-        bob = open_room(browser, base, "bob")
-        bob.get_by_role("button", name="Start microphone").click()
-        expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
-        # captions flow: the worklet captures, the socket carries, the listener sees a final
-        expect(dave.locator("#captions .caption.final").first).to_be_visible(timeout=60_000)
-        assert violations(bob) == []
-        assert violations(dave) == []
+def test_the_pages_work_under_the_policy(staff_cast, browser, web_server):
+    base = web_server
+    dave = open_room(browser, base, "dave")
+    bob = open_room(browser, base, "bob")
+    bob.get_by_role("button", name="Start microphone").click()
+    expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
+    # captions flow: the worklet captures, the socket carries, the listener sees a final
+    expect(dave.locator("#captions .caption.final").first).to_be_visible(timeout=60_000)
+    assert violations(bob) == []
+    assert violations(dave) == []
 
-        alice = open_room(browser, base, "alice")
-        alice.goto(f"{ROOM}transcript/")
-        expect(alice.locator(".segment").first).to_be_visible()
-        assert violations(alice) == []
-        for admin_page in ["/admin/", "/admin/transcription/transcriptionjob/"]:
-            alice.goto(admin_page)
-            expect(alice.locator("#site-name")).to_be_visible()
-            assert violations(alice) == [], admin_page
+    alice = open_room(browser, base, "alice")
+    alice.goto(f"{ROOM}transcript/")
+    expect(alice.locator(".segment").first).to_be_visible()
+    assert violations(alice) == []
+    for admin_page in ["/admin/", "/admin/transcription/transcriptionjob/"]:
+        alice.goto(admin_page)
+        expect(alice.locator("#site-name")).to_be_visible()
+        assert violations(alice) == [], admin_page
 
-        assert policy_messages() == []
+    assert policy_messages() == []
 
-        # The policy is enforced, and both watchers see it: an inline script is blocked.
-        with alice.expect_console_message(lambda m: "Content Security Policy" in m.text):
-            alice.evaluate(
-                """() => {
-                  const script = document.createElement("script");
-                  script.textContent = "window.inlineRan = true";
-                  document.body.append(script);
-                }"""
-            )
-        alice.wait_for_function("window.cspViolations.length > 0")
-        assert alice.evaluate("window.inlineRan") is None
-        assert violations(alice) == ["script-src-elem blocked inline"]
+    # The policy is enforced, and both watchers see it: an inline script is blocked.
+    with alice.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        alice.evaluate(
+            """() => {
+              const script = document.createElement("script");
+              script.textContent = "window.inlineRan = true";
+              document.body.append(script);
+            }"""
+        )
+    alice.wait_for_function("window.cspViolations.length > 0")
+    assert alice.evaluate("window.inlineRan") is None
+    assert violations(alice) == ["script-src-elem blocked inline"]

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from meetings.models import Meeting
-from tests.servers import daphne_server
 
 from .pages import DESKTOP, assert_accessible, logged_in_page, off_the_event_loop, screenshot
-
-pytestmark = [pytest.mark.browser]
 
 
 def create_page(browser: Browser, base: str) -> Page:
@@ -47,38 +43,40 @@ def create_with_the_keyboard(page: Page, title: str, type_ahead: str | None) -> 
     page.keyboard.press("Enter")
 
 
-def test_an_english_only_server_offers_english_and_warns_in_a_thai_room(live_cast, browser):
+def test_an_english_only_server_offers_english_and_warns_in_a_thai_room(
+    live_cast, browser, web_server
+):
     off_the_event_loop(
         lambda: live_cast.factory.make_meeting(
             live_cast.alice, title="Thai class", slug="thai-class", language="th"
         )
     )
-    with daphne_server() as base:
-        page = create_page(browser, base)
-        language = page.get_by_label("Language")
-        expect(language).to_have_value("en")
-        expect(language.locator("option")).to_have_text(["English (en)"])
-        expect(language).to_have_accessible_description(
-            "This server's speech model transcribes English only; other languages need a "
-            "multilingual model or another engine."
-        )
-        assert_accessible(page)
-        create_with_the_keyboard(page, "Stand-up", type_ahead=None)
-        page.wait_for_url("**/m/stand-up/")
+    base = web_server
+    page = create_page(browser, base)
+    language = page.get_by_label("Language")
+    expect(language).to_have_value("en")
+    expect(language.locator("option")).to_have_text(["English (en)"])
+    expect(language).to_have_accessible_description(
+        "This server's speech model transcribes English only; other languages need a "
+        "multilingual model or another engine."
+    )
+    assert_accessible(page)
+    create_with_the_keyboard(page, "Stand-up", type_ahead=None)
+    page.wait_for_url("**/m/stand-up/")
 
-        room = logged_in_page(browser, base, "alice", microphone=True, room="/m/thai-class/")
-        warning = room.locator("#language-warning")
-        expect(warning).to_contain_text("Captions in Thai (th) need another speech model")
-        expect(room.get_by_role("button", name="Start microphone")).to_have_accessible_description(
-            re.compile(r"^Captions in Thai \(th\) need another speech model or engine\. ")
-        )
-        screenshot(room, "thai-meeting-warning")
-        assert_accessible(room)
+    room = logged_in_page(browser, base, "alice", microphone=True, room="/m/thai-class/")
+    warning = room.locator("#language-warning")
+    expect(warning).to_contain_text("Captions in Thai (th) need another speech model")
+    expect(room.get_by_role("button", name="Start microphone")).to_have_accessible_description(
+        re.compile(r"^Captions in Thai \(th\) need another speech model or engine\. ")
+    )
+    screenshot(room, "thai-meeting-warning")
+    assert_accessible(room)
     assert off_the_event_loop(lambda: Meeting.objects.get(slug="stand-up").language) == "en"
 
 
-def test_a_multilingual_engine_offers_thai_to_the_keyboard(live_cast, browser):
-    with daphne_server(TRANSCRIPTION_ENGINE="openai", OPENAI_API_KEY="not-used") as base:
+def test_a_multilingual_engine_offers_thai_to_the_keyboard(live_cast, browser, web_servers):
+    with web_servers(TRANSCRIPTION_ENGINE="openai", OPENAI_API_KEY="not-used") as base:
         page = create_page(browser, base)
         assert_accessible(page)
         create_with_the_keyboard(page, "Thai class", type_ahead="Thai")

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from meetings import actions
 from meetings.models import Meeting, User
-from tests.servers import daphne_server
 
 from .pages import ROOM, assert_accessible, logged_in_page, off_the_event_loop, screenshot
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Headless Chromium has no notification centre to look at, so every Notification the page
 # constructs is recorded (and still made by the real constructor): what the page asked the
@@ -107,54 +103,50 @@ def hide(page: Page) -> None:
     )
 
 
-def test_dave_is_told_when_he_is_mentioned(live_cast, browser):
-    with daphne_server() as base:
-        dave = logged_in_page(
-            browser, base, "dave", microphone=False, init_script=RECORD_NOTIFICATIONS
-        )
-        dave.context.grant_permissions(["notifications"], origin=base)
-        set_watch_words_with_the_keyboard(dave)
-        dave.goto(ROOM)
-        expect(dave.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
+def test_dave_is_told_when_he_is_mentioned(live_cast, browser, web_server):
+    base = web_server
+    dave = logged_in_page(browser, base, "dave", microphone=False, init_script=RECORD_NOTIFICATIONS)
+    dave.context.grant_permissions(["notifications"], origin=base)
+    set_watch_words_with_the_keyboard(dave)
+    dave.goto(ROOM)
+    expect(dave.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
 
-        called = say("bob", "Dave, could you take the next item?")
-        topic = say("alice", "The budget for the road map is approved.")
-        other = say("bob", "Davenport sent the minutes, nothing else.")
-        own = say("dave", "My budget question can wait.")
-        for line in (called, topic):
-            expect(dave.locator(line)).to_have_class("caption final mention")
-        expect(dave.locator(f"{called} mark")).to_have_text("Dave")
-        expect(dave.locator(f"{topic} mark")).to_have_text("budget")
-        # marked for screen readers, and still a final in the live region
-        expect(dave.locator(f"{called} .visually-hidden")).to_have_text("Mentions you: ")
-        expect(dave.locator(f"#captions {called}")).not_to_have_attribute("aria-hidden", "true")
-        expect(dave.locator(other)).to_have_class("caption final")  # a word inside a word
-        expect(dave.locator(own)).to_have_class("caption final")  # his own speech
-        tab_to(dave, "mention-jump")
-        expect(dave.get_by_role("button", name="Latest mention (2)")).to_be_focused()
-        dave.keyboard.press("Enter")
-        expect(dave.locator(topic)).to_be_focused()
-        # on screen, the highlight is enough: no notification
-        assert dave.evaluate("window.shownNotifications.length") == 0
-        screenshot(dave, "room-mentions")
-        assert_accessible(dave)
+    called = say("bob", "Dave, could you take the next item?")
+    topic = say("alice", "The budget for the road map is approved.")
+    other = say("bob", "Davenport sent the minutes, nothing else.")
+    own = say("dave", "My budget question can wait.")
+    for line in (called, topic):
+        expect(dave.locator(line)).to_have_class("caption final mention")
+    expect(dave.locator(f"{called} mark")).to_have_text("Dave")
+    expect(dave.locator(f"{topic} mark")).to_have_text("budget")
+    # marked for screen readers, and still a final in the live region
+    expect(dave.locator(f"{called} .visually-hidden")).to_have_text("Mentions you: ")
+    expect(dave.locator(f"#captions {called}")).not_to_have_attribute("aria-hidden", "true")
+    expect(dave.locator(other)).to_have_class("caption final")  # a word inside a word
+    expect(dave.locator(own)).to_have_class("caption final")  # his own speech
+    tab_to(dave, "mention-jump")
+    expect(dave.get_by_role("button", name="Latest mention (2)")).to_be_focused()
+    dave.keyboard.press("Enter")
+    expect(dave.locator(topic)).to_be_focused()
+    # on screen, the highlight is enough: no notification
+    assert dave.evaluate("window.shownNotifications.length") == 0
+    screenshot(dave, "room-mentions")
+    assert_accessible(dave)
 
-        hide(dave)
-        assert dave.evaluate("document.visibilityState") == "hidden"
-        away = say("bob", "Dave, are you still with us?")
-        expect(dave.locator(away)).to_have_class("caption final mention")
-        say("bob", "Let us move on.")  # nothing for Dave
-        shown = dave.evaluate(
-            "window.shownNotifications.map(({ title, body }) => ({ title, body }))"
-        )
-        assert shown == [{"title": "Bob", "body": "Dave, are you still with us?"}]
-        # Clicking it brings Dave back to the caption.
-        dave.evaluate("window.shownNotifications[0].note.dispatchEvent(new Event('click'))")
-        expect(dave.locator(away)).to_be_focused()
+    hide(dave)
+    assert dave.evaluate("document.visibilityState") == "hidden"
+    away = say("bob", "Dave, are you still with us?")
+    expect(dave.locator(away)).to_have_class("caption final mention")
+    say("bob", "Let us move on.")  # nothing for Dave
+    shown = dave.evaluate("window.shownNotifications.map(({ title, body }) => ({ title, body }))")
+    assert shown == [{"title": "Bob", "body": "Dave, are you still with us?"}]
+    # Clicking it brings Dave back to the caption.
+    dave.evaluate("window.shownNotifications[0].note.dispatchEvent(new Event('click'))")
+    expect(dave.locator(away)).to_be_focused()
 
-        # Back later, the mentions he missed are highlighted in the room's history.
-        dave.reload()
-        expect(dave.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
-        for line in (called, topic, away):
-            expect(dave.locator(line)).to_have_class("caption final mention")
-        expect(dave.locator(other)).to_have_class("caption final")
+    # Back later, the mentions he missed are highlighted in the room's history.
+    dave.reload()
+    expect(dave.locator("#connection-status")).to_have_text("Connected", timeout=15_000)
+    for line in (called, topic, away):
+        expect(dave.locator(line)).to_have_class("caption final mention")
+    expect(dave.locator(other)).to_have_class("caption final")

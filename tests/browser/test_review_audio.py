@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from meetings.models import Segment
 from tests.recordings import make_recording
-from tests.servers import daphne_server
 from tests.speech import clip
 
 from .pages import assert_accessible, logged_in_page, off_the_event_loop, screenshot
-
-pytestmark = pytest.mark.browser
 
 # three utterances, said one after the other by Bob in one recording
 CLIPS = ["A_LS_1089-134686-0001", "A_LJ001-0004", "A_LS_1089-134686-0001"]
@@ -58,49 +54,49 @@ def playing_past(page: Page, seconds: float) -> None:
     )
 
 
-def test_a_host_plays_a_segment_and_corrects_it_with_the_keyboard(live_cast, browser):
+def test_a_host_plays_a_segment_and_corrects_it_with_the_keyboard(live_cast, browser, web_server):
     first, second, third = off_the_event_loop(lambda: bob_said_three_things(live_cast))
-    with daphne_server() as base:
-        page = logged_in_page(browser, base, "alice", microphone=False)
-        page.goto("/m/weekly-sync/transcript/")
-        segment = page.locator(f"#segment-{second}")
+    base = web_server
+    page = logged_in_page(browser, base, "alice", microphone=False)
+    page.goto("/m/weekly-sync/transcript/")
+    segment = page.locator(f"#segment-{second}")
 
-        tab_to(page, f"#segment-{second} .play-from")
-        expect(page.locator(":focus")).to_have_accessible_name("Play from here: Bob at 0:04")
-        page.keyboard.press("Enter")
-        start_s = int(segment.get_attribute("data-start-ms")) / 1000
-        playing_past(page, start_s + 0.3)  # really playing, from the segment's start
-        expect(segment).to_have_attribute("aria-current", "true")
-        expect(segment).to_have_class("segment playing")
-        expect(page.locator(f"#segment-{first}")).not_to_have_attribute("aria-current", "true")
-        assert_accessible(page)
-        screenshot(page, "review-audio-playing")
+    tab_to(page, f"#segment-{second} .play-from")
+    expect(page.locator(":focus")).to_have_accessible_name("Play from here: Bob at 0:04")
+    page.keyboard.press("Enter")
+    start_s = int(segment.get_attribute("data-start-ms")) / 1000
+    playing_past(page, start_s + 0.3)  # really playing, from the segment's start
+    expect(segment).to_have_attribute("aria-current", "true")
+    expect(segment).to_have_class("segment playing")
+    expect(page.locator(f"#segment-{first}")).not_to_have_attribute("aria-current", "true")
+    assert_accessible(page)
+    screenshot(page, "review-audio-playing")
 
-        page.keyboard.press("e")
-        box = page.locator(f"#correct-{second}")
-        expect(box).to_be_focused()
-        assert page.evaluate("document.getElementById('transcript-audio').paused")
-        page.keyboard.press("Control+A")
-        page.keyboard.type(CORRECTION)
-        page.keyboard.press("Tab")  # to Save correction
-        page.keyboard.press("Enter")
+    page.keyboard.press("e")
+    box = page.locator(f"#correct-{second}")
+    expect(box).to_be_focused()
+    assert page.evaluate("document.getElementById('transcript-audio').paused")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(CORRECTION)
+    page.keyboard.press("Tab")  # to Save correction
+    page.keyboard.press("Enter")
 
-        page.wait_for_url(f"**/m/weekly-sync/transcript/#segment-{second}")
-        expect(page.locator(f"#segment-{second} .text")).to_have_text(CORRECTION)
-        assert off_the_event_loop(lambda: Segment.objects.get(pk=second).text) == CORRECTION
-        # back in the same place: the segment marked, its Play button focused, the time kept
-        expect(segment).to_have_attribute("aria-current", "true")
-        expect(page.locator(f"#segment-{second} .play-from")).to_be_focused()
-        page.wait_for_function(
-            "(s) => document.getElementById('transcript-audio').currentTime >= s",
-            arg=start_s,
-        )
-        assert_accessible(page)
-        screenshot(page, "review-audio-corrected")
+    page.wait_for_url(f"**/m/weekly-sync/transcript/#segment-{second}")
+    expect(page.locator(f"#segment-{second} .text")).to_have_text(CORRECTION)
+    assert off_the_event_loop(lambda: Segment.objects.get(pk=second).text) == CORRECTION
+    # back in the same place: the segment marked, its Play button focused, the time kept
+    expect(segment).to_have_attribute("aria-current", "true")
+    expect(page.locator(f"#segment-{second} .play-from")).to_be_focused()
+    page.wait_for_function(
+        "(s) => document.getElementById('transcript-audio').currentTime >= s",
+        arg=start_s,
+    )
+    assert_accessible(page)
+    screenshot(page, "review-audio-corrected")
 
-        # playing on, the mark follows the speech into the next segment
-        page.keyboard.press("Enter")
-        expect(page.locator(f"#segment-{third}")).to_have_attribute(
-            "aria-current", "true", timeout=15_000
-        )
-        expect(segment).not_to_have_attribute("aria-current", "true")
+    # playing on, the mark follows the speech into the next segment
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#segment-{third}")).to_have_attribute(
+        "aria-current", "true", timeout=15_000
+    )
+    expect(segment).not_to_have_attribute("aria-current", "true")

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from meetings import actions
 from meetings.models import Membership
-from tests.servers import daphne_server
 
 from .pages import ROOM, logged_in_page, off_the_event_loop, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-def test_a_page_refused_for_too_many_connections_says_why_and_waits(live_cast, browser):
-    with daphne_server(CAPTIONS_MAX_CONNECTIONS_PER_USER="1") as base:
+def test_a_page_refused_for_too_many_connections_says_why_and_waits(
+    live_cast, browser, web_servers
+):
+    with web_servers(CAPTIONS_MAX_CONNECTIONS_PER_USER="1") as base:
         first = logged_in_page(browser, base, "dave", microphone=False)
         second = first.context.new_page()
         attempts = []
@@ -37,23 +35,25 @@ def test_a_page_refused_for_too_many_connections_says_why_and_waits(live_cast, b
         expect(first.locator("#connection-status")).to_have_text("Connected")
 
 
-def test_a_speaker_made_listener_loses_the_microphone(live_cast, browser):
-    with daphne_server() as base:
-        bob = logged_in_page(browser, base, "bob", microphone=True)
-        bob.get_by_role("button", name="Start microphone").click()
-        expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
-        off_the_event_loop(
-            lambda: actions.do_set_role(live_cast.meeting, live_cast.bob, Membership.Role.LISTENER)
-        )
-        expect(bob.get_by_role("alert")).to_contain_text("listener now", timeout=10_000)
-        expect(bob.get_by_role("button", name="Stop microphone")).to_be_hidden()
-        expect(bob.get_by_role("button", name="Start microphone")).to_be_hidden()
-        expect(bob.locator("#connection-status")).to_have_text("Connected")
-        screenshot(bob, "room-made-listener")
+def test_a_speaker_made_listener_loses_the_microphone(live_cast, browser, web_server):
+    base = web_server
+    bob = logged_in_page(browser, base, "bob", microphone=True)
+    bob.get_by_role("button", name="Start microphone").click()
+    expect(bob.get_by_role("button", name="Stop microphone")).to_be_visible()
+    off_the_event_loop(
+        lambda: actions.do_set_role(live_cast.meeting, live_cast.bob, Membership.Role.LISTENER)
+    )
+    expect(bob.get_by_role("alert")).to_contain_text("listener now", timeout=10_000)
+    expect(bob.get_by_role("button", name="Stop microphone")).to_be_hidden()
+    expect(bob.get_by_role("button", name="Start microphone")).to_be_hidden()
+    expect(bob.locator("#connection-status")).to_have_text("Connected")
+    screenshot(bob, "room-made-listener")
 
 
-def test_a_speaker_refused_for_capacity_keeps_listening_and_may_try_again(live_cast, browser):
-    with daphne_server(CAPTIONS_MAX_SPEAKERS="0") as base:
+def test_a_speaker_refused_for_capacity_keeps_listening_and_may_try_again(
+    live_cast, browser, web_servers
+):
+    with web_servers(CAPTIONS_MAX_SPEAKERS="0") as base:
         bob = logged_in_page(browser, base, "bob", microphone=True)
         bob.get_by_role("button", name="Start microphone").click()
         expect(bob.get_by_role("alert")).to_contain_text(

@@ -4,28 +4,26 @@ item. axe-core checks each page."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from summaries.models import Summary
-from tests.chat_server import chat_server, chat_worker, llm_settings
-from tests.servers import daphne_server
+from tests.chat_server import chat_server, llm_settings
 from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say
 
 from .pages import assert_accessible, logged_in_page, off_the_event_loop, screenshot
 from .test_review_audio import tab_to
 
-pytestmark = pytest.mark.browser
 
-
-def test_alice_asks_for_a_summary_and_edits_an_action_item(live_cast, browser):
+def test_alice_asks_for_a_summary_and_edits_an_action_item(
+    live_cast, browser, web_servers, job_workers
+):
     off_the_event_loop(lambda: say(live_cast, SHORT_MEETING))
     # slow enough that the page shows the job under way before the answer comes
     with (
         chat_server(minutes_model, delay=4) as server,
-        chat_worker(server),
-        daphne_server(**llm_settings(server)) as base,
+        job_workers(**llm_settings(server)),
+        web_servers(**llm_settings(server)) as base,
     ):
         alice = logged_in_page(browser, base, "alice", microphone=False)
         alice.goto("/m/weekly-sync/transcript/")

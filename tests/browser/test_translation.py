@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.chat_server import chat_server, llm_settings
-from tests.servers import daphne_server
 from tests.test_translation_glossary import captions_sent, reply, to_french
 
 from .pages import assert_accessible, logged_in_page, screenshot
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def settled(requests: list, quiet: float = 3.0) -> int:
@@ -33,8 +29,8 @@ def settled(requests: list, quiet: float = 3.0) -> int:
     return len(requests)
 
 
-def test_a_listener_reads_the_captions_in_french(live_cast, browser):
-    with chat_server(reply) as chat, daphne_server(**llm_settings(chat)) as base:
+def test_a_listener_reads_the_captions_in_french(live_cast, browser, web_servers):
+    with chat_server(reply) as chat, web_servers(**llm_settings(chat)) as base:
         dave = logged_in_page(browser, base, "dave", microphone=False)
         picker = dave.get_by_label("Translate captions to…")
         expect(picker).to_have_value("")  # off until chosen

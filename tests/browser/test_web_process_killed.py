@@ -19,12 +19,10 @@ import pytest
 from playwright.sync_api import expect
 
 from meetings.models import Segment
-from tests.servers import free_port, listening_pid, serve_https
+from tests.servers import free_port, listening_pid
 from tests.speech import word_error_rate
 
 from .pages import DESKTOP, SPOKEN, logged_in_page, off_the_event_loop, wait_for
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def two_free_ports() -> int:
@@ -39,10 +37,10 @@ def two_free_ports() -> int:
 
 
 @pytest.fixture
-def site(live_cast, tmp_path) -> Iterator[tuple[str, list[int]]]:
+def site(live_cast, tmp_path, https_sites) -> Iterator[tuple[str, list[int]]]:
     """https://localhost:<port> through Caddy, and the two web processes' ports behind it."""
     web_port = two_free_ports()
-    with serve_https(tmp_path, "--port", str(web_port), "--web-processes", "2") as https:
+    with https_sites(tmp_path, "--port", str(web_port), "--web-processes", "2") as https:
         ports = [web_port, web_port + 1]
         for port in ports:  # both up, not only the one that answered
             wait_for(lambda port=port: connections(port) is not None, timeout=60)
@@ -65,7 +63,7 @@ def final_text(page) -> str:
     return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
 
 
-def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site):
+def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site, chaos):
     base, ports = site
     bob = logged_in_page(
         browser, base, "bob", microphone=True, device={**DESKTOP, "ignore_https_errors": True}

@@ -17,7 +17,7 @@ from transcription import metrics
 
 from .streaming import collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 ROOM = "/ws/meetings/weekly-sync/"
 

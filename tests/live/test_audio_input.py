@@ -9,7 +9,7 @@ from tests.speech import clip, word_error_rate
 
 from .streaming import at_rate, collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 # 16 words in 5.4 s; the bound below allows two wrong words, a wrong rate gives nonsense. (A shorter
 # clip, "stuff it into you...", comes out as "Stuffered into" on some CPUs' int8 kernels.)

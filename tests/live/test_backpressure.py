@@ -17,7 +17,7 @@ from transcription.engines.local import LocalConfig, LocalRealtimeEngine
 from ..speech import clips, word_error_rate
 from .streaming import silence
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 LIMIT = 4
 # besides LIMIT, what one step of audio and the one partial in flight may add

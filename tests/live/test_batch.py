@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -17,13 +15,13 @@ import pytest
 from django.core.files import File
 
 from meetings.models import ApiToken, Recording, Segment
-from tests.servers import ROOT, stop_process
+from tests.servers import ROOT
 from tests.speech import clip, clips, word_error_rate
 from transcription.audio import decode_file, resample
 from transcription.batch.jobs import start_job
 from transcription.models import AudioUpload, TranscriptionJob
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 SPOKEN = clip("A_LS_1089-134686-0000")  # "he hoped there would be stew for dinner..."
 
@@ -125,23 +123,6 @@ def test_bad_uploads_get_clear_errors_and_store_nothing(client, token, tmp_path,
 # --- Jobs in a real worker process ---------------------------------------------------------
 
 
-@contextmanager
-def worker(**env: str) -> Iterator[subprocess.Popen]:
-    (ROOT / "var").mkdir(exist_ok=True)
-    with open(ROOT / "var" / "worker-test.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
-            cwd=ROOT,
-            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        stop_process(process)
-
-
 def wait_for_job(job: TranscriptionJob, statuses, timeout: float = 120) -> TranscriptionJob:
     deadline = time.monotonic() + timeout
     while True:
@@ -152,7 +133,7 @@ def wait_for_job(job: TranscriptionJob, statuses, timeout: float = 120) -> Trans
         time.sleep(0.2)
 
 
-def test_a_long_upload_becomes_a_job_with_progress(client, token, settings):
+def test_a_long_upload_becomes_a_job_with_progress(client, token, settings, job_workers):
     settings.TRANSCRIBE_SYNC_MAX_SECONDS = 5
     response = post_audio(client, token, SPOKEN.path, engine="local")
     assert response.status_code == 202
@@ -161,7 +142,7 @@ def test_a_long_upload_becomes_a_job_with_progress(client, token, settings):
 
     job = TranscriptionJob.objects.get()
     seen_progress = set()
-    with worker():
+    with job_workers():
         deadline = time.monotonic() + 120
         while job.status != "done":
             assert time.monotonic() < deadline and job.status != "failed", job.error
@@ -198,7 +179,7 @@ def meeting_with_recordings(cast, names: list[str]) -> None:
         offset += recording.duration_ms + 1000
 
 
-def test_a_job_started_in_the_admin_adds_a_transcript_version(admin_client, live_cast):
+def test_a_job_started_in_the_admin_adds_a_transcript_version(admin_client, live_cast, job_workers):
     names = ["A_LS_1089-134691-0001", "A01_jfk_inaugural"]
     meeting_with_recordings(live_cast, names)
     response = admin_client.post(
@@ -208,7 +189,7 @@ def test_a_job_started_in_the_admin_adds_a_transcript_version(admin_client, live
     )
     assert "1 jobs started" in response.content.decode()
     job = TranscriptionJob.objects.get()
-    with worker():
+    with job_workers():
         wait_for_job(job, {"done", "failed"})
     assert job.status == "done", job.error
     segments = list(job.version.segments.order_by("start_ms"))
@@ -226,12 +207,12 @@ def test_a_job_started_in_the_admin_adds_a_transcript_version(admin_client, live
     assert "side by side with live" in jobs_page and 'value="100.0"' in jobs_page
 
 
-def test_a_job_survives_its_worker_being_killed(live_cast):
+def test_a_job_survives_its_worker_being_killed(live_cast, job_workers, chaos):
     names = [c.name for c in clips()][:8]  # about a minute of speech: time to kill the worker
     meeting_with_recordings(live_cast, names)
     job = start_job(engine="local", meeting=live_cast.meeting)
     stale = {"TRANSCRIPTION_JOB_STALE_SECONDS": "3"}
-    with worker(**stale) as first:
+    with job_workers(**stale) as first:
         wait_for_job(job, {"running"})
         while job.progress < 10:
             time.sleep(0.1)
@@ -241,20 +222,20 @@ def test_a_job_survives_its_worker_being_killed(live_cast):
     job.refresh_from_db()
     assert job.status == "running" and job.progress < 100  # the dead worker's job, for now
 
-    with worker(**stale):
+    with job_workers(**stale):
         wait_for_job(job, {"done", "failed"})
     assert job.status == "done", job.error
     assert job.attempts == 2
     assert job.version.segments.count() >= len(names)
 
 
-def test_a_job_that_cannot_read_its_audio_says_why(live_cast):
+def test_a_job_that_cannot_read_its_audio_says_why(live_cast, job_workers):
     with open(SPOKEN.path, "rb") as f:
         upload = AudioUpload(owner=live_cast.bob, original_name="broken.wav")
         upload.file.save("broken.wav", File(f), save=True)
     Path(upload.file.path).write_bytes(b"RIFF\x00\x00garbage" * 10)
     job = start_job(engine="local", upload=upload)
-    with worker():
+    with job_workers():
         wait_for_job(job, {"done", "failed"})
     assert job.status == "failed"
     assert job.error.startswith("The audio could not be read")

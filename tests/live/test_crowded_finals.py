@@ -23,7 +23,7 @@ from ..programme_scoring import stream_pcm_finals
 from ..speech import Clip, clip, word_error_rate
 from .streaming import silence
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 SAID = [clip("A_LS_1089-134691-0000"), clip("A_LS_61-70968-0000")]
 SPEAKERS = 4

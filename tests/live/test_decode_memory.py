@@ -19,7 +19,7 @@ import pytest
 
 from tests.servers import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("whisper")
 
 
 def growth_mb(cache_capacity: str | None) -> float:

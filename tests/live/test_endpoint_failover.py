@@ -14,19 +14,15 @@ import json
 import time
 import urllib.request
 
-import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from meetings.models import ApiToken, Segment
-from tests.servers import daphne_server
 from tests.speech import clip, word_error_rate
 from tests.speech_server import API_KEY, SpeechServerProcess
 
 from .streaming import silence
 from .test_redis_restart import next_final, send_audio
-
-pytestmark = pytest.mark.slow
 
 SPEECHES = [
     clip("A_LS_1089-134691-0000"),  # "He could wait no longer."
@@ -61,8 +57,10 @@ async def start_speaking(ws, rate: int) -> None:
     await ws.send(json.dumps({"type": "session.start", "sample_rate": rate}))
 
 
-def test_a_speech_endpoint_killed_mid_utterance_loses_and_doubles_no_final(live_cast):
-    servers = [SpeechServerProcess(), SpeechServerProcess()]
+def test_a_speech_endpoint_killed_mid_utterance_loses_and_doubles_no_final(
+    live_cast, web_servers, speech_servers, chaos
+):
+    servers = [speech_servers(), speech_servers()]
     urls = [server.realtime_url for server in servers]
     tokens = [ApiToken.issue(user)[1] for user in (live_cast.bob, live_cast.dave)]
     host_token = ApiToken.issue(live_cast.alice)[1]
@@ -112,7 +110,7 @@ def test_a_speech_endpoint_killed_mid_utterance_loses_and_doubles_no_final(live_
             "OPENAI_BASE_URL": servers[0].base_url,
             "OPENAI_REALTIME_ENDPOINT": ",".join(urls),
         }
-        with daphne_server(**environment) as base:
+        with web_servers(**environment) as base:
             heard, figures = asyncio.run(meeting(base))
     finally:
         for server in servers:

@@ -14,7 +14,7 @@ from tests.programme_scoring import stream_finals
 from tests.programmes import Programme
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 RATE = 16000
 

@@ -17,7 +17,7 @@ from pythonjsonlogger.json import JsonFormatter
 from config.log_context import ContextFilter
 from tests.security.test_caption_failures import FIRST, failing_segment_inserts, joined, say
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 
 def production_formatter() -> logging.Formatter:

@@ -16,7 +16,7 @@ from tests.speech import clip, word_error_rate
 
 from .streaming import collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 SPEECH = clip("A_LS_1089-134691-0001")  # 5.4 s, the last word ends at 4.9 s
 

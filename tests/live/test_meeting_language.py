@@ -16,7 +16,7 @@ from tests.speech import clip, wrong_words
 
 from .streaming import collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 SPEECH = clip("A_LS_1089-134691-0001")
 

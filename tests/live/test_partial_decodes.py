@@ -10,7 +10,7 @@ from transcription.engines.base import SessionConfig
 from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
 from transcription.engines.whisper_decode import SAMPLE_RATE, decode_partial
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 # Read speech runs at 2–3 words a second; a loop ("and so my, and so my, ...") runs far faster.
 MAX_WORDS_PER_SECOND = 5

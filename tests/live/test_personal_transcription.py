@@ -11,7 +11,7 @@ from tests.speech import clip, word_error_rate
 
 from .streaming import collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 
 async def test_it_captions_for_the_sender_only(live_cast):

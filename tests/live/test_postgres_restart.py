@@ -19,18 +19,15 @@ import urllib.request
 from collections.abc import Callable
 
 import psycopg
-import pytest
 import websockets
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.servers import ROOT, ThrowawayPostgres, daphne_server, throwaway_postgres
+from tests.servers import ROOT, ThrowawayPostgres, throwaway_postgres
 from tests.speech import clip, word_error_rate
 
 from .streaming import silence
 from .test_redis_restart import send_audio
-
-pytestmark = pytest.mark.slow
 
 FIRST = clip("A_LS_1089-134691-0000")  # "He could wait no longer."
 SECOND = clip("A_LS_1272-128104-0000")  # "Mr. Quilter is the apostle ..."
@@ -152,11 +149,11 @@ def retries(base: str) -> float:
     return sum(s.value for f in families for s in f.samples if s.name == RETRIES)
 
 
-def test_a_postgres_restart_mid_utterance_stores_the_final_once_and_sends_it():
+def test_a_postgres_restart_mid_utterance_stores_the_final_once_and_sends_it(web_servers, chaos):
     with throwaway_postgres() as cluster:
         tokens = set_up_cast(cluster)
         # rights are checked again every second: one check falls in the outage
-        with daphne_server(**server_env(cluster), CAPTIONS_ACCESS_RECHECK_SECONDS="1") as base:
+        with web_servers(**server_env(cluster), CAPTIONS_ACCESS_RECHECK_SECONDS="1") as base:
             said, heard = asyncio.run(meeting(base, tokens, cluster))
             retried = retries(base)
         with psycopg.connect(cluster.url(settings.DATABASES["default"]["TEST"]["NAME"])) as db:

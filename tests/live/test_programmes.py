@@ -23,7 +23,7 @@ from tests.speech import normalise
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
 from transcription.engines.local_stream import MAX_UTTERANCE_S
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 #: every utterance has at least this share of its words in the finals near it
 WORST_COVERAGE = 0.6

@@ -13,16 +13,13 @@ import json
 import subprocess
 import time
 
-import pytest
 import websockets
 
 from meetings.models import ApiToken, Segment
-from tests.servers import daphne_server, free_port, stop_process
+from tests.servers import free_port, stop_process
 from tests.speech import clip, word_error_rate
 
 from .streaming import silence
-
-pytestmark = pytest.mark.slow
 
 FIRST = clip("A_LS_1089-134691-0000")  # "He could wait no longer."
 SECOND = clip("A_LS_1272-128104-0000")  # "Mr. Quilter is the apostle ..."
@@ -54,7 +51,7 @@ async def next_final(ws) -> dict:
     return event
 
 
-def test_a_redis_restart_mid_utterance_loses_no_final(live_cast):
+def test_a_redis_restart_mid_utterance_loses_no_final(live_cast, web_servers, chaos):
     port = free_port()
     redis = start_redis(port)
     tokens = [ApiToken.issue(user)[1] for user in (live_cast.bob, live_cast.dave)]
@@ -82,7 +79,7 @@ def test_a_redis_restart_mid_utterance_loses_no_final(live_cast):
             return heard
 
     try:
-        with daphne_server(REDIS_URL=f"redis://127.0.0.1:{port}/0") as base:
+        with web_servers(REDIS_URL=f"redis://127.0.0.1:{port}/0") as base:
             heard = asyncio.run(meeting(base))
     finally:
         stop_process(redis)

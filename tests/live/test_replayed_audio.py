@@ -19,7 +19,7 @@ from tests.speech import clip, word_error_rate
 
 from .streaming import CHUNK_MS, collect, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 FIRST = clip("A_LS_1089-134691-0000")  # "He could wait no longer."
 SECOND = clip("A_LS_61-70968-0000")  # "He began a confused complaint against the wizard ..."

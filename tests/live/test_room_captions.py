@@ -20,7 +20,7 @@ from tests.speech import (
 
 from .streaming import CHUNK_MS, collect, noise, of_type, silence, stream
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 # tiny.en decodes these clips at 1.6 % WER in one batch; streaming must stay close to that.
 CORPUS_WER_BOUND = 0.05

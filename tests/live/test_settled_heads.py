@@ -32,7 +32,7 @@ from transcription.engines.whisper_decode import (
 
 from ..speech import clip, normalise, word_error_rate
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 SAID = clip("A_LJ001-0001")  # 9.7 s of fluent speech
 THRESHOLD = 0.5

@@ -33,7 +33,6 @@ from tests.speech_server import (
     API_KEY,
     AUTH,
     RATE,
-    SpeechServerProcess,
     append_all,
     multipart,
     next_event,
@@ -316,9 +315,9 @@ def test_batch_answers_are_sdk_types(server):
     assert ask("whisper-1", "text") == verbose["text"] + "\n"
 
 
-async def test_it_runs_without_django_settings():
+async def test_it_runs_without_django_settings(speech_servers):
     """Not one module of Django's settings is imported, through a session and an upload."""
-    process = SpeechServerProcess(python_flags=["-X", "importtime"])
+    process = speech_servers(python_flags=["-X", "importtime"])
     name = "A_LS_61-70968-0000"
     try:
         process.start()

@@ -17,14 +17,13 @@ from channels.db import database_sync_to_async
 from meetings.models import ApiToken
 from tests.base import communicator
 from tests.chat_server import API_KEY, MODEL, chat_server, llm_settings
-from tests.servers import daphne_server
 from tests.test_translation_glossary import captions_sent, reply, to_french
 from translations.models import Translation
 
 from .streaming import collect, of_type
 from .test_room_captions import speak_clip
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 ROOM = "/ws/meetings/weekly-sync/"
 #: two utterances the glossary knows most words of
@@ -69,12 +68,14 @@ def rows(language):
     return list(Translation.objects.filter(language=language).order_by("segment_id"))
 
 
-async def test_listeners_on_two_processes_get_each_final_translated_once(live_cast, chat):
+async def test_listeners_on_two_processes_get_each_final_translated_once(
+    live_cast, chat, web_servers
+):
     tokens = [
         (await database_sync_to_async(ApiToken.issue)(user))[1]
         for user in (live_cast.dave, live_cast.alice)
     ]
-    with daphne_server(**llm_settings(chat)) as one, daphne_server(**llm_settings(chat)) as two:
+    with web_servers(**llm_settings(chat)) as one, web_servers(**llm_settings(chat)) as two:
         urls = [
             base.replace("http", "ws", 1) + f"{ROOM}?token={token}"
             for base, token in zip((one, two), tokens, strict=True)

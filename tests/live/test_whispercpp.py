@@ -31,7 +31,7 @@ from transcription.engines.whispercpp import (
     whisper_model,
 )
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 SAMPLE_RATE = 16000
 SOT, NO_TIMESTAMPS = 50257, 50362

@@ -13,8 +13,6 @@ import http.client
 import json
 from urllib.parse import urlsplit
 
-from tests.servers import daphne_server
-
 LIMITS = {"UPLOAD_MAX_BYTES": "1000000", "REQUEST_MAX_BYTES": "100000"}
 BOUNDARY = "----body-size-test"
 
@@ -49,8 +47,8 @@ def post(base: str, path: str, body: bytes, chunked: bool = False) -> tuple[int,
     return response.status, content
 
 
-def test_it_refuses_a_body_over_its_path_limit_before_django_reads_it(live_cast):
-    with daphne_server(**LIMITS) as base:
+def test_it_refuses_a_body_over_its_path_limit_before_django_reads_it(live_cast, web_servers):
+    with web_servers(**LIMITS) as base:
         status, body = post(base, "/api/audio/transcribe", multipart_file(1_100_000))
         assert status == 413, body
         assert body["error"] == {
@@ -67,8 +65,8 @@ def test_it_refuses_a_body_over_its_path_limit_before_django_reads_it(live_cast)
         assert status == 401 and body["error"]["code"] == "not_authenticated"
 
 
-def test_it_counts_a_chunked_body_as_it_arrives(live_cast):
-    with daphne_server(**LIMITS) as base:
+def test_it_counts_a_chunked_body_as_it_arrives(live_cast, web_servers):
+    with web_servers(**LIMITS) as base:
         status, body = post(base, "/api/audio/transcribe", multipart_file(1_100_000), True)
         assert status == 413, body
         assert body["error"]["code"] == "file_too_large"

@@ -21,7 +21,7 @@ from tests.base import communicator
 from tests.live.streaming import collect, of_type, silence, stream
 from tests.speech import clip, word_error_rate
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 FIRST = clip("A_LS_1089-134691-0000")
 SECOND = clip("A_LS_1089-134686-0000")

@@ -13,7 +13,7 @@ from tests.base import communicator
 from tests.live.streaming import collect, stream
 from tests.speech import clip
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 SPEECH = clip("A_LS_1089-134691-0000")
 

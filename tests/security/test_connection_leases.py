@@ -15,7 +15,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from meetings.models import ApiToken
-from tests.servers import daphne_process
 
 LEASE_SECONDS = 15
 LIMITS = {"CAPTIONS_MAX_CONNECTIONS_PER_USER": "2", "CAPTIONS_CONNECTION_LEASE_SECONDS": "15"}
@@ -38,9 +37,11 @@ def first_event_or_close(ws: ClientConnection) -> tuple[str, int | None]:
     raise AssertionError("the server neither welcomed nor closed the connection")
 
 
-def test_a_killed_server_frees_its_users_connections_when_their_leases_lapse(live_cast):
+def test_a_killed_server_frees_its_users_connections_when_their_leases_lapse(
+    live_cast, web_server_processes, chaos
+):
     _, token = ApiToken.issue(live_cast.bob)
-    with daphne_process(**LIMITS) as (base, server), ExitStack() as sockets:
+    with web_server_processes(**LIMITS) as (base, server), ExitStack() as sockets:
         held = [sockets.enter_context(open_socket(base, token)) for _ in range(2)]
         assert [first_event_or_close(ws) for ws in held] == [("session.ready", None)] * 2
         with open_socket(base, token) as third:
@@ -48,7 +49,7 @@ def test_a_killed_server_frees_its_users_connections_when_their_leases_lapse(liv
         server.kill()  # no disconnect handler runs: the leases stay behind in Redis
         server.wait()
 
-    with daphne_process(**LIMITS) as (base, _):
+    with web_server_processes(**LIMITS) as (base, _):
         with open_socket(base, token) as refused:
             assert first_event_or_close(refused) == ("error", 4429)
         deadline = time.monotonic() + LEASE_SECONDS + 30

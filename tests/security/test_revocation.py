@@ -77,7 +77,6 @@ async def test_a_revoked_token_closes_the_sockets_it_opened_and_no_others(live_c
     await by_cookie.disconnect()
 
 
-@pytest.mark.slow
 async def test_a_speaker_made_listener_stops_being_captioned_but_stays(live_cast):
     pcm, rate = clip("A_LS_1089-134691-0000").pcm16()
     bob = await joined(live_cast.bob)

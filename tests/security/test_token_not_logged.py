@@ -19,7 +19,7 @@ from django.views.debug import get_exception_reporter_class
 
 from caption_views.models import CaptionLink
 from meetings.models import ApiToken
-from tests.servers import daphne_server, free_port, server_log
+from tests.servers import free_port, server_log
 
 
 def get(url: str) -> int:
@@ -31,10 +31,10 @@ def get(url: str) -> int:
 
 
 @pytest.mark.asyncio
-async def test_it_keeps_the_token_out_of_the_server_log(live_cast):
+async def test_it_keeps_the_token_out_of_the_server_log(live_cast, web_servers):
     _, token = await database_sync_to_async(ApiToken.issue)(live_cast.dave)
     port = free_port()
-    with daphne_server(port=port) as base:
+    with web_servers(port=port) as base:
         ws_url = base.replace("http", "ws", 1) + f"/ws/meetings/weekly-sync/?token={token}"
         async with websockets.connect(ws_url) as ws:
             assert json.loads(await ws.recv())["type"] == "session.ready"
@@ -50,11 +50,11 @@ async def test_it_keeps_the_token_out_of_the_server_log(live_cast):
 
 
 @pytest.mark.asyncio
-async def test_it_keeps_caption_link_tokens_out_of_the_server_log(live_cast):
+async def test_it_keeps_caption_link_tokens_out_of_the_server_log(live_cast, web_servers):
     # A caption link's token is in its path (/captions/<token>/), not its query string.
     _, token = await database_sync_to_async(CaptionLink.issue)(live_cast.meeting, live_cast.alice)
     port = free_port()
-    with daphne_server(port=port) as base:
+    with web_servers(port=port) as base:
         assert get(f"{base}/captions/{token}/") == 200
         ws_url = base.replace("http", "ws", 1) + f"/ws/captions/{token}/"
         async with websockets.connect(ws_url) as ws:

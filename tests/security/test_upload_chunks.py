@@ -19,7 +19,7 @@ from transcription.audio import WHISPER_SAMPLE_RATE, AudioFile, decode_file, flo
 from transcription.batch.files import transcribe_file
 from transcription.engine_factory import batch_engine
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("whisper")
 
 NAMES = [
     "A_LJ001-0001",

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 
 from meetings.models import ApiToken
-from tests.live.test_batch import wait_for_job, worker
-from tests.servers import daphne_process
+from tests.live.test_batch import wait_for_job
 from transcription.audio import AudioFile
 from transcription.models import AudioUpload, TranscriptionJob
 
@@ -27,12 +26,14 @@ def liar(tmp_path_factory):
     return claim_length(path, 10)
 
 
-def test_it_stops_decoding_where_the_audio_goes_past_the_threshold(live_cast, liar):
+def test_it_stops_decoding_where_the_audio_goes_past_the_threshold(
+    live_cast, liar, web_server_processes, job_workers
+):
     with AudioFile(liar) as audio:
         assert audio.declared_seconds == 10  # what the header says
     token = ApiToken.issue(live_cast.bob)[1]
 
-    with daphne_process() as (base, process):
+    with web_server_processes() as (base, process):
         idle = memory_mib(process.pid, "VmRSS")
         status, body = post_upload(base, token, liar, engine="local")
         peak = memory_mib(process.pid, "VmHWM")
@@ -41,7 +42,7 @@ def test_it_stops_decoding_where_the_audio_goes_past_the_threshold(live_cast, li
     assert peak - idle < WEB_GROWTH_BOUND_MIB, f"idle {idle:.0f} MiB, peak {peak:.0f} MiB"
 
     job = TranscriptionJob.objects.get()
-    with worker(UPLOAD_MAX_SECONDS="600"):
+    with job_workers(UPLOAD_MAX_SECONDS="600"):
         wait_for_job(job, {"done", "failed"}, timeout=300)
     assert job.status == "failed"
     assert job.error == (

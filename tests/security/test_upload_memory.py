@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from meetings.models import ApiToken
-from tests.servers import daphne_process
 from transcription.models import AudioUpload, TranscriptionJob
 
 from .audio_bombs import memory_mib, post_upload, silent_flac
@@ -28,12 +27,14 @@ def bombs(tmp_path_factory):
     )
 
 
-def test_it_refuses_five_hours_and_queues_three_without_decoding_them(live_cast, bombs):
+def test_it_refuses_five_hours_and_queues_three_without_decoding_them(
+    live_cast, bombs, web_server_processes
+):
     five_hours, three_hours = bombs
     assert five_hours.stat().st_size < 4_000_000 and three_hours.stat().st_size < 2_500_000
     token = ApiToken.issue(live_cast.bob)[1]
 
-    with daphne_process() as (base, process):
+    with web_server_processes() as (base, process):
         idle = memory_mib(process.pid, "VmRSS")
         status, body = post_upload(base, token, five_hours)
         assert status == 413, body

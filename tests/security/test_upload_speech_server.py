@@ -7,24 +7,20 @@ over UPLOAD_MAX_SECONDS, by its header or by counting, and transcribes in chunks
 
 from __future__ import annotations
 
-import pytest
-
-from tests.speech_server import SpeechServerProcess, post
+from tests.speech_server import post
 
 from .audio_bombs import claim_length, memory_mib, silent_flac
-
-pytestmark = [pytest.mark.slow]
 
 #: the server loads the model while it counts: about 200 MB at its peak on machine C, 265-313 MB
 #: on machine D (Intel, AVX-512 with AMX), whatever the length; before the fix, 2.9 GB
 SERVER_GROWTH_BOUND_MIB = 400
 
 
-def test_it_refuses_audio_over_the_limit(monkeypatch, tmp_path):
+def test_it_refuses_audio_over_the_limit(monkeypatch, tmp_path, speech_servers):
     monkeypatch.setenv("UPLOAD_MAX_SECONDS", "600")
     one_hour = silent_flac(tmp_path / "one-hour.flac", 3600)
     liar = claim_length(silent_flac(tmp_path / "liar.flac", 3 * 3600), 10)
-    server = SpeechServerProcess(django=True)  # the limit comes from the Django settings
+    server = speech_servers(django=True)  # the limit comes from the Django settings
     try:
         server.start()
         idle = memory_mib(server.process.pid, "VmRSS")

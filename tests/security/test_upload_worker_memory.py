@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,47 +17,36 @@ import pytest
 from django.core.files import File
 
 from tests.live.test_batch import wait_for_job
-from tests.servers import ROOT, stop_process
+from tests.servers import ROOT
 from transcription.batch.jobs import start_job
 from transcription.models import AudioUpload
 
 from .audio_bombs import memory_mib, silent_flac
 
-pytestmark = [pytest.mark.slow]
-
 WORKER_GROWTH_BOUND_MIB = 300
 
 
 @contextmanager
-def idle_worker() -> Iterator[subprocess.Popen]:
+def idle_worker(job_workers) -> Iterator[subprocess.Popen]:
     """A worker process, yielded once it has started polling the queue."""
-    (ROOT / "var").mkdir(exist_ok=True)
-    log_path = ROOT / "var" / f"worker-memory-{os.getpid()}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
-            cwd=ROOT,
-            env=dict(os.environ, CAPTIONS_TEST_SERVER="1"),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    log_name = f"worker-memory-{os.getpid()}"
+    log_path = ROOT / "var" / f"{log_name}.log"
+    log_path.unlink(missing_ok=True)
+    with job_workers(log_name) as process:
         deadline = time.monotonic() + 60
         while b"Starting worker" not in log_path.read_bytes():
             assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
         yield process
-    finally:
-        stop_process(process)
 
 
-def test_it_transcribes_three_hours_in_bounded_memory(live_cast, tmp_path):
+def test_it_transcribes_three_hours_in_bounded_memory(live_cast, tmp_path, job_workers):
     path = silent_flac(tmp_path / "three-hours.flac", 3 * 3600)
     with open(path, "rb") as f:
         upload = AudioUpload(owner=live_cast.bob, original_name=path.name)
         upload.file.save(path.name, File(f), save=True)
 
-    with idle_worker() as worker:
+    with idle_worker(job_workers) as worker:
         idle = memory_mib(worker.pid, "VmRSS")
         job = start_job(engine="local", upload=upload, created_by=live_cast.bob)
         wait_for_job(job, {"done", "failed"}, timeout=900)
