@@ -22,7 +22,7 @@ from meetings.budget import ChatMeter
 from meetings.chat import ChatEndpoint, ChatFailed, Meter, complete, estimated_tokens
 from meetings.languages import name
 from meetings.models import Segment
-from meetings.text import one_line
+from meetings.text import model_text, one_line
 
 from .actions import do_store_translation
 from .models import Translation
@@ -61,7 +61,8 @@ def translate_text(
         max_tokens=2 * estimated_tokens(text) + 64,
         meter=meter,
     )
-    translated = " ".join(one_line(answer).split())  # a model's blank lines: one caption line
+    # cleaned as every model's text is (meetings.text.model_text), then one caption line
+    translated = " ".join(one_line(model_text(answer)).split())
     if not translated:
         raise ChatFailed("The language model gave an empty translation.")
     return translated

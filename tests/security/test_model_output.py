@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from meetings.language_model import chat_endpoint
 from meetings.models import Recording
 from meetings.text import model_text
 from summaries.jobs import UNEXPECTED
@@ -22,6 +23,7 @@ from tests.chat_server import chat_server
 from tests.recordings import make_recording
 from tests.test_summaries import SHORT_MEETING, say, summarise_now, use
 from transcription.batch.jobs import run_transcription_job, start_job
+from translations.translate import translate_once
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +105,13 @@ def test_a_transcription_job_whose_result_cannot_be_stored_ends_failed(cast):
     assert "could not write: disk full" in job.error
     assert job.finished_at is not None
     assert not cast.meeting.versions.exists()  # no half-stored transcript version
+
+
+def test_a_translation_with_controls_is_stored_as_one_clean_line(cast, settings):
+    segment = cast.factory.make_segment(cast.meeting, cast.bob, text="Hello everyone.")
+    with chat_server(lambda body: "Bonjour\x00 tout\ud800 le\u202e monde.\r\n") as server:
+        use(settings, server)
+        translation = translate_once(chat_endpoint(), segment, "fr")
+    assert translation is not None
+    translation.refresh_from_db()
+    assert translation.text == "Bonjour tout le monde."
