@@ -169,6 +169,9 @@ def scope(host: str | None, forwarded_proto: str | None = None) -> dict:
         ("http://localhost:99999", "localhost", None, False),
         ("http://localhost:x", "localhost", None, False),
         ("https://evil.example", "evil.example", None, False),
+        ("http://[::1]:8000", "[::1]:8000", None, True),
+        ("http://[::1]:8001", "[::1]:8000", None, False),
+        ("http://LOCALHOST:8000", "localhost:8000", None, True),
     ],
 )
 def test_the_origin_must_be_the_sites_own_scheme_host_and_port(origin, host, proto, allowed):
