@@ -94,7 +94,8 @@ def test_a_summary_that_cannot_be_stored_ends_failed_and_can_be_asked_again(cast
     assert (summary.status, summary.run) == ("queued", 2)
 
 
-def test_a_transcription_job_whose_result_cannot_be_stored_ends_failed(cast):
+def test_a_transcription_job_whose_result_cannot_be_stored_ends_failed(cast, whisper):
+    # whisper: the batch job runs the real local engine (there is no scripted batch engine)
     make_recording(cast.meeting, cast.bob, b"\x00\x00" * 16000)
     assert Recording.objects.count() == 1
     job = start_job(engine="local", meeting=cast.meeting, created_by=cast.alice)
