@@ -254,8 +254,19 @@ def run_live(clips: list[Clip], url: str, speed: float) -> None:
     slug, token = one_speaker_room()
     for clip in clips:
         finals = asyncio.run(live_finals(url, slug, token, clip, speed))
+        # finals are timed on the meeting's clock; the clip started at its session's offset
+        offset = session_offset_ms(slug)
+        finals = [Final(f.text, f.start_ms - offset, f.end_ms - offset) for f in finals]
         save(name, {**load(name), clip.id: {"finals": finals, "speed": speed}})
         print(f"  streamed {clip.id}", file=sys.stderr)
+
+
+def session_offset_ms(slug: str) -> int:
+    """Where the room's latest session began on the meeting's clock (its recording says)."""
+    from meetings.models import Recording
+
+    latest = Recording.objects.filter(meeting__slug=slug).latest("pk")
+    return latest.offset_ms
 
 
 def save(system: str, results: dict) -> None:
