@@ -6,6 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from meetings.access import get_meeting_for_user
+from meetings.text import validate_one_line
 
 from . import actions, options
 from .models import CaptionLink, CaptionSettings
@@ -48,6 +50,18 @@ def save_settings(request: HttpRequest) -> JsonResponse:
     return JsonResponse(CaptionSettings.as_dict_for(request.user))
 
 
+def label_problem(label: str) -> str | None:
+    """Why a caption link's label (optional: blank is fine) cannot be kept, or None."""
+    if len(label) > LABEL_MAX_LENGTH:
+        return f"The label is too long (at most {LABEL_MAX_LENGTH} characters)."
+    try:
+        if label:
+            validate_one_line(label)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return None
+
+
 @login_required
 def links(request: HttpRequest, slug: str) -> HttpResponse:
     """A host's list of the meeting's caption links; a POST makes a new one."""
@@ -60,10 +74,8 @@ def links(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         label = request.POST.get("label", "").strip()
-        if len(label) > LABEL_MAX_LENGTH:
-            messages.error(
-                request, f"The label is too long (at most {LABEL_MAX_LENGTH} characters)."
-            )
+        if problem := label_problem(label):
+            messages.error(request, problem)
             status = 400
         else:
             _link, raw = actions.do_create_link(meeting, request.user, label)

@@ -168,3 +168,16 @@ def test_the_view_opens_without_login_until_revoked(cast):
     gone = Client().get(view)
     assert gone.status_code == 404
     assert b"It was revoked by a host of the meeting, or it never existed." in gone.content
+
+
+def test_a_label_with_a_control_character_is_refused_and_makes_no_link(cast):
+    """A NUL in the label gave a 500 (PostgreSQL refuses it in the row); a line break or a
+    bidirectional override would be shown on the hosts' page."""
+    host = logged_in(cast.alice)
+    token = host.cookies["csrftoken"].value
+    for label in ["a\x00b", "two\nlines", "\u202eevil"]:
+        response = host.post(LINKS, {"label": label, "csrfmiddlewaretoken": token})
+        assert response.status_code == 400, label
+        assert b"control character" in response.content or b"single line" in response.content
+    assert not CaptionLink.objects.exists()
+    make_link(host, "")  # a label is optional
