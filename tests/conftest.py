@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 
@@ -60,6 +61,16 @@ def _real_services(django_db_setup, django_db_blocker) -> Iterator[None]:
     )
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_per_test() -> Iterator[None]:
+    """Each test gets a channel layer of its own. channels_redis keeps one receive lock per
+    layer, bound to the event loop that took it: a consumer still receiving when its test's loop
+    closed left it held, and the next test on that worker failed ("bound to a different event
+    loop")."""
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
