@@ -1,8 +1,9 @@
 """The local engines: faster-whisper with the bundled Whisper tiny.en, no key and no network.
 
 Live: :class:`~.local_stream.LocalSession` (speech detection, partials, finals). Batch:
-faster-whisper's own long-form transcription, with every voice brought to one level first.
-The models and the cores they share: :mod:`.local_models`.
+faster-whisper's own long-form transcription of the audio high-passed, with every voice brought
+to one level first, and Whisper's second opinion on the loud stretches its speech detector
+dropped (:mod:`.gate`). The models and the cores they share: :mod:`.local_models`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .base import (
     Transcript,
     TranscriptSegment,
 )
-from .levels import even_levels
+from .gate import confident, high_passed, loud_frames
+from .levels import even_levels, speech_stretches
 from .local_models import LocalConfig, executor, model_languages, realtime_model, whisper_model
 from .local_stream import FRAME, LocalSession
 from .whisper_decode import SAMPLE_RATE
@@ -29,6 +31,12 @@ __all__ = ["LocalBatchEngine", "LocalConfig", "LocalRealtimeEngine"]
 
 #: Silero's threshold for the batch path's levelling (faster-whisper's own VAD default)
 BATCH_SPEECH_THRESHOLD = 0.5
+#: a dropped stretch must be loud this many frames (32 ms) to get a second opinion, and loud
+#: frames this close together make one stretch
+LOUD_STRETCH_FRAMES = 3
+LOUD_JOIN_FRAMES = 10
+#: decoded with this much of the audio either side (a word's soft start and end)
+LOUD_PAD_S = 0.2
 
 
 class LocalRealtimeEngine(RealtimeEngine):
@@ -56,8 +64,11 @@ class LocalBatchEngine(BatchEngine):
 
     def transcribe(self, audio, *, language="en", prompt="", progress=None) -> Transcript:
         duration = max(audio.size / SAMPLE_RATE, 1e-6)
+        # Whisper hears what the detector hears: measured, the high-pass helped both
+        filtered = high_passed(audio)
+        heard = leveled(filtered)
         segments, info = whisper_model(self.config).transcribe(
-            leveled(audio),
+            heard,
             language=language,
             initial_prompt=prompt or None,
             word_timestamps=True,
@@ -65,20 +76,55 @@ class LocalBatchEngine(BatchEngine):
         )
         result = []
         for s in segments:
-            words = [
-                (w.word.strip(), int(w.start * 1000), int(w.end * 1000), w.probability)
-                for w in s.words or []
-            ]
-            result.append(
-                TranscriptSegment(
-                    int(s.start * 1000), int(s.end * 1000), s.text.strip(), s.avg_logprob, words
-                )
-            )
+            result.append(_segment(s, 0.0))
             if progress:
-                progress(min(100.0, 100.0 * s.end / duration))
+                progress(min(99.0, 100.0 * s.end / duration))
+        for start, end in dropped_loud_stretches(heard, filtered):
+            result += self._second_opinion(heard[start:end], start / SAMPLE_RATE, language)
         if progress:
             progress(100.0)
-        return Transcript(result, info.language)
+        return Transcript(sorted(result, key=lambda s: s.start_ms), info.language)
+
+    def _second_opinion(self, samples, offset_s: float, language: str) -> list:
+        """What Whisper is sure was said in a stretch its speech detector dropped."""
+        segments, _ = whisper_model(self.config).transcribe(
+            samples,
+            language=language,
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+        )
+        return [
+            _segment(s, offset_s)
+            for s in segments
+            if confident(s.text.strip(), s.no_speech_prob, s.avg_logprob)
+        ]
+
+
+def _segment(s, offset_s: float) -> TranscriptSegment:
+    """A faster-whisper segment, ``offset_s`` into the recording, as the interface's."""
+
+    def ms(seconds: float) -> int:
+        return int((seconds + offset_s) * 1000)
+
+    words = [(w.word.strip(), ms(w.start), ms(w.end), w.probability) for w in s.words or []]
+    return TranscriptSegment(ms(s.start), ms(s.end), s.text.strip(), s.avg_logprob, words)
+
+
+def dropped_loud_stretches(heard: np.ndarray, filtered: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) samples that faster-whisper's VAD filter drops (it runs the same detector
+    with the same defaults on the same audio) though they stand well above the noise floor."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    loud = loud_frames(filtered, FRAME)
+    for chunk in get_speech_timestamps(heard, VadOptions()):
+        loud[chunk["start"] // FRAME : -(-chunk["end"] // FRAME)] = False
+    pad = int(LOUD_PAD_S * SAMPLE_RATE)
+    return [
+        (max(0, start * FRAME - pad), min(heard.size, end * FRAME + pad))
+        for start, end in speech_stretches(loud, LOUD_JOIN_FRAMES)
+        if end - start >= LOUD_STRETCH_FRAMES
+    ]
 
 
 def leveled(audio: np.ndarray) -> np.ndarray:

@@ -1,16 +1,19 @@
 """The local engine's streaming session: one speaker's audio in, their captions out.
 
-It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's copy) scores each
-32 ms frame. While someone speaks, the utterance so far is decoded for partials. An utterance
-ends after ``silence_ms`` of silence, after a shorter pause once it is long (a speaker who never
-pauses still gets finals), or, with no pause at all, at its quietest moment near
-``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
+It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's copy) scores each 32
+ms frame of the audio high-passed (:mod:`.gate`), and it is not the only gate: a frame well above
+the room's noise floor is no pause either, and loud frames the detector does not take for speech
+open an utterance of their own, whose final is kept only if Whisper is sure it heard speech (no
+partials are shown for it before). While someone speaks, the utterance so far is decoded for
+partials. An utterance ends after ``silence_ms`` of silence, after a shorter pause once it is long
+(a speaker who never pauses still gets finals), or, with no pause at all, at its quietest moment
+near ``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
 doubled at a cut. While a long utterance goes on, its head is settled (decoded, and kept up to a
-pause between words well before the audio's end), so that its partials, and its final when
-others crowd it, decode only the rest. Finals are decoded as Whisper decodes long audio
-(:mod:`.whisper_decode`), with every voice brought to one level first (:mod:`.levels`) and, if
-the config asks, the speaker's recent finals as the prompt. Decoding runs in the process's
-thread pool, so the event loop never waits.
+pause between words well before the audio's end), so that its partials, and its final when others
+crowd it, decode only the rest. Finals are decoded as Whisper decodes long audio
+(:mod:`.whisper_decode`), with every voice brought to one level first (:mod:`.levels`) and, if the
+config asks, the speaker's recent finals as the prompt. Decoding runs in the process's thread pool,
+so the event loop never waits.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from .base import (
     SpeechStarted,
     SpeechStopped,
 )
+from .gate import HighPass, NoiseFloor, confident
 from .levels import even_levels
 from .local_models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
 from .whisper_decode import (
@@ -71,6 +75,9 @@ SETTLE_AFTER_S = 6.0
 SETTLE_RETRY_S = 2.0
 #: how much of the speaker's recent finals is kept for the prompt, when the config asks for it
 CONTEXT_CHARS = 600
+#: loud frames in a row (well over the noise floor) that open an utterance the detector did not
+#: hear: Whisper's second opinion decides whether it held speech
+LOUD_OPENS_AFTER = 3
 
 
 class StreamingVad:
@@ -93,14 +100,28 @@ class StreamingVad:
 
 @dataclass
 class Utterance:
-    """Frames of audio and the speech probability of each."""
+    """Frames of audio and the speech probability of each.
+
+    ``heard``: the speech detector heard speech in it. One it did not (opened because it was
+    loud) is decoded for Whisper's second opinion: there a loud frame stands for speech.
+    """
 
     frames: list[np.ndarray] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
+    loud: list[bool] = field(default_factory=list)
+    heard: bool = True
 
-    def add(self, frame: np.ndarray, probability: float) -> None:
+    def add(self, frame: np.ndarray, probability: float, loud: bool = False) -> None:
         self.frames.append(frame)
         self.probabilities.append(probability)
+        self.loud.append(loud)
+
+    def scores(self, threshold: float) -> np.ndarray:
+        """Each frame's speech score; where the detector heard none, loudness stands for it."""
+        probabilities = np.array(self.probabilities)
+        if self.heard:
+            return probabilities
+        return np.maximum(probabilities, np.array(self.loud) * threshold)
 
     @property
     def samples(self) -> int:
@@ -108,7 +129,7 @@ class Utterance:
 
     def audio(self, threshold: float) -> np.ndarray:
         """The samples, every stretch of speech brought to one level."""
-        return even_levels(np.concatenate(self.frames), np.array(self.probabilities), threshold)
+        return even_levels(np.concatenate(self.frames), self.scores(threshold), threshold)
 
     def quietest_frame(self, search_frames: int) -> int:
         """The frame least like speech among the last ``search_frames`` (the latest, on ties)."""
@@ -118,8 +139,8 @@ class Utterance:
 
     def split(self, at: int) -> Utterance:
         """Keep the frames before ``at``; the rest, returned, start the next utterance."""
-        rest = Utterance(self.frames[at:], self.probabilities[at:])
-        del self.frames[at:], self.probabilities[at:]
+        rest = Utterance(self.frames[at:], self.probabilities[at:], self.loud[at:], self.heard)
+        del self.frames[at:], self.probabilities[at:], self.loud[at:]
         return rest
 
     def dips(self):
@@ -137,8 +158,8 @@ class Utterance:
 
     def speech_after(self, threshold: float):
         """Whether any frame from a sample on is speech: where a decode may look for more."""
-        probabilities = np.array(self.probabilities)
-        return lambda sample: bool(np.any(probabilities[sample // FRAME :] >= threshold))
+        scores = self.scores(threshold)
+        return lambda sample: bool(np.any(scores[sample // FRAME :] >= threshold))
 
 
 class LocalSession(EngineSession):
@@ -147,6 +168,9 @@ class LocalSession(EngineSession):
         self.local = local
         self.threshold = config.vad_threshold
         self.vad = StreamingVad()
+        self.high_pass = HighPass()  # what the detector, and Whisper, hear (gate.py)
+        self.floor = NoiseFloor()
+        self.loud_run = 0  # loud frames in a row the detector did not take for speech
         self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
         self.out = EventQueue()
         self.pending = np.zeros(0, dtype=np.float32)
@@ -217,19 +241,25 @@ class LocalSession(EngineSession):
             await self._frame(frame)
 
     async def _frame(self, frame: np.ndarray) -> None:
+        frame = self.high_pass(frame)
         probability = self.vad.probability(frame)
-        speech = probability >= self.threshold
+        heard = probability >= self.threshold
+        loud = self.floor.loud(frame)
+        self.loud_run = self.loud_run + 1 if loud and not heard else 0
         self.clock += FRAME
         if self.utterance is None:
-            self.preroll.add(frame, probability)
+            self.preroll.add(frame, probability, loud)
             keep = self.config.prefix_padding_ms * SAMPLE_RATE // 1000 // FRAME + 1
-            self.preroll = Utterance(
-                self.preroll.frames[-keep:], self.preroll.probabilities[-keep:]
-            )
-            if speech:
+            self.preroll = self.preroll.split(max(0, len(self.preroll.frames) - keep))
+            if heard or self.loud_run >= LOUD_OPENS_AFTER:
+                self.preroll.heard = heard
                 self._start(self.preroll)
             return
-        self.utterance.add(frame, probability)
+        self.utterance.add(frame, probability, loud)
+        self.utterance.heard |= heard
+        # A loud frame is no pause, whatever the detector says: it rejects speech it finds
+        # unusual (a telephone line, a rumble under it), and a pause would end the utterance.
+        speech = heard or loud
         if speech:
             self.silent_samples = 0
             if self.speculation is not None:  # the pause was not the end after all
@@ -256,13 +286,14 @@ class LocalSession(EngineSession):
         elif self.clock >= self.next_partial_at and self.silent_samples == 0:
             self._request_partial()
         speaking = self.utterance is not None and self.silent_samples == 0
+        speaking = speaking and self.utterance.heard
         if speaking and self.utterance.samples >= self.settle_at:
             self._request_head()
 
     def _start(self, frames: Utterance) -> None:
         self.utterance, self.preroll = frames, Utterance()
         self.speech_start = self.clock - frames.samples
-        speech = np.array(frames.probabilities) >= self.threshold
+        speech = frames.scores(self.threshold) >= self.threshold
         trailing = int(np.argmax(speech[::-1])) if speech.any() else len(speech)
         self.silent_samples = trailing * FRAME
         self.next_partial_at = self.clock + int(FIRST_PARTIAL_S * SAMPLE_RATE)
@@ -271,6 +302,8 @@ class LocalSession(EngineSession):
         self.out.put_nowait(SpeechStarted(self.item_id, self._ms(self.speech_start)))
 
     def _request_partial(self) -> None:
+        if not self.utterance.heard:
+            return  # no guess is shown before Whisper's second opinion on it
         # One partial in flight per speaker: when decoding lags, partials are skipped.
         if self.partial_task is not None and not self.partial_task.done():
             slots.partials_skipped += 1
@@ -333,7 +366,7 @@ class LocalSession(EngineSession):
         # The decode started during the pause already holds all of the speech.
         final = self.speculation or self._final_task()
         self.speculation = None
-        self._emit(await final, end)
+        self._emit(self._judged(await final), end)
         self._reset()
 
     async def _cut(self) -> None:
@@ -343,9 +376,18 @@ class LocalSession(EngineSession):
         end = self.clock - rest.samples
         self._cancel_decodes()
         self.out.put_nowait(SpeechStopped(self.item_id, self._ms(end)))
-        self._emit(await self._final_task(), end)
+        self._emit(self._judged(await self._final_task()), end)
         self._reset()
         self._start(rest)
+
+    def _judged(self, decoded: Decoded) -> Decoded:
+        """The final, or nothing when the detector never heard the utterance and Whisper is not
+        sure it held speech (a fan's gust, a hum, a cough)."""
+        if self.utterance.heard:
+            return decoded
+        if confident(decoded.text, decoded.no_speech_prob, decoded.avg_logprob):
+            return decoded
+        return Decoded("", None, decoded.language)
 
     def _emit(self, decoded: Decoded, end: int) -> None:
         if not decoded.text:

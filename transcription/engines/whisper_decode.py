@@ -73,6 +73,8 @@ class Decoded:
     text: str
     avg_logprob: float | None
     language: str | None
+    #: Whisper's no-speech probability of the first window (a final's; 0 where not known)
+    no_speech_prob: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,8 @@ def decode_final(
     if context and compression_ratio(decoded.text) > COMPRESSION_RATIO_LIMIT:
         # a loop, perhaps led by the context: Whisper decodes again without its prompt
         decoded = _decode_seeking(model, tok, samples, config, "", speech_after, beam)
-    rest = Decoded(remove_repetitions(decoded.text), decoded.avg_logprob, decoded.language)
+    text = remove_repetitions(decoded.text)
+    rest = Decoded(text, decoded.avg_logprob, decoded.language, decoded.no_speech_prob)
     return after_head(head, rest) if head.text else rest
 
 
@@ -350,6 +353,7 @@ def _decode_seeking(model, tok, samples, config, context, speech_after, beam) ->
     text = ""
     scores: list[tuple[float, int]] = []
     offset = 0
+    no_speech_prob = 0.0
     for seek in range(MAX_SEEKS):
         prompt = prompt_tokens(tok, config.prompt, f"{context} {text}")
         last = seek == MAX_SEEKS - 1
@@ -363,6 +367,8 @@ def _decode_seeking(model, tok, samples, config, context, speech_after, beam) ->
             )
 
         piece = decode_timestamped(model, tok, samples[offset:], sot, prompt, may_seek, beam)
+        if seek == 0:
+            no_speech_prob = piece.no_speech_prob
         if _not_speech(piece.no_speech_prob, piece.avg_logprob):
             break
         if piece.text:
@@ -373,7 +379,7 @@ def _decode_seeking(model, tok, samples, config, context, speech_after, beam) ->
         offset += int(piece.resume_s * SAMPLE_RATE)
     count = sum(n for _, n in scores)
     avg_logprob = sum(s * n for s, n in scores) / count if count else None
-    return Decoded(text, avg_logprob if text else None, language)
+    return Decoded(text, avg_logprob if text else None, language, no_speech_prob)
 
 
 def _sample(seconds: float) -> int:
