@@ -47,14 +47,22 @@ class Budget:
             getattr(settings, self.day_setting) * self.per_unit,
         )
 
-    def spent_by(self, meeting_id: int) -> int:
+    def spent_by(self, meeting_id: int | None) -> int:
+        if meeting_id is None:
+            return 0
         return int(cache.get(self._meeting_key(meeting_id)) or 0)
 
     def spent_today(self) -> int:
         return int(cache.get(self._day_key()) or 0)
 
-    def refusal(self, meeting_id: int) -> str | None:
-        """Why no more may be spent for the meeting now, for people; None while it may."""
+    def refusal(self, meeting_id: int | None, more: float = 0) -> str | None:
+        """Why no more may be spent for the meeting now, for people; None while it may.
+
+        With ``more`` (a batch job's audio, whose length is known before it starts), also
+        why that much would go over. A job for no meeting (an upload) has only the day's.
+        """
+        if more > 0:
+            return self._room_refusal(meeting_id, more)
         per_meeting, per_day = self.limits()
         if per_meeting and self.spent_by(meeting_id) >= per_meeting:
             refusals.add((self.kind, "meeting"))
@@ -70,20 +78,41 @@ class Budget:
             )
         return None
 
-    def add(self, meeting_id: int, amount: int) -> None:
-        """Count ``amount`` against the meeting and the day."""
+    def _room_refusal(self, meeting_id: int | None, more: float) -> str | None:
+        per_meeting, per_day = self.limits()
+        needs = f"and this audio is {self._amount(more)} long"
+        left = per_meeting - self.spent_by(meeting_id)
+        if meeting_id is not None and per_meeting and more > left:
+            refusals.add((self.kind, "meeting"))
+            return (
+                f"This meeting has {self._amount(max(left, 0))} left of its budget for "
+                f"{self.what} ({self._amount(per_meeting)}, which the server's operator sets), "
+                f"{needs}."
+            )
+        left = per_day - self.spent_today()
+        if per_day and more > left:
+            refusals.add((self.kind, "day"))
+            return (
+                f"The server has {self._amount(max(left, 0))} left of today's budget for "
+                f"{self.what} ({self._amount(per_day)}), {needs}; it starts again at "
+                "midnight UTC."
+            )
+        return None
+
+    def add(self, meeting_id: int | None, amount: int) -> None:
+        """Count ``amount`` against the meeting (if any) and the day."""
         if amount <= 0:
             return
-        for key, keep in [
-            (self._meeting_key(meeting_id), MEETING_KEEP_SECONDS),
-            (self._day_key(), DAY_KEEP_SECONDS),
-        ]:
+        keys = [(self._day_key(), DAY_KEEP_SECONDS)]
+        if meeting_id is not None:
+            keys.append((self._meeting_key(meeting_id), MEETING_KEEP_SECONDS))
+        for key, keep in keys:
             cache.add(key, 0, keep)  # INCR needs the key: set it only if absent
             cache.incr(key, amount)
             cache.touch(key, keep)
 
     def _amount(self, counted: float) -> str:
-        return f"{counted / self.per_unit:g} {self.unit}"
+        return f"{round(counted / self.per_unit, 2):g} {self.unit}"
 
     def _meeting_key(self, meeting_id: int) -> str:
         return f"budget:{self.kind}:meeting:{meeting_id}"

@@ -9,6 +9,7 @@ from meetings import exports, queries
 from meetings.admin import MeetingAdmin
 from meetings.models import Meeting
 
+from .batch import costs
 from .batch.jobs import result_lines, start_job
 from .models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
 
@@ -37,9 +38,14 @@ class AudioUploadAdmin(admin.ModelAdmin):
         if not may_use_engine(request.user, engine):
             messages.error(request, f"No jobs started. {paid_engine_refusal(engine)}")
             return
+        started = 0
         for upload in queryset:
+            if why := costs.refusal(engine, None, costs.source_seconds(upload=upload)):
+                messages.error(request, f"No job started for “{upload}”: {why}")
+                continue
             start_job(engine=engine, upload=upload, created_by=request.user)
-        messages.success(request, f"{queryset.count()} jobs started.")
+            started += 1
+        messages.success(request, f"{started} jobs started.")
 
     @admin.action(description="Transcribe with whisper.cpp")
     def transcribe_with_whispercpp(self, request, queryset) -> None:
@@ -127,7 +133,13 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         if refused:
             messages.error(request, f"No jobs queued. {paid_engine_refusal(refused[0])}")
             return
+        queued = 0
         for job in failed:
+            seconds = costs.source_seconds(upload=job.upload, meeting=job.meeting)
+            if why := costs.refusal(job.engine, job.meeting_id, seconds):
+                messages.error(request, f"Job {job.pk} not queued again: {why}")
+                continue
+            queued += 1
             start_job(
                 engine=job.engine,
                 upload=job.upload,
@@ -136,7 +148,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
                 created_by=request.user,
                 options=job.options,
             )
-        messages.success(request, f"{failed.count()} jobs queued again.")
+        messages.success(request, f"{queued} jobs queued again.")
 
     @admin.action(description="Download the results (one SRT, or a ZIP of several)")
     def export_results(self, request, queryset) -> HttpResponse:
@@ -179,6 +191,10 @@ class MeetingWithJobsAdmin(MeetingAdmin):
         for meeting in queryset:
             if not meeting.recordings.exists():
                 skipped += 1
+                continue
+            seconds = costs.source_seconds(meeting=meeting)
+            if why := costs.refusal(engine, meeting.pk, seconds):
+                messages.error(request, f"No job started for “{meeting.title}”: {why}")
                 continue
             start_job(
                 engine=engine, meeting=meeting, language=meeting.language, created_by=request.user

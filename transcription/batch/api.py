@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from meetings import exports, languages
+from meetings.budget import BudgetSpent
 from meetings.tokens import token_from_authorization, user_for_token
 
 from ..audio import (
@@ -33,7 +34,7 @@ from ..engines import BATCH_ENGINES
 from ..engines.base import EngineUnavailable, Transcript, TranscriptSegment
 from ..engines.openai_protocol import verbose_json
 from ..models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
-from . import jobs
+from . import costs, jobs
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def transcribe(request: HttpRequest) -> HttpResponse:
             f"This is not an audio or video file that can be read ({exc}). "
             "Send wav, mp3, m4a, ogg/opus, webm or flac.",
         )
+    if why := costs.refusal(params.engine, None, known_seconds(audio, declared_seconds)):
+        return error(429, "budget_spent", why)
     params.upload.seek(0)
     with transaction.atomic():
         if not jobs.reserve_job_slot(user):
@@ -190,9 +193,14 @@ def read_short_audio(upload: UploadedFile) -> tuple[np.ndarray | None, float | N
     return np.concatenate(pieces), declared
 
 
+def known_seconds(audio: np.ndarray | None, declared_seconds: float | None) -> float:
+    """The upload's length as far as it is known before it is transcribed (0: not at all)."""
+    return audio.size / WHISPER_SAMPLE_RATE if audio is not None else declared_seconds or 0
+
+
 def create_job(params: UploadParams, user, audio, declared_seconds) -> TranscriptionJob:
     """Store the upload with its job: queued for the worker, or running here when short."""
-    seconds = audio.size / WHISPER_SAMPLE_RATE if audio is not None else declared_seconds or 0
+    seconds = known_seconds(audio, declared_seconds)
     stored = AudioUpload.objects.create(
         owner=user,
         file=params.upload,
@@ -232,6 +240,9 @@ def transcribe_directly(job: TranscriptionJob, audio, response_format: str) -> H
     except EngineUnavailable as exc:
         jobs.fail(job, jobs.describe_failure(exc))
         return error(503, "engine_unavailable", str(exc))
+    except BudgetSpent as exc:  # spent by others since this upload was let in
+        jobs.fail(job, jobs.describe_failure(exc))
+        return error(429, "budget_spent", str(exc))
     except Exception as exc:
         logger.exception("transcribing upload %s failed", job.upload_id)
         jobs.fail(job, jobs.describe_failure(exc))

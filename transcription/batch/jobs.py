@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from meetings import exports
+from meetings.budget import BudgetSpent
 from meetings.models import Meeting, Segment, TranscriptVersion
 from meetings.text import model_text
 
@@ -33,6 +34,7 @@ from ..audio import AudioDecodeError, AudioTooLong, describe_seconds
 from ..engine_factory import batch_engine
 from ..engines.base import EngineUnavailable, Transcript, TranscriptSegment
 from ..models import AudioUpload, TranscriptionJob
+from . import costs
 from .files import transcribe_file
 
 logger = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ def run_transcription_job(job_id: int) -> str:
             run(job)
         except Exception as exc:
             fail(job, describe_failure(exc))
-            if not isinstance(exc, AudioDecodeError | EngineUnavailable):
+            if not isinstance(exc, AudioDecodeError | EngineUnavailable | BudgetSpent):
                 logger.exception("transcription job %s failed", job.pk)
             return "failed"
     return "done"
@@ -131,7 +133,7 @@ def claim(job_id: int) -> TranscriptionJob | None:
 
 
 def run(job: TranscriptionJob) -> None:
-    engine = batch_engine(job.engine)
+    engine = costs.metered(batch_engine(job.engine), job.engine, job.meeting_id)
     progress = ProgressReporter(job.pk)
     language = job.language or None
     prompt = job.options.get("prompt", "")
@@ -288,6 +290,8 @@ def describe_failure(exc: Exception) -> str:
         return f"The audio could not be read: {exc}."
     if isinstance(exc, EngineUnavailable):
         return f"The speech engine is not available: {exc}"
+    if isinstance(exc, BudgetSpent):
+        return f"{exc} The transcription was stopped; what it had done is not kept."
     if isinstance(exc, FileNotFoundError):
         return f"An audio file is missing from storage ({exc.filename})."
     if isinstance(exc, MemoryError):
@@ -369,5 +373,6 @@ def recover_stale_jobs() -> list[TranscriptionJob]:
 
 
 def transcribe_now(audio: np.ndarray, engine: str, language: str | None, progress=None):
-    """Transcribe in this process (short uploads, the `transcribe` command)."""
-    return batch_engine(engine).transcribe(audio, language=language, progress=progress)
+    """Transcribe in this process (short uploads), counted against the day's budget if paid."""
+    metered = costs.metered(batch_engine(engine), engine, None)
+    return metered.transcribe(audio, language=language, progress=progress)
