@@ -26,7 +26,7 @@ from meetings.models import Segment
 from meetings.text import one_line
 from transcription.batch.api import describe_rate
 
-from .jobs import queue_transcript_translation
+from .jobs import queue_transcript_translation, take_failure
 from .models import Translation
 from .translate import translate_once
 
@@ -103,13 +103,23 @@ def _check_language(segments: list[Segment], language: str) -> dict[int, Transla
 
 
 def _translate_later(missing: list[Segment], total: int, language: str) -> None:
-    if chat_endpoint() is not None:
-        queue_transcript_translation(missing[0].meeting_id, [s.pk for s in missing], language)
+    if chat_endpoint() is None:
+        return
+    done = f"{total - len(missing)} of {total} segments are done"
+    meeting_id = missing[0].meeting_id
+    if (failure := take_failure(meeting_id, language)) is not None:
+        # the worker's last try stopped: say why, rather than queue it again unexplained
         raise ExportRefused(
-            f"The transcript is being translated into {name(language)}: {total - len(missing)} "
-            f"of {total} segments are done. Try the export again in a few minutes.",
+            f"Translating the transcript into {name(language)} stopped: {failure} {done}; "
+            "export again to ask for it again.",
             503,
         )
+    queue_transcript_translation(meeting_id, [s.pk for s in missing], language)
+    raise ExportRefused(
+        f"The transcript is being translated into {name(language)}: {done}. "
+        "Try the export again in a few minutes.",
+        503,
+    )
 
 
 def _translate_missing(missing: list[Segment], language: str) -> dict[int, Translation]:
