@@ -107,3 +107,35 @@ def test_a_job_stops_with_its_reason_once_the_meetings_budget_is_spent(openai, l
         "This meeting has used its budget for captions by the paid speech engine (0.05 minutes)"
     )
     assert PAID_SECONDS.spent_by(live_cast.meeting.pk) == 6  # the first recording, not the second
+
+
+def test_a_long_upload_is_refused_up_front_and_a_queued_one_stops_once_the_day_is_spent(
+    openai, client, bob_token, live_cast
+):
+    openai.TRANSCRIBE_SYNC_MAX_SECONDS = 0  # every upload is a job for the worker
+    before = PAID_SECONDS.spent_today()
+    openai.PAID_ENGINE_MINUTES_PER_DAY = (before + 3) / 60
+    refused = upload(client, bob_token)  # its header says 5.9 s
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "budget_spent"
+    assert TranscriptionJob.objects.count() == 0
+
+    openai.PAID_ENGINE_MINUTES_PER_DAY = (before + 60) / 60
+    queued = upload(client, bob_token)
+    assert queued.status_code == 202
+    PAID_SECONDS.add(live_cast.meeting.pk, 60)  # a room spends the rest while it waits
+    job = TranscriptionJob.objects.get()
+    assert run_transcription_job.call(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed" and job.result is None
+    budget = f"{round((before + 60) / 60, 2):g} minutes"
+    assert job.error == (
+        f"The server has used today's budget for captions by the paid speech engine ({budget}); "
+        "it starts again at midnight UTC. The transcription was stopped; what it had done is "
+        "not kept."
+    )
+    status = client.get(
+        f"/api/jobs/{job.pk}", headers={"Authorization": f"Bearer {bob_token}"}
+    ).json()
+    assert status["status"] == "failed" and status["error"] == job.error
+    assert PAID_SECONDS.spent_today() == before + 60  # nothing more was sent
