@@ -45,7 +45,8 @@ class AudioUploadAdmin(admin.ModelAdmin):
                 continue
             start_job(engine=engine, upload=upload, created_by=request.user)
             started += 1
-        messages.success(request, f"{started} jobs started.")
+        if started:
+            messages.success(request, f"{started} jobs started.")
 
     @admin.action(description="Transcribe with whisper.cpp")
     def transcribe_with_whispercpp(self, request, queryset) -> None:
@@ -148,7 +149,8 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
                 created_by=request.user,
                 options=job.options,
             )
-        messages.success(request, f"{queued} jobs queued again.")
+        if queued:
+            messages.success(request, f"{queued} jobs queued again.")
 
     @admin.action(description="Download the results (one SRT, or a ZIP of several)")
     def export_results(self, request, queryset) -> HttpResponse:

@@ -90,6 +90,20 @@ def test_a_meetings_retranscription_past_its_budget_is_not_started(openai, admin
     assert "This meeting has 0.05 minutes left of its budget for" in page
     assert TranscriptionJob.objects.count() == 0
 
+    # nor is a failed job run again past it
+    failed = TranscriptionJob.objects.create(
+        meeting=live_cast.meeting, engine="openai", status="failed", error="The worker stopped."
+    )
+    response = admin_client.post(
+        "/admin/transcription/transcriptionjob/",
+        {"action": "run_again", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert f"Job {failed.pk} not queued again: This meeting has 0.05 minutes left" in page
+    assert "jobs queued again" not in page
+    assert list(TranscriptionJob.objects.all()) == [failed]
+
 
 def test_a_job_stops_with_its_reason_once_the_meetings_budget_is_spent(openai, live_cast):
     openai.PAID_ENGINE_MINUTES_PER_MEETING = 0.05
