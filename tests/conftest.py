@@ -61,6 +61,26 @@ def _real_services(django_db_setup, django_db_blocker) -> Iterator[None]:
     )
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    with django_db_blocker.unblock():
+        _end_leftover_sessions()
+
+
+def _end_leftover_sessions() -> None:
+    """Ends (and names) any other session still on the test database before it is dropped.
+
+    A process a test started and stopped may still be closing its connection when the run ends;
+    PostgreSQL then refuses to drop the database and the run fails on a warning. What is left
+    is printed, so a real leak shows in the output.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid), application_name, state, left(query, 80)"
+            " FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for _, application, state, query in cursor.fetchall():
+            print(f"ended a session left on the test database: {application!r} {state} {query}")
+    connection.close()
 
 
 @pytest.fixture(autouse=True)

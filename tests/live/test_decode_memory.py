@@ -40,5 +40,7 @@ def test_decodes_of_new_lengths_keep_the_memory_they_use_flat():
     service = growth_mb(None)  # as the service runs: the engine's own setting
     onednn_default = growth_mb("1024")
 
-    assert onednn_default > 40, "oneDNN's own cache should have grown with the new shapes"
+    # the measure's own check: oneDNN's default cache grows (about 35 MB on an AVX2-only CPU,
+    # more with AVX-512's kernels), so the service's flat figure is not an insensitive measure
+    assert onednn_default > 20, "oneDNN's own cache should have grown with the new shapes"
     assert service < 10

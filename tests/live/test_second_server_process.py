@@ -15,7 +15,7 @@ from tests.speech import clip, word_error_rate
 
 from .streaming import collect, of_type, silence, stream
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
 
 async def test_it_reaches_a_participant_on_another_daphne(live_cast, web_server):
