@@ -10,12 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import is_ratelimited
 
 from meetings.access import get_meeting_for_user
 from meetings.budget import CHAT_TOKENS
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
-from transcription.batch.api import describe_rate
+from meetings.rates import describe_rate, over_rate_per_user_and_meeting
 
 from .forms import SummaryForm
 from .jobs import request_summary
@@ -50,11 +49,8 @@ def _refusal(request: HttpRequest, meeting_id: int) -> str | None:
     """Why no summary may be asked for now: SUMMARY_RATE_LIMIT, counted per user and per
     meeting (each request has the whole transcript read by the paid model), or the budget."""
     rate = settings.SUMMARY_RATE_LIMIT
-    for group, key in [("summaries.user", request.user.pk), ("summaries.meeting", meeting_id)]:
-        if is_ratelimited(
-            request, group=group, key=lambda *_, k=key: str(k), rate=rate, increment=True
-        ):
-            return f"Summaries can be asked for {describe_rate(rate)}: try again later."
+    if over_rate_per_user_and_meeting(request, "summaries", rate, meeting_id):
+        return f"Summaries can be asked for {describe_rate(rate)}: try again later."
     return CHAT_TOKENS.refusal(meeting_id)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.http import HttpRequest
-from django_ratelimit.core import is_ratelimited
 
 from meetings.budget import CHAT_TOKENS, BudgetSpent
 from meetings.chat import ChatFailed
@@ -23,8 +22,8 @@ from meetings.exports import ExportLine
 from meetings.language_model import chat_endpoint
 from meetings.languages import name
 from meetings.models import Segment
+from meetings.rates import describe_rate, over_rate_per_user_and_meeting
 from meetings.text import one_line
-from transcription.batch.api import describe_rate
 
 from .jobs import queue_transcript_translation, take_failure
 from .models import Translation
@@ -80,11 +79,8 @@ def translation_refusal(request: HttpRequest, meeting_id: int) -> str | None:
     """Why an export may not have missing translations made now: TRANSLATED_EXPORT_RATE_LIMIT,
     counted per user and per meeting (django-ratelimit), or the chat-token budget spent."""
     rate = settings.TRANSLATED_EXPORT_RATE_LIMIT
-    for group, key in [("exports.user", request.user.pk), ("exports.meeting", meeting_id)]:
-        if is_ratelimited(
-            request, group=group, key=lambda *_, k=key: str(k), rate=rate, increment=True
-        ):
-            return f"exports that translate can be asked for {describe_rate(rate)}; try later."
+    if over_rate_per_user_and_meeting(request, "exports", rate, meeting_id):
+        return f"exports that translate can be asked for {describe_rate(rate)}; try later."
     return CHAT_TOKENS.refusal(meeting_id)
 
 

@@ -21,6 +21,7 @@ from django_ratelimit.core import is_ratelimited
 
 from meetings import exports, languages
 from meetings.budget import BudgetSpent
+from meetings.rates import describe_rate
 from meetings.tokens import token_from_authorization, user_for_token
 
 from ..audio import (
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 #: room for the multipart boundaries and the other fields around an upload of UPLOAD_MAX_BYTES
 MULTIPART_OVERHEAD = 64 * 1024
-RATE_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 
 
 def error(status: int, code: str, message: str) -> JsonResponse:
@@ -262,13 +262,6 @@ def upload_rate_limited(request: HttpRequest, user) -> bool:
         rate=settings.UPLOAD_RATE_LIMIT,
         increment=True,
     )
-
-
-def describe_rate(rate: str) -> str:
-    """20/h → "20 per hour"; 5/10m → "5 per 10 minutes"."""
-    count, _, period = rate.partition("/")
-    amount, unit = period[:-1], RATE_UNITS.get(period[-1:], period)
-    return f"{count} per {amount} {unit}s" if amount else f"{count} per {unit}"
 
 
 def audio_too_long_message(exc: AudioTooLong) -> str:
