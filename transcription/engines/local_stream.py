@@ -1,19 +1,19 @@
 """The local engine's streaming session: one speaker's audio in, their captions out.
 
 It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's copy) scores each 32
-ms frame of the audio high-passed (:mod:`.gate`), and it is not the only gate: a frame well above
-the room's noise floor is no pause either, and loud frames the detector does not take for speech
-open an utterance of their own, whose final is kept only if Whisper is sure it heard speech (no
-partials are shown for it before). While someone speaks, the utterance so far is decoded for
-partials. An utterance ends after ``silence_ms`` of silence, after a shorter pause once it is long
-(a speaker who never pauses still gets finals), or, with no pause at all, at its quietest moment
-near ``MAX_UTTERANCE_S``: the rest of the audio starts the next utterance, so no word is lost or
-doubled at a cut. While a long utterance goes on, its head is settled (decoded, and kept up to a
-pause between words well before the audio's end), so that its partials, and its final when others
-crowd it, decode only the rest. Finals are decoded as Whisper decodes long audio
-(:mod:`.whisper_decode`), with every voice brought to one level first (:mod:`.levels`) and, if the
-config asks, the speaker's recent finals as the prompt. Decoding runs in the process's thread pool,
-so the event loop never waits.
+ms frame of the audio high-passed (:mod:`.gate`; Whisper hears it unfiltered), and it is not the
+only gate: a frame well above the room's noise floor is no pause either, and loud frames the
+detector does not take for speech open an utterance of their own, whose final is kept only if
+Whisper is sure it heard speech (no partials are shown for it before). While someone speaks, the
+utterance so far is decoded for partials. An utterance ends after ``silence_ms`` of silence, after
+a shorter pause once it is long (a speaker who never pauses still gets finals), or, with no pause
+at all, at its quietest moment near ``MAX_UTTERANCE_S``: the rest of the audio starts the next
+utterance, so no word is lost or doubled at a cut. While a long utterance goes on, its head is
+settled (decoded, and kept up to a pause between words well before the audio's end), so that its
+partials, and its final when others crowd it, decode only the rest. Finals are decoded as Whisper
+decodes long audio (:mod:`.whisper_decode`), with every voice brought to one level first
+(:mod:`.levels`) and, if the config asks, the speaker's recent finals as the prompt. Decoding runs
+in the process's thread pool, so the event loop never waits.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class LocalSession(EngineSession):
         self.local = local
         self.threshold = config.vad_threshold
         self.vad = StreamingVad()
-        self.high_pass = HighPass()  # what the detector, and Whisper, hear (gate.py)
+        self.high_pass = HighPass()  # what the detector hears (gate.py)
         self.floor = NoiseFloor()
         self.loud_run = 0  # loud frames in a row the detector did not take for speech
         self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
@@ -241,10 +241,13 @@ class LocalSession(EngineSession):
             await self._frame(frame)
 
     async def _frame(self, frame: np.ndarray) -> None:
-        frame = self.high_pass(frame)
-        probability = self.vad.probability(frame)
+        # The detector and the floor hear the audio high-passed; Whisper hears it as it came:
+        # measured, the filter helped the detector but made Whisper loop on a short utterance
+        # under a hum, and cost words under a fan (docs/BENCHMARKS.md, "The speech gate")
+        filtered = self.high_pass(frame)
+        probability = self.vad.probability(filtered)
         heard = probability >= self.threshold
-        loud = self.floor.loud(frame)
+        loud = self.floor.loud(filtered)
         self.loud_run = self.loud_run + 1 if loud and not heard else 0
         self.clock += FRAME
         if self.utterance is None:
