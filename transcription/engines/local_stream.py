@@ -1,9 +1,9 @@
 """The local engine's streaming session: one speaker's audio in, their captions out.
 
 It works on the audio clock, not the wall clock. Silero VAD (faster-whisper's copy) scores each 32
-ms frame of the audio high-passed (:mod:`.gate`; Whisper hears it unfiltered), and it is not the
-only gate: a frame well above the room's noise floor is no pause either, and loud frames the
-detector does not take for speech open an utterance of their own, whose final is kept only if
+ms frame, and it is not the only gate (:mod:`.gate`, on the audio high-passed): a frame well
+above the room's noise floor is no pause either, and loud frames the detector does not take for
+speech open an utterance of their own, whose final is kept only if
 Whisper is sure it heard speech (no partials are shown for it before). While someone speaks, the
 utterance so far is decoded for partials. An utterance ends after ``silence_ms`` of silence, after
 a shorter pause once it is long (a speaker who never pauses still gets finals), or, with no pause
@@ -241,11 +241,13 @@ class LocalSession(EngineSession):
             await self._frame(frame)
 
     async def _frame(self, frame: np.ndarray) -> None:
-        # The detector and the floor hear the audio high-passed; Whisper hears it as it came:
-        # measured, the filter helped the detector but made Whisper loop on a short utterance
-        # under a hum, and cost words under a fan (docs/BENCHMARKS.md, "The speech gate")
+        # The floor hears the audio high-passed; the detector and Whisper hear it as it came.
+        # Measured: the filter made Whisper loop on a short utterance under a hum and cost
+        # words under a fan, and before the detector it split JFK's "ask not" off on its own, to
+        # be garbled (tests/live/test_backpressure.py on machine B); the loud frames above the
+        # floor are what bring back speech the detector rejects (docs/BENCHMARKS.md).
         filtered = self.high_pass(frame)
-        probability = self.vad.probability(filtered)
+        probability = self.vad.probability(frame)
         heard = probability >= self.threshold
         loud = self.floor.loud(filtered)
         self.loud_run = self.loud_run + 1 if loud and not heard else 0
