@@ -12,6 +12,8 @@ when Whisper is confident it is speech, so that a fan, a hum or a cough alone gi
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 from scipy import signal
 
@@ -69,12 +71,12 @@ class NoiseFloor:
     """
 
     def __init__(self) -> None:
-        self.levels: list[float] = []
+        self.levels: deque[float] = deque(maxlen=FLOOR_WINDOW_FRAMES)
 
     def loud(self, frame: np.ndarray) -> bool:
         """Whether this (high-passed) frame stands well above the floor; it joins the floor."""
         level = frame_db(frame)
-        self.levels = [*self.levels[-(FLOOR_WINDOW_FRAMES - 1) :], level]
+        self.levels.append(level)  # the oldest falls out: no list copied per 32 ms frame
         floor, peak = min(self.levels), max(self.levels)
         least = max(floor + LOUD_OVER_FLOOR_DB, peak - LOUD_UNDER_PEAK_DB, LOUD_AT_LEAST_DB)
         return level >= least
