@@ -10,6 +10,7 @@ at that moment (a few translations, a speaker's last seconds). A budget of 0 is 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,13 +66,13 @@ class Budget:
             return self._room_refusal(meeting_id, more)
         per_meeting, per_day = self.limits()
         if per_meeting and self.spent_by(meeting_id) >= per_meeting:
-            refusals.add((self.kind, "meeting"))
+            refusals[(self.kind, "meeting")] += 1
             return (
                 f"This meeting has used its budget for {self.what} "
                 f"({self._amount(per_meeting)}), which the server's operator sets."
             )
         if per_day and self.spent_today() >= per_day:
-            refusals.add((self.kind, "day"))
+            refusals[(self.kind, "day")] += 1
             return (
                 f"The server has used today's budget for {self.what} "
                 f"({self._amount(per_day)}); it starts again at midnight UTC."
@@ -83,7 +84,7 @@ class Budget:
         needs = f"and this audio is {self._amount(more)} long"
         left = per_meeting - self.spent_by(meeting_id)
         if meeting_id is not None and per_meeting and more > left:
-            refusals.add((self.kind, "meeting"))
+            refusals[(self.kind, "meeting")] += 1
             return (
                 f"This meeting has {self._amount(max(left, 0))} left of its budget for "
                 f"{self.what} ({self._amount(per_meeting)}, which the server's operator sets), "
@@ -91,7 +92,7 @@ class Budget:
             )
         left = per_day - self.spent_today()
         if per_day and more > left:
-            refusals.add((self.kind, "day"))
+            refusals[(self.kind, "day")] += 1
             return (
                 f"The server has {self._amount(max(left, 0))} left of today's budget for "
                 f"{self.what} ({self._amount(per_day)}), {needs}; it starts again at "
@@ -139,17 +140,8 @@ PAID_SECONDS = Budget(
 )
 
 
-class RefusalCounts:
-    """How many calls each budget refused since the process started, for /metrics."""
-
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, str], int] = {}
-
-    def add(self, key: tuple[str, str]) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-
-refusals = RefusalCounts()
+#: how many calls each (budget, scope) refused since the process started, for /metrics
+refusals: Counter[tuple[str, str]] = Counter()
 
 
 class ChatMeter:

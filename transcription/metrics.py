@@ -173,7 +173,7 @@ class BudgetCollector:
             "Calls refused because a budget was spent, by budget and by whose (meeting or day).",
             labels=["budget", "scope"],
         )
-        for (kind, scope), count in sorted(refusals.counts.items()):
+        for (kind, scope), count in sorted(refusals.items()):
             refused.add_metric([kind, scope], count)
         yield refused
 
