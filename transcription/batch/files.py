@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import numpy as np
+
 from ..audio import CHUNK_SECONDS, WHISPER_SAMPLE_RATE, AudioDecodeError, AudioFile, AudioTooLong
 from ..engines.base import BatchEngine, ProgressCallback, Transcript, TranscriptSegment
 
@@ -38,21 +40,35 @@ def transcribe_file(
         if max_seconds is not None and declared is not None and declared > max_seconds:
             raise AudioTooLong(max_seconds)  # no need to find out the long way
         for start, samples in audio.chunks(max_seconds, chunk_seconds):
+            end = start + samples.size
+            report = chunk_progress(progress, start, samples.size, declared)
+            if is_digital_silence(samples):
+                if report:
+                    report(100.0)
+                continue
             transcript = engine.transcribe(
-                samples,
-                language=language,
-                prompt=prompt,
-                progress=chunk_progress(progress, start, samples.size, declared),
+                samples, language=language, prompt=prompt, progress=report
             )
             offset_ms = start * 1000 // WHISPER_SAMPLE_RATE
             segments += [shifted(segment, offset_ms) for segment in transcript.segments]
             detected = detected or transcript.language
-            end = start + samples.size
     if not end:
         raise AudioDecodeError("the file holds no audio samples")
     if progress:
         progress(100.0)
     return Transcript(segments, detected or language), end / WHISPER_SAMPLE_RATE
+
+
+# Two steps of 16-bit audio: a muted stretch (zeros, or the dither a resampler leaves of them).
+SILENT_PEAK = 2 / 32768
+
+
+def is_digital_silence(samples: np.ndarray) -> bool:
+    """Whether a chunk holds nothing but digital silence, as a muted stretch of a recording
+    does. It is not sent to the engine: the speech detector would take a second for every five
+    minutes of it to find nothing (three times, in the local engine), and a paid engine would
+    charge for it."""
+    return float(np.max(np.abs(samples), initial=0.0)) < SILENT_PEAK
 
 
 def chunk_progress(
