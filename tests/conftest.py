@@ -43,11 +43,37 @@ TIERS_OF_FIXTURE = {
 }
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    for tier in tiers_of(item):
+        item.add_marker(tier)
+
+
+def tiers_of(item: pytest.Item) -> set[str]:
+    fixtures = getattr(item, "fixturenames", ())
+    return {tier for f in fixtures for tier in TIERS_OF_FIXTURE.get(f, ())}
+
+
+#: the tiers' usual cost, heaviest first
+TIERS_BY_COST = ("model", "browser", "server")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Costly files first: xdist hands whole files to its workers in this order, so the run does
+    not end with one worker on a long file while the other has nothing left to do."""
+    cost_of_file: dict[str, int] = {}
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        for tier in {t for f in fixtures for t in TIERS_OF_FIXTURE.get(f, ())}:
-            item.add_marker(tier)
+        tiers = tiers_of(item)
+        cost = min((TIERS_BY_COST.index(t) for t in tiers if t in TIERS_BY_COST), default=3)
+        path = item.nodeid.split("::")[0]
+        cost_of_file[path] = min(cost, cost_of_file.get(path, cost))
+    first_seen = {path: n for n, path in enumerate(cost_of_file)}
+
+    def place(item: pytest.Item) -> tuple[int, int]:
+        path = item.nodeid.split("::")[0]
+        return cost_of_file[path], first_seen[path]
+
+    items.sort(key=place)
 
 
 @pytest.fixture(autouse=True, scope="session")
