@@ -89,7 +89,7 @@ def export(
     *,
     title: str = "",
     bookmarks: Sequence[ExportBookmark] = (),
-    summary=None,  # summaries.exports.ExportSummary: JSON, TXT and DOCX carry it
+    summary=None,  # an extensions.ExportSection (the summary): JSON, TXT and DOCX carry it
 ) -> bytes:
     writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
     try:

@@ -6,5 +6,10 @@ class SummariesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # the core tells of meetings that end; it never imports summaries (docs/ARCHITECTURE.md)
-        from . import receivers  # noqa: F401
+        # the core tells of meetings that end and asks for the summary its exports carry; it
+        # never imports this app (docs/ARCHITECTURE.md)
+        from meetings.extensions import extensions
+
+        from . import exports, receivers  # noqa: F401 (receivers: connected on import)
+
+        extensions.export_summary = exports.summary_for_export
