@@ -63,6 +63,8 @@ def _no_refusal(request: HttpRequest, meeting_id: int) -> str | None:
 
 @dataclass
 class Extensions:
+    """What the apps above the core registered; the process has one, :data:`extensions`."""
+
     #: the languages the live engine can caption (transcription)
     transcribable_languages: Callable[[], Languages] | None = None
     #: the meeting's summary in its exports, or None (summaries)
@@ -76,6 +78,7 @@ class Extensions:
     transcript_context: dict[str, Callable[[Meeting], Any]] = field(default_factory=dict)
 
     def languages(self) -> Languages:
+        """What the live engine can caption: the meeting form offers it, the room warns of it."""
         if self.transcribable_languages is None:
             raise ImproperlyConfigured("no installed app says which languages can be captioned")
         return self.transcribable_languages()
@@ -83,12 +86,17 @@ class Extensions:
     def translate(
         self, segments: Iterable[Segment], language: str, fmt: str, refusal: Callable
     ) -> list[ExportLine]:
+        """The export's lines with their translation into ``language``; raises ExportRefused."""
         if self.translated_lines is None:
             raise ExportRefused(f"There is no translation into {language[:10]!r}.", 400)
         return self.translated_lines(segments, language, fmt, refusal)
 
-    def context(self, page: dict[str, Callable[[Meeting], Any]], meeting: Meeting) -> dict:
-        return {name: contribute(meeting) for name, contribute in page.items()}
+    def room_page(self, meeting: Meeting) -> dict[str, Any]:
+        """What the apps add to the room page's context (the same names the templates use)."""
+        return {name: contribute(meeting) for name, contribute in self.room_context.items()}
+
+    def transcript_page(self, meeting: Meeting) -> dict[str, Any]:
+        return {name: contribute(meeting) for name, contribute in self.transcript_context.items()}
 
 
 extensions = Extensions()

@@ -166,7 +166,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "notify": request.user.mention_notifications,
         },
         # the translation picker (translations)
-        **extensions.context(extensions.room_context, meeting),
+        **extensions.room_page(meeting),
     }
     return render(request, "meetings/room.html", ctx)
 
@@ -211,7 +211,7 @@ def render_transcript(
         "export_formats": list(exports.FORMATS),
         "pending": pending or {},
         # the languages its exports are offered in (translations)
-        **extensions.context(extensions.transcript_context, meeting),
+        **extensions.transcript_page(meeting),
     }
     return render(request, "meetings/transcript.html", ctx, status=status)
 

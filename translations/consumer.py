@@ -79,7 +79,8 @@ class TranslationMixin:
         await self.translate_final(segment)
 
     async def leave(self) -> None:
-        # first: this speaker's last finals are translated before the room hears it left
+        # out of the language's group, and this speaker's last finals translated (or given up),
+        # before the room hears that the connection left
         await self.stop_translating()
         await super().leave()
 
