@@ -13,8 +13,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.body_limit import BodySizeLimitMiddleware  # noqa: E402
+from config.routing import websocket_urlpatterns  # noqa: E402
 from meetings.ws_auth import OriginValidator, TokenAuthMiddleware  # noqa: E402
-from transcription.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

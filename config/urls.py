@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/jobs/<int:job_id>", api.job_status, name="api-job"),
     path("metrics", metrics_view, name="metrics"),
     path("", include("caption_views.urls")),
+    path("m/<slug:slug>/summary/", include("summaries.urls")),
     path("", include("meetings.urls")),
 ]

@@ -6,33 +6,33 @@ functions here send to a channel-layer group; the payloads come from :mod:`meeti
 
 from __future__ import annotations
 
+import logging
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from summaries.jobs import summarise_ended_meeting
-
-from . import events
+from . import events, signals
 from .models import ApiToken, Bookmark, Meeting, Membership, Recording, Removal, Segment, User
 
+logger = logging.getLogger(__name__)
 
-def send_event_on_commit(
-    meeting_id: int,
-    event: events.CaptionFinal
-    | events.MeetingEnded
-    | events.MeetingReopened
-    | events.BookmarkAdded,
-) -> None:
+RoomEvent = (
+    events.CaptionFinal | events.MeetingEnded | events.MeetingReopened | events.BookmarkAdded
+)
+
+
+def send_event_on_commit(meeting_id: int, event: RoomEvent) -> None:
     """Broadcast to the room once the surrounding transaction commits."""
+    transaction.on_commit(lambda: _send_to_room(meeting_id, event))
 
-    def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(
-            events.room_group(meeting_id),
-            {"type": events.handler_name(event["type"]), "event": event},
-        )
 
-    transaction.on_commit(send)
+def _send_to_room(meeting_id: int, event: RoomEvent) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        events.room_group(meeting_id),
+        {"type": events.handler_name(event["type"]), "event": event},
+    )
 
 
 async def announce(
@@ -151,9 +151,18 @@ def do_end_meeting(meeting: Meeting, by: User | None) -> bool:
     with transaction.atomic():
         if not meeting.end():
             return False
-        send_event_on_commit(meeting.pk, events.meeting_ended(meeting, by))
-        summarise_ended_meeting(meeting)  # queued on commit, if an endpoint is configured
+        event = events.meeting_ended(meeting, by)
+        transaction.on_commit(lambda: _tell_meeting_ended(meeting, by, event))
     return True
+
+
+def _tell_meeting_ended(meeting: Meeting, by: User | None, event: events.MeetingEnded) -> None:
+    """The room first, then the apps built on the core (summaries queue the summary)."""
+    _send_to_room(meeting.pk, event)
+    # the meeting has ended whatever a receiver does: its failure is logged, not raised
+    for receiver, result in signals.meeting_ended.send_robust(Meeting, meeting=meeting, by=by):
+        if isinstance(result, Exception):
+            logger.error("%r failed on meeting.ended", receiver, exc_info=result)
 
 
 def do_reopen_meeting(meeting: Meeting, by: User) -> bool:

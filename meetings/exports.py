@@ -4,29 +4,40 @@ Every format is built from the same list of :class:`ExportLine`, so corrections 
 speakers reach every export the same way. Every writer first makes each speaker, text and title
 one clean line (:func:`meetings.text.one_line`): stored text may predate validation or come from
 an engine, and one line break would otherwise split a cue, one control character break a DOCX.
+The line and the subtitle formats are in :mod:`subtitles.formats`, without Django, as the speech
+server writes subtitles too; the rest is here.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
+from subtitles.formats import ExportLine, clean, clock, to_srt, to_vtt
+
 from .text import one_line
 
-
-@dataclass(frozen=True)
-class ExportLine:
-    start_ms: int
-    end_ms: int
-    speaker: str
-    text: str
-    confidence: float | None = None
-    #: in the language asked for (translations.exports): TXT and DOCX show it under the text
-    translation: str | None = None
+__all__ = [
+    "FORMATS",
+    "ExportBookmark",
+    "ExportFormat",
+    "ExportLine",
+    "bookmarks_from_rows",
+    "clock",
+    "export",
+    "lines_from_segments",
+    "short_clock",
+    "to_docx",
+    "to_json",
+    "to_json_text",
+    "to_srt",
+    "to_txt",
+    "to_vtt",
+    "zip_files",
+]
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ def export(
     *,
     title: str = "",
     bookmarks: Sequence[ExportBookmark] = (),
-    summary=None,  # summaries.exports.ExportSummary: JSON, TXT and DOCX carry it
+    summary=None,  # an extensions.ExportSection (the summary): JSON, TXT and DOCX carry it
 ) -> bytes:
     writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
     try:
@@ -92,87 +103,11 @@ def export(
     return writer(lines, title=title, bookmarks=marks, summary=summary)
 
 
-def _clean(lines: list[ExportLine], title: str) -> tuple[list[ExportLine], str]:
-    """Speakers, texts and the title as single clean lines, whatever was stored."""
-    cleaned = [
-        replace(
-            line,
-            speaker=one_line(line.speaker),
-            text=one_line(line.text),
-            translation=one_line(line.translation) if line.translation is not None else None,
-            # NaN is not JSON; an unknown confidence is None
-            confidence=line.confidence if _finite(line.confidence) else None,
-        )
-        for line in lines
-    ]
-    return cleaned, one_line(title)
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def _no_arrow(text: str) -> str:
-    # "-->" marks a timing line in SRT and WebVTT; inside a cue it could start a new one.
-    return text.replace("-->", "→")
-
-
-# SRT has no escapes, and players render what looks like markup in it: HTML-like tags (<b>,
-# <font>; some show <script> as markup) and ASS override blocks ({\an8} moves the line). Their
-# brackets become look-alikes that no player reads as markup, so every letter still shows.
-_SRT_PLAIN = str.maketrans({"<": "‹", ">": "›", "{": "｛", "}": "｝"})
-
-
-def _srt_text(text: str) -> str:
-    return _no_arrow(text).translate(_SRT_PLAIN)
-
-
-def clock(ms: int, separator: str = ".") -> str:
-    """12345678 ms → 03:25:45.678 (SRT wants a comma before the milliseconds)."""
-    hours, rest = divmod(max(ms, 0), 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
-
-
 def short_clock(ms: int) -> str:
     """For people reading: 1:02:03 or 2:03."""
     hours, rest = divmod(max(ms, 0) // 1000, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-def _cue_times(line: ExportLine) -> tuple[int, int]:
-    # A cue must last; players drop zero-length ones.
-    return line.start_ms, max(line.end_ms, line.start_ms + 1)
-
-
-def to_srt(lines: list[ExportLine], *, title: str = "") -> bytes:
-    lines, title = _clean(lines, title)
-    cues = []
-    for number, line in enumerate(lines, start=1):
-        start, end = _cue_times(line)
-        text = _srt_text(f"{line.speaker}: {line.text}" if line.speaker else line.text)
-        cues.append(f"{number}\n{clock(start, ',')} --> {clock(end, ',')}\n{text}\n")
-    return "\n".join(cues).encode()
-
-
-def _vtt_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def to_vtt(lines: list[ExportLine], *, title: str = "") -> bytes:
-    lines, title = _clean(lines, title)
-    header = "WEBVTT" + (f" - {_no_arrow(title)}" if title else "")
-    cues = [header + "\n"]
-    for line in lines:
-        start, end = _cue_times(line)
-        text = _vtt_escape(_no_arrow(line.text))
-        if line.speaker:
-            # The voice tag: players show the speaker, parsers expose it.
-            text = f"<v {_vtt_escape(_no_arrow(line.speaker))}>{text}"
-        cues.append(f"{clock(start)} --> {clock(end)}\n{text}\n")
-    return "\n".join(cues).encode()
 
 
 def _bookmark_row(mark: ExportBookmark) -> str:
@@ -187,7 +122,7 @@ def to_txt(
     bookmarks: Sequence[ExportBookmark] = (),
     summary=None,
 ) -> bytes:
-    lines, title = _clean(lines, title)
+    lines, title = clean(lines, title)
     out = [title, "=" * len(title), ""] if title else []
     out += summary.txt_rows() if summary else []
     for line in lines:
@@ -207,7 +142,7 @@ def to_json(
     bookmarks: Sequence[ExportBookmark] = (),
     summary=None,
 ) -> bytes:
-    lines, title = _clean(lines, title)
+    lines, title = clean(lines, title)
     data = {
         "title": title,
         "segments": [_segment_json(line) for line in lines],
@@ -239,7 +174,7 @@ def to_docx(
     from docx import Document
     from docx.shared import RGBColor
 
-    lines, title = _clean(lines, title)
+    lines, title = clean(lines, title)
     document = Document()
     if title:
         document.add_heading(title, level=1)

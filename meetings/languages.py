@@ -1,8 +1,8 @@
 """Meeting languages as people read them: names, the form's choices, what the room warns of.
 
-Which languages the server can caption comes from the live engine
-(``transcription.engine_factory.transcribable_languages``): any object with ``codes`` (ISO 639-1
-codes) and ``detects`` (the engine can detect the language: a meeting's ``auto``).
+Which languages the server can caption comes from the live engine, asked through
+:mod:`meetings.extensions` (transcription answers): any object with ``codes`` (ISO 639-1 codes)
+and ``detects`` (the engine can detect the language: a meeting's ``auto``).
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Sum
 
-from summaries.exports import summary_for_export
-from translations.exports import translated_lines
-
 from . import exports
+from .extensions import extensions
 from .models import (
     Bookmark,
     Meeting,
@@ -73,16 +71,17 @@ def transcript_export(
 ) -> tuple[bytes, str]:
     """One transcript version of a meeting as a file in one format, and the file's name;
     with a ``translation`` language, its translation too (translations.exports), whose
-    missing segments are translated unless ``refusal`` says why not."""
+    missing segments are translated unless ``refusal`` says why not; with its summary, if it
+    has one (summaries.exports). Both come through :mod:`meetings.extensions`."""
     segments = Segment.objects.of_version(meeting, version)
     if translation:
-        lines = translated_lines(segments, translation, fmt, refusal)
+        lines = extensions.translate(segments, translation, fmt, refusal)
     else:
         lines = exports.lines_from_segments(segments)
     suffix = (f"-v{version.pk}" if version else "") + (f".{translation}" if translation else "")
     filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
     bookmarks = exports.bookmarks_from_rows(Bookmark.objects.filter(meeting=meeting))
-    summary = summary_for_export(meeting)
+    summary = extensions.export_summary(meeting)
     body = exports.export(lines, fmt, title=meeting.title, bookmarks=bookmarks, summary=summary)
     return body, filename
 

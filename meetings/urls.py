@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from . import recordings, views
 
@@ -8,7 +8,6 @@ urlpatterns = [
     path("meetings/new/", views.create, name="meetings-create"),
     path("m/<slug:slug>/", views.room, name="meetings-room"),
     path("m/<slug:slug>/transcript/", views.transcript, name="meetings-transcript"),
-    path("m/<slug:slug>/summary/", include("summaries.urls")),
     path(
         "m/<slug:slug>/transcript/export.<str:fmt>",
         views.export_transcript,

@@ -23,12 +23,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from transcription.engine_factory import transcribable_languages
-from translations import views as translation_views
-from translations.exports import ExportRefused, translation_refusal
-
 from . import actions, exports, languages, queries
 from .access import Access, get_meeting_for_user
+from .extensions import ExportRefused, extensions
 from .forms import (
     CorrectSegmentForm,
     InviteForm,
@@ -127,7 +124,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
-    form = MeetingForm(request.POST or None, languages=transcribable_languages())
+    form = MeetingForm(request.POST or None, languages=extensions.languages())
     if request.method == "POST" and form.is_valid():
         meeting = Meeting(owner=request.user)
         meeting.title = form.cleaned_data["title"]
@@ -161,14 +158,15 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "ws_path": f"/ws/meetings/{meeting.slug}/",
         "low_confidence": Segment.LOW_CONFIDENCE,
         "bookmark_note_max_length": Bookmark.NOTE_MAX_LENGTH,
-        "language_warning": languages.room_warning(meeting.language, transcribable_languages()),
+        "language_warning": languages.room_warning(meeting.language, extensions.languages()),
         "docs_url": settings.CAPTIONS_DOCS_URL,
-        "translation": translation_views.room_picker(),
         # read by mentions.js from a JSON script element (the policy allows no inline script)
         "mentions": {
             "words": request.user.mention_words,
             "notify": request.user.mention_notifications,
         },
+        # the translation picker (translations)
+        **extensions.room_page(meeting),
     }
     return render(request, "meetings/room.html", ctx)
 
@@ -211,8 +209,9 @@ def render_transcript(
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
-        "translation_languages": translation_views.export_languages(meeting),
         "pending": pending or {},
+        # the languages its exports are offered in (translations)
+        **extensions.transcript_page(meeting),
     }
     return render(request, "meetings/transcript.html", ctx, status=status)
 
@@ -254,7 +253,7 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
             version,
             fmt,
             translation,
-            refusal=lambda: translation_refusal(request, access.meeting.pk),
+            refusal=lambda: extensions.translation_refusal(request, access.meeting.pk),
         )
     except ExportRefused as refused:
         return HttpResponse(

@@ -32,6 +32,9 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The apps' layers, and no Django in the engines, the speech server and the subtitles
+# (pyproject.toml, [tool.importlinter]; docs/ARCHITECTURE.md, "Structural rules").
+.venv/bin/lint-imports
 # Models and migrations agree. The test settings need no .env and no SECRET_KEY (a clean clone
 # has neither). Its history check wants the dev database, which the tests do not need: on a
 # fresh machine that database does not exist yet, so that warning is silenced.

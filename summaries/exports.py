@@ -1,4 +1,5 @@
-"""The summary in the transcript's exports: JSON, TXT and DOCX (meetings.exports calls these).
+"""The summary in the transcript's exports: JSON, TXT and DOCX (meetings.queries asks for it
+through :mod:`meetings.extensions`, meetings.exports writes it).
 
 SRT and WebVTT carry cues only, so they leave it out, as they leave out bookmarks.
 """

@@ -1,4 +1,4 @@
-"""Under /m/<slug>/summary/ (included by meetings/urls.py)."""
+"""Under /m/<slug>/summary/ (included by config/urls.py)."""
 
 from django.urls import path
 

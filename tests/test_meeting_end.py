@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from meetings import actions, events
+from meetings import actions, events, signals
 from meetings.models import Meeting
 from tests.base import communicator
 from tests.live.streaming import collect, of_type, silence
@@ -139,3 +139,36 @@ def test_the_action_ends_once_and_tells_the_room_after_commit(
         assert actions.do_reopen_meeting(cast.meeting, cast.alice)
     assert async_to_sync(layer.receive)(inbox)["event"]["type"] == "meeting.reopened"
     assert Meeting.objects.get(pk=cast.meeting.pk).ended_at is None
+
+
+@pytest.mark.django_db
+def test_the_apps_built_on_the_core_hear_of_the_end_once_after_commit(
+    cast, django_capture_on_commit_callbacks, caplog
+):
+    heard = []
+
+    def listener(sender, meeting, by, **kwargs):
+        heard.append((meeting.pk, by))
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("a receiver's bug")
+
+    signals.meeting_ended.connect(listener)
+    signals.meeting_ended.connect(broken)
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert actions.do_end_meeting(cast.meeting, cast.alice)
+        assert heard == []  # nothing before the end is committed
+        for callback in callbacks:
+            callback()
+        # a receiver that fails neither undoes the end nor keeps the others from hearing
+        assert heard == [(cast.meeting.pk, cast.alice)]
+        assert "failed on meeting.ended" in caplog.text
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not actions.do_end_meeting(Meeting.objects.get(pk=cast.meeting.pk), None)
+        assert heard == [(cast.meeting.pk, cast.alice)]
+    finally:
+        signals.meeting_ended.disconnect(listener)
+        signals.meeting_ended.disconnect(broken)
+    assert Meeting.objects.get(pk=cast.meeting.pk).ended_at is not None

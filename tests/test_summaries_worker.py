@@ -63,3 +63,19 @@ def test_ending_a_meeting_where_nothing_was_said_queues_nothing(live_cast, setti
         use(settings, server)
         assert do_end_meeting(live_cast.meeting, live_cast.alice)
     assert not Summary.objects.exists()
+
+
+def test_the_summary_is_queued_once_the_end_commits(
+    cast, settings, django_capture_on_commit_callbacks
+):
+    settings.LLM_BASE_URL, settings.LLM_MODEL = "http://127.0.0.1:9/v1", "stand-in-chat"
+    say(cast, SHORT_MEETING)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert do_end_meeting(cast.meeting, cast.alice)
+    assert not Summary.objects.exists()  # the end is not committed yet
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    summary = Summary.objects.get()
+    assert (summary.status, summary.requested_by) == ("queued", None)
+    assert DBTaskResult.objects.get().args_kwargs["args"] == [summary.pk, summary.run]

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class TranslationsConfig(AppConfig):
     name = "translations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # what the core's pages and exports show of translation; it never imports this app
+        from meetings.extensions import extensions
+
+        from . import exports, views
+
+        extensions.translated_lines = exports.translated_lines
+        extensions.translation_refusal = exports.translation_refusal
+        extensions.room_context["translation"] = views.room_picker
+        extensions.transcript_context["translation_languages"] = views.export_languages

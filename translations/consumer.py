@@ -55,7 +55,8 @@ def failed_message(language: str, reason: str) -> str:
 
 class TranslationMixin:
     """``translation.choose`` and ``caption.translated``, mixed into the room's consumer
-    (which provides ``send_event``)."""
+    (:class:`transcription.live.endpoints.MeetingConsumer`, which provides ``send_event``) by
+    the project's routing (:mod:`config.routing`)."""
 
     meeting: Meeting
     user: User
@@ -70,6 +71,18 @@ class TranslationMixin:
     history_task: asyncio.Task | None = None
     renew_task: asyncio.Task | None = None
     final_translations: set[asyncio.Task] | None = None
+
+    # --- The room's hooks --------------------------------------------------------------------
+
+    async def final_stored(self, segment: Segment) -> None:
+        await super().final_stored(segment)
+        await self.translate_final(segment)
+
+    async def leave(self) -> None:
+        # out of the language's group, and this speaker's last finals translated (or given up),
+        # before the room hears that the connection left
+        await self.stop_translating()
+        await super().leave()
 
     # --- The listener's choice ------------------------------------------------------------
 

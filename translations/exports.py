@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from meetings.budget import CHAT_TOKENS, BudgetSpent
 from meetings.chat import ChatFailed
 from meetings.exports import ExportLine
+from meetings.extensions import ExportRefused
 from meetings.language_model import chat_endpoint
 from meetings.languages import name
 from meetings.models import Segment
@@ -34,14 +35,6 @@ SUBTITLES = ("srt", "vtt")
 #: missing translations an export makes while the person waits (a chat request each); more
 #: go to the worker
 TRANSLATE_WHILE_WAITING = 20
-
-
-class ExportRefused(Exception):
-    """The export cannot be made as asked; the message says why, for the person who asked."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def translated_lines(

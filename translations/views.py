@@ -1,4 +1,5 @@
-"""What the room and transcript pages show of translation (their views live in meetings)."""
+"""What the room and transcript pages show of translation (their views live in meetings, which
+asks through :mod:`meetings.extensions`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from .languages import offered
 from .models import Translation
 
 
-def room_picker() -> dict:
-    """The room's "Translate captions to…" picker: off when no chat endpoint is set up."""
+def room_picker(meeting: Meeting) -> dict:
+    """The room's "Translate captions to…" picker, the same in every room: off when no chat
+    endpoint is set up."""
     return {
         "configured": chat_endpoint() is not None,
         "languages": offered(),

@@ -17,7 +17,6 @@ from django.http import Http404
 
 from meetings import actions, events
 from meetings.access import Access, get_meeting_for_user, get_personal_transcript
-from translations.consumer import TranslationMixin
 
 from . import limits, presence
 from .consumers import CaptionConsumer
@@ -31,8 +30,13 @@ MEETING_ENDED = (
 )
 
 
-class MeetingConsumer(TranslationMixin, CaptionConsumer):
-    """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions."""
+class MeetingConsumer(CaptionConsumer):
+    """``/ws/meetings/<slug>/``: a room where everyone sees everyone's captions.
+
+    The features above transcription add to a room's connection by overriding its hooks
+    (:meth:`leave`, :meth:`final_stored`, ``on_translation_choose``) in a mixin that calls
+    ``super()``; the project's routing (:mod:`config.routing`) composes them.
+    """
 
     @property
     def room_id(self) -> int:
@@ -55,7 +59,6 @@ class MeetingConsumer(TranslationMixin, CaptionConsumer):
         await actions.announce(self.room_id, joined)
 
     async def leave(self) -> None:
-        await self.stop_translating()
         connections = (await presence.room_connections(self.room_id)).get(self.user.pk, 0)
         left = events.participant_event("participant.left", self.participant(connections))
         await actions.announce(self.room_id, left)
@@ -68,7 +71,7 @@ class MeetingConsumer(TranslationMixin, CaptionConsumer):
         return actions.do_store_final(meeting, speaker, broadcast=True, **fields)
 
     async def final_stored(self, segment: Segment) -> None:
-        await self.translate_final(segment)
+        """The room heard the final through the group (store_final); nothing more to tell."""
 
     async def stopped(self) -> None:
         # The last finals reach this client through the group; queueing the reply on the same

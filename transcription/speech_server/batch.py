@@ -2,8 +2,9 @@
 
 Multipart in (parsed by ``python-multipart``); ``json``/``text``/``srt``/``vtt``/
 ``verbose_json``/``diarized_json`` out as each model allows, or server-sent events with
-``stream=true``; OpenAI's error bodies. Subtitles come from the project's writers
-(:mod:`meetings.exports`) and ``verbose_json`` from the function the upload API uses too.
+``stream=true``; OpenAI's error bodies. Subtitles come from the writers the site's exports use
+(:mod:`subtitles.formats`, without Django) and ``verbose_json`` from the function the upload
+API uses too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
-from meetings.exports import ExportLine, to_srt, to_vtt
+from subtitles.formats import ExportLine, to_srt, to_vtt
 
 from ..audio import AudioDecodeError, AudioTooLong, describe_seconds
 from ..batch.files import transcribe_file

@@ -1,0 +1,102 @@
+"""What the apps built on the core add to its pages and exports: they register, the core asks.
+
+meetings imports no app above it (docs/ARCHITECTURE.md; import-linter checks it). Where a page
+or an export of the core shows what another app knows (the languages the live engine can
+caption, a transcript's summary and translations, the room's translation picker), that app
+fills in :data:`extensions` in its ``AppConfig.ready()`` and the core calls what it finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .exports import ExportLine
+    from .languages import Languages
+    from .models import Meeting, Segment
+
+
+class ExportRefused(Exception):
+    """The export cannot be made as asked; the message says why, for the person who asked."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ExportSection(Protocol):
+    """A section that JSON, TXT and DOCX exports carry before the transcript (a summary)."""
+
+    def json_data(self) -> dict: ...
+
+    def txt_rows(self) -> list[str]: ...
+
+    def add_to_docx(self, document: Any) -> None: ...
+
+
+class TranslatedLines(Protocol):
+    def __call__(
+        self,
+        segments: Iterable[Segment],
+        language: str,
+        fmt: str,
+        refusal: Callable[[], str | None],
+    ) -> list[ExportLine]:
+        """Export lines of ``segments`` with their translation into ``language``; raises
+        :class:`ExportRefused`. ``refusal`` says why missing ones may not be made now, if so."""
+        ...
+
+
+def _no_section(meeting: Meeting) -> ExportSection | None:
+    return None
+
+
+def _no_refusal(request: HttpRequest, meeting_id: int) -> str | None:
+    return None
+
+
+@dataclass
+class Extensions:
+    """What the apps above the core registered; the process has one, :data:`extensions`."""
+
+    #: the languages the live engine can caption (transcription)
+    transcribable_languages: Callable[[], Languages] | None = None
+    #: the meeting's summary in its exports, or None (summaries)
+    export_summary: Callable[[Meeting], ExportSection | None] = _no_section
+    #: the transcript's lines with a translation, for ``?translation=`` exports (translations)
+    translated_lines: TranslatedLines | None = None
+    #: why an export may not have missing translations made now, for this request (translations)
+    translation_refusal: Callable[[HttpRequest, int], str | None] = _no_refusal
+    #: more of the room page's and the transcript page's context, by name (translations)
+    room_context: dict[str, Callable[[Meeting], Any]] = field(default_factory=dict)
+    transcript_context: dict[str, Callable[[Meeting], Any]] = field(default_factory=dict)
+
+    def languages(self) -> Languages:
+        """What the live engine can caption: the meeting form offers it, the room warns of it."""
+        if self.transcribable_languages is None:
+            raise ImproperlyConfigured("no installed app says which languages can be captioned")
+        return self.transcribable_languages()
+
+    def translate(
+        self, segments: Iterable[Segment], language: str, fmt: str, refusal: Callable
+    ) -> list[ExportLine]:
+        """The export's lines with their translation into ``language``; raises ExportRefused."""
+        if self.translated_lines is None:
+            raise ExportRefused(f"There is no translation into {language[:10]!r}.", 400)
+        return self.translated_lines(segments, language, fmt, refusal)
+
+    def room_page(self, meeting: Meeting) -> dict[str, Any]:
+        """What the apps add to the room page's context (the same names the templates use)."""
+        return {name: contribute(meeting) for name, contribute in self.room_context.items()}
+
+    def transcript_page(self, meeting: Meeting) -> dict[str, Any]:
+        return {name: contribute(meeting) for name, contribute in self.transcript_context.items()}
+
+
+extensions = Extensions()
