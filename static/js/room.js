@@ -172,7 +172,7 @@ function startSpeaking(again) {
 
 function handleEvent(event) {
   meeting.handle(event); // session.ready, meeting.ended, meeting.reopened, meeting_ended
-  for (const feature of features) feature.handle?.(event);
+  tellFeatures("handle", event);
   switch (event.type) {
     case "session.ready":
       me = event.participant.id;
@@ -208,6 +208,28 @@ function handleEvent(event) {
       break;
     default:
       break; // speech.stopped, pong, session.stopped: nothing to show
+  }
+}
+
+// A feature that fails to start is reported and left out: the room works without it.
+function startFeature(startIt) {
+  try {
+    return startIt();
+  } catch (error) {
+    reportError(error);
+    return null;
+  }
+}
+
+// Each feature in turn. A feature's error is reported (as an uncaught one would be) and stops
+// neither the room's own handling nor the other features.
+function tellFeatures(method, value) {
+  for (const feature of features) {
+    try {
+      feature[method]?.(value);
+    } catch (error) {
+      reportError(error);
+    }
   }
 }
 
@@ -397,12 +419,16 @@ function hideAlert() {
 function start() {
   // the person's own microphone processing, restored before the microphone can start
   if (els.processing) keepMicProcessingChoice(els.processing);
-  features = [startMentions(), startBookmarks(send), startTranslation(send)].filter(Boolean);
+  features = [
+    startFeature(startMentions),
+    startFeature(() => startBookmarks(send)),
+    startFeature(() => startTranslation(send)),
+  ].filter(Boolean);
   meeting = new MeetingState(room, { send, microphone: allowMicrophone, alert: showAlert });
   captions = new CaptionList(els.captions, {
     lowConfidence: Number(room.dataset.lowConfidence),
     // in this order: mentions marks the line, then translation may hide it until translated
-    beforeFinal: (shown) => features.forEach((feature) => feature.beforeFinal?.(shown)),
+    beforeFinal: (shown) => tellFeatures("beforeFinal", shown),
   });
   participants = new ParticipantList(els.participants);
   const settings = new CaptionSettings({ onApply: () => captions.keepNewestInView() });
