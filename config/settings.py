@@ -251,7 +251,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.storage.CompressedManifestModulesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG

@@ -50,7 +50,8 @@ def test_the_page_gives_segments_their_recording_and_a_play_button(client, cast)
     client.force_login(cast.dave)
     page = client.get("/m/weekly-sync/transcript/").content.decode()
     assert '<audio id="transcript-audio" controls' in page
-    assert 'src="/static/js/transcript-audio.js" defer' in page
+    # the page's one module entry starts the player where the page has one (transcript.js)
+    assert '<script type="module" src="/static/js/transcript.js"></script>' in page
     assert (
         f'id="segment-{heard.pk}" data-recording-url="{audio_url(recording)}" '
         'data-start-ms="1000" data-end-ms="2500"'

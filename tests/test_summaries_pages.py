@@ -135,7 +135,8 @@ def test_the_page_shows_progress_while_it_is_written(cast, settings):
         status = client_for(cast.dave).get(STATUS).json()
     assert "Writing the summary: part 2 of 5 done." in page
     assert 'data-status-url="/m/weekly-sync/summary/status.json"' in page
-    assert "js/summary.js" in page
+    # the transcript page's one module entry follows the progress where the page shows it
+    assert '<script type="module" src="/static/js/transcript.js"></script>' in page
     assert status == {"status": "running", "parts_done": 2, "parts_total": 5, "error": ""}
 
 

@@ -1,85 +1,87 @@
-// The caption-only view of a caption link: its read-only socket (docs/PROTOCOL.md, "Caption
-// links") and the last few lines, for a projector or a streaming overlay. No controls.
-"use strict";
+// The caption-only view of a caption link, and the page's entry: its read-only socket
+// (docs/PROTOCOL.md, "Caption links") and the last few lines, for a projector or a streaming
+// overlay. No controls.
+import { applyCaptionSettings } from "./caption-settings.js";
+import { CaptionList } from "./captions.js";
 
-(function () {
-  const view = document.getElementById("caption-view");
-  if (!view) return;
+const NOT_FOUND = 4404;
+const REVOKED = 4410;
+const TOO_MANY = 4429;
+const GONE_MESSAGE = "This caption link was revoked by a host of the meeting.";
+
+const view = document.getElementById("caption-view");
+const status = document.getElementById("caption-view-status");
+let captions = null;
+let retries = 0;
+let gone = false;
+// the server says why: revoked, or its maker is no longer a host of the meeting
+let goneMessage = GONE_MESSAGE;
+
+function say(text) {
+  status.textContent = text;
+  status.hidden = !text;
+}
+
+function handle(event) {
+  switch (event.type) {
+    case "viewer.ready":
+      retries = 0;
+      say(event.ended ? "The meeting has ended." : "");
+      for (const final of event.history) captions.show(final, true);
+      break;
+    case "caption.partial":
+      captions.show(event, false);
+      break;
+    case "caption.final":
+      captions.show(event, true, { live: true });
+      break;
+    case "meeting.ended":
+      say("The meeting has ended.");
+      break;
+    case "meeting.reopened":
+      say("");
+      break;
+    case "viewer.revoked":
+      gone = true;
+      goneMessage = event.message || GONE_MESSAGE;
+      break;
+  }
+}
+
+function stop(message) {
+  gone = true;
+  document.getElementById("captions").replaceChildren();
+  say(message);
+}
+
+function connect(wsUrl) {
+  const socket = new WebSocket(wsUrl);
+  socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
+  socket.addEventListener("close", (event) => {
+    if (gone || event.code === REVOKED || event.code === NOT_FOUND) {
+      stop(goneMessage);
+      return;
+    }
+    // back off, with jitter, so a restarted server is not met by every screen at once
+    const first = event.code === TOO_MANY ? 30000 : 1000;
+    const delay = Math.min(60000, first * 2 ** retries) * (0.75 + Math.random() / 2);
+    retries += 1;
+    say("Reconnecting…");
+    setTimeout(() => connect(wsUrl), delay);
+  });
+}
+
+function start() {
   const config = JSON.parse(document.getElementById("caption-view-config").textContent);
-  const status = document.getElementById("caption-view-status");
   const wsUrl = new URL(view.dataset.wsPath, location.href);
   wsUrl.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-
-  const NOT_FOUND = 4404;
-  const REVOKED = 4410;
-  const TOO_MANY = 4429;
-  const GONE_MESSAGE = "This caption link was revoked by a host of the meeting.";
-
-  window.CaptionSettings.apply({ size: config.size, lines: config.lines });
-  // a few lines more than are shown, so a line that grows keeps the ones above it
-  const maxLines = config.lines ? config.lines + 3 : 100;
-  const captions = new window.CaptionList(document.getElementById("captions"), {
+  applyCaptionSettings({ size: config.size, lines: config.lines });
+  captions = new CaptionList(document.getElementById("captions"), {
     lowConfidence: 0, // a view shows no confidence
-    maxLines,
+    // a few lines more than are shown, so a line that grows keeps the ones above it
+    maxLines: config.lines ? config.lines + 3 : 100,
   });
-  let retries = 0;
-  let gone = false;
-  // the server says why: revoked, or its maker is no longer a host of the meeting
-  let goneMessage = GONE_MESSAGE;
+  connect(wsUrl);
+}
 
-  function say(text) {
-    status.textContent = text;
-    status.hidden = !text;
-  }
-
-  function handle(event) {
-    switch (event.type) {
-      case "viewer.ready":
-        retries = 0;
-        say(event.ended ? "The meeting has ended." : "");
-        for (const final of event.history) captions.show(final, true);
-        break;
-      case "caption.partial":
-        captions.show(event, false);
-        break;
-      case "caption.final":
-        captions.show(event, true, { live: true });
-        break;
-      case "meeting.ended":
-        say("The meeting has ended.");
-        break;
-      case "meeting.reopened":
-        say("");
-        break;
-      case "viewer.revoked":
-        gone = true;
-        goneMessage = event.message || GONE_MESSAGE;
-        break;
-    }
-  }
-
-  function stop(message) {
-    gone = true;
-    document.getElementById("captions").replaceChildren();
-    say(message);
-  }
-
-  function connect() {
-    const socket = new WebSocket(wsUrl);
-    socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
-    socket.addEventListener("close", (event) => {
-      if (gone || event.code === REVOKED || event.code === NOT_FOUND) {
-        stop(goneMessage);
-        return;
-      }
-      // back off, with jitter, so a restarted server is not met by every screen at once
-      const first = event.code === TOO_MANY ? 30000 : 1000;
-      const delay = Math.min(60000, first * 2 ** retries) * (0.75 + Math.random() / 2);
-      retries += 1;
-      say("Reconnecting…");
-      setTimeout(connect, delay);
-    });
-  }
-
-  connect();
-})();
+if (view) start();

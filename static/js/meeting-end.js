@@ -1,9 +1,8 @@
 // The end of a meeting on the room page (docs/PROTOCOL.md: meeting.end, meeting.ended): the
 // host's End and Start-again buttons, and what every page does when the meeting ends or starts
 // again. room.js owns the connection and the microphone and hands both over as hooks.
-"use strict";
 
-window.MeetingState = class MeetingState {
+export class MeetingState {
   // hooks.send(message): false when not connected; hooks.microphone(allowed): stops the
   // microphone and disables it, or enables it again; hooks.alert(text): the room's alert.
   constructor(room, hooks) {
@@ -102,4 +101,4 @@ window.MeetingState = class MeetingState {
     this.els.announcer.textContent = "";
     setTimeout(() => (this.els.announcer.textContent = text.trim()), 50);
   }
-};
+}

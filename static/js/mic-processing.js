@@ -2,23 +2,21 @@
 // gain), kept in this browser like the caption size. The checkboxes hold the state: the
 // template checks the defaults, this restores the person's own choice over them, and room.js
 // reads the boxes whenever it opens the microphone (and reopens it when one changes).
-"use strict";
 
-(function () {
-  const form = document.getElementById("mic-processing");
-  if (!form) return; // a listener's page: no microphone, nothing to choose
-  const KEY = "mic-processing";
-  const boxes = [...form.querySelectorAll("input[type=checkbox]")];
+const KEY = "mic-processing";
 
-  function savedChoice() {
-    try {
-      const choice = JSON.parse(localStorage.getItem(KEY));
-      return choice && typeof choice === "object" ? choice : {};
-    } catch {
-      return {}; // not JSON (edited by hand): the defaults stand
-    }
+function savedChoice() {
+  try {
+    const choice = JSON.parse(localStorage.getItem(KEY));
+    return choice && typeof choice === "object" ? choice : {};
+  } catch {
+    return {}; // not JSON (edited by hand): the defaults stand
   }
+}
 
+/** Restores the person's choice into the form's boxes, and keeps each change they make. */
+export function keepMicProcessingChoice(form) {
+  const boxes = [...form.querySelectorAll("input[type=checkbox]")];
   const saved = savedChoice();
   for (const box of boxes) {
     // Only what the person set: an option added later starts at its default.
@@ -28,4 +26,4 @@
     const choice = Object.fromEntries(boxes.map((box) => [box.name, box.checked]));
     localStorage.setItem(KEY, JSON.stringify(choice));
   });
-})();
+}

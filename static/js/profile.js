@@ -1,24 +1,22 @@
-// The profile page: turning mention notifications on asks the browser for its permission,
-// from the person's own click or key press (browsers ignore requests made without one).
-"use strict";
+// The profile page's entry: turning mention notifications on asks the browser for its
+// permission, from the person's own click or key press (browsers ignore requests made without one).
 
-(function () {
-  const box = document.getElementById("id_mention_notifications");
-  const status = document.getElementById("notify-status");
-  if (!box || !status) return;
+const box = document.getElementById("id_mention_notifications");
+const status = document.getElementById("notify-status");
+const supported = "Notification" in window;
 
-  function say(permission) {
-    const messages = {
-      granted: "This browser will notify you while the room is in the background.",
-      denied: "This browser blocks notifications from this site: allow them in its site settings. Mentions are still highlighted in the room.",
-      // on, from another browser: this one was never asked
-      default: "This browser has not been asked yet: turn the box off and on again to allow it.",
-      unsupported: "This browser cannot show notifications. Mentions are still highlighted in the room.",
-    };
-    status.textContent = box.checked ? messages[permission] : "";
-  }
+function say(permission) {
+  const messages = {
+    granted: "This browser will notify you while the room is in the background.",
+    denied: "This browser blocks notifications from this site: allow them in its site settings. Mentions are still highlighted in the room.",
+    // on, from another browser: this one was never asked
+    default: "This browser has not been asked yet: turn the box off and on again to allow it.",
+    unsupported: "This browser cannot show notifications. Mentions are still highlighted in the room.",
+  };
+  status.textContent = box.checked ? messages[permission] : "";
+}
 
-  const supported = "Notification" in window;
+if (box && status) {
   box.addEventListener("change", async () => {
     if (!supported) return say("unsupported");
     if (box.checked && Notification.permission === "default") {
@@ -28,4 +26,4 @@
   });
   // Said on load too: the setting is on, but this browser may not have been asked yet.
   if (box.checked) say(supported ? Notification.permission : "unsupported");
-})();
+}

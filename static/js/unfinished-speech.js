@@ -6,19 +6,19 @@
 //
 // Positions are milliseconds of audio since this connection's session.start: the clock of the
 // server's speech.started events (audio_ms).
-"use strict";
 
-window.UnfinishedSpeech = class UnfinishedSpeech {
+export class UnfinishedSpeech {
   constructor() {
     this.KEEP_MS = 20000; // the most kept: an utterance is cut at 15 s
     this.LEAD_MS = 500; // kept before an utterance's reported start: the VAD's own lead-in
     this.QUIET_KEEP_MS = 2000; // kept with no utterance open: speech not reported yet
     this.GIVE_UP_MS = 30000; // an utterance with no final this long after its start came to nothing
-    this.restart(16000);
+    this.restart();
   }
 
-  // A new session.start on a connection: a new clock.
-  restart(sampleRate) {
+  // A new session.start on a connection: a new clock. Until one gives the capture's rate, the
+  // rate the speech engine wants.
+  restart(sampleRate = 16000) {
     this.sampleRate = sampleRate;
     this.clock = 0;
     this.frames = []; // {at, ms, pcm}
@@ -67,4 +67,4 @@ window.UnfinishedSpeech = class UnfinishedSpeech {
     this.restart(this.sampleRate);
     return { frames, missedMs };
   }
-};
+}
