@@ -188,6 +188,12 @@ else:
         }
     }
 
+# Leases (presence, users' connections, chosen languages) and the live limits' counts
+# (meetings/live_state.py): in Redis, shared by every process; the demo's in its one process.
+LIVE_STATE_BACKEND = (
+    "meetings.live_state.MemoryLiveState" if EMBEDDED else "meetings.live_state.RedisLiveState"
+)
+
 # Rate limits (django-ratelimit) count in the cache, shared by every process.
 if EMBEDDED:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

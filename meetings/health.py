@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import connection
+
+from .redis_client import connect
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -32,7 +33,7 @@ def check_channel_layer() -> dict[str, Any]:
         return {"ok": True, "backend": "in-memory"}
     try:
         for host in config["CONFIG"]["hosts"]:
-            client = redis.Redis.from_url(
+            client = connect(
                 host,
                 socket_timeout=CHECK_TIMEOUT_SECONDS,
                 socket_connect_timeout=CHECK_TIMEOUT_SECONDS,

@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils import timezone
 
-from meetings import actions
+from meetings import actions, live_state
 from meetings.models import Meeting
 
 from . import presence
@@ -33,7 +33,7 @@ def idle_limit() -> timedelta:
 def end_idle_meetings() -> list[Meeting]:
     """End every live room with no final, nobody in it and nobody having been in it for
     MEETING_IDLE_END_MINUTES. Returns the meetings this call ended."""
-    if settings.EMBEDDED:
+    if not live_state.backend().shared:
         # The demo's presence lives in the web process, out of the worker's sight: there,
         # meetings end when a host ends them.
         return []

@@ -1,33 +1,18 @@
-"""Per-user limits shared by every server process (in Redis), the audio-rate budget, and the
-paid engine's minutes."""
+"""Per-user limits shared by every server process (counted in :mod:`meetings.live_state`), the
+audio-rate budget, and the paid engine's minutes."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import secrets
 import time
 
-import redis.asyncio as redis
 from django.conf import settings
 
 from meetings.budget import PAID_SECONDS
+from meetings.live_state import backend
 
 WINDOW_SECONDS = 60
-# A sliding log: at most ARGV[3] entries in any window, counted and added atomically.
-TAKE = """
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-# The embedded demo has one process and no Redis.
-_local_log: dict[tuple[str, int], list[float]] = {}
 
 #: bookmarks one user may add in any 60 s: a person marks moments, a script would flood the room
 BOOKMARKS_PER_MINUTE = 20
@@ -83,22 +68,8 @@ async def allow_caption_view(link_id: int, per_minute: int) -> bool:
 
 async def _take(kind: str, user_id: int, limit: int) -> bool:
     """One more of ``kind`` for the user, if fewer than ``limit`` in the last 60 s."""
-    now = time.time()
-    if settings.EMBEDDED:
-        log = [t for t in _local_log.get((kind, user_id), []) if t > now - WINDOW_SECONDS]
-        _local_log[(kind, user_id)] = log
-        if len(log) >= limit:
-            return False
-        log.append(now)
-        return True
     key = f"{settings.REDIS_KEY_PREFIX}:{kind}:{user_id}"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        return bool(
-            await client.eval(TAKE, 1, key, now, WINDOW_SECONDS, limit, secrets.token_hex(8))
-        )
-    finally:
-        await client.aclose()
+    return await backend().take(key, WINDOW_SECONDS, limit)
 
 
 class AudioBudget:
