@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
+from meetings.actions import send_on_commit
 from meetings.models import Meeting, User
 
 from . import events
@@ -31,11 +28,5 @@ def do_revoke_link(link: CaptionLink) -> bool:
     """Revoke the link and close every viewer that has it open, on every server process."""
     if not link.revoke():
         return False
-
-    def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(
-            events.link_group(link.pk), {"type": events.LINK_REVOKED}
-        )
-
-    transaction.on_commit(send)
+    send_on_commit(events.link_group(link.pk), {"type": events.LINK_REVOKED})
     return True

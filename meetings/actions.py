@@ -7,6 +7,8 @@ functions here send to a channel-layer group; the payloads come from :mod:`meeti
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -23,16 +25,28 @@ RoomEvent = (
 )
 
 
+def send_on_commit(group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to a channel-layer group once the surrounding transaction commits.
+
+    The one way a write is told to open connections, for this module and the apps' actions:
+    a connection that hears of it reads what was committed, and a rolled-back write is never
+    told. Outside a transaction it is sent at once.
+    """
+    transaction.on_commit(lambda: async_to_sync(get_channel_layer().group_send)(group, message))
+
+
+async def send_now(group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to a group now: for what is not stored (partials, presence, failures)."""
+    await get_channel_layer().group_send(group, message)
+
+
 def send_event_on_commit(meeting_id: int, event: RoomEvent) -> None:
     """Broadcast to the room once the surrounding transaction commits."""
-    transaction.on_commit(lambda: _send_to_room(meeting_id, event))
+    send_on_commit(events.room_group(meeting_id), _room_message(event))
 
 
-def _send_to_room(meeting_id: int, event: RoomEvent) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        events.room_group(meeting_id),
-        {"type": events.handler_name(event["type"]), "event": event},
-    )
+def _room_message(event: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": events.handler_name(event["type"]), "event": event}
 
 
 async def announce(
@@ -40,9 +54,7 @@ async def announce(
     event: events.CaptionPartial | events.SpeechEvent | events.ParticipantEvent,
 ) -> None:
     """Tell the room something that is not stored: partials, speech and presence."""
-    await get_channel_layer().group_send(
-        events.room_group(meeting_id), {"type": events.handler_name(event["type"]), "event": event}
-    )
+    await send_now(events.room_group(meeting_id), _room_message(event))
 
 
 # --- The live transcript --------------------------------------------------------------------
@@ -158,7 +170,7 @@ def do_end_meeting(meeting: Meeting, by: User | None) -> bool:
 
 def _tell_meeting_ended(meeting: Meeting, by: User | None, event: events.MeetingEnded) -> None:
     """The room first, then the apps built on the core (summaries queue the summary)."""
-    _send_to_room(meeting.pk, event)
+    async_to_sync(send_now)(events.room_group(meeting.pk), _room_message(event))
     # the meeting has ended whatever a receiver does: its failure is logged, not raised
     for receiver, result in signals.meeting_ended.send_robust(Meeting, meeting=meeting, by=by):
         if isinstance(result, Exception):
@@ -200,12 +212,7 @@ def notify_access_changed_on_commit(user_id: int) -> None:
 
     Consumers listen on the user's group and close (or stop taking audio) within a moment.
     """
-
-    def send() -> None:
-        layer = get_channel_layer()
-        async_to_sync(layer.group_send)(events.user_group(user_id), {"type": events.ACCESS_CHANGED})
-
-    transaction.on_commit(send)
+    send_on_commit(events.user_group(user_id), {"type": events.ACCESS_CHANGED})
 
 
 def do_set_role(meeting: Meeting, user: User, role: str) -> Membership:

@@ -1,17 +1,16 @@
 """Storing a translation, then telling the connections that chose its language.
 
-Like :mod:`meetings.actions`: only the functions here send to a channel-layer group, and a
-stored translation is announced once its transaction commits.
+Like :mod:`meetings.actions`, whose helpers send for it: only the functions here tell the
+language's group, and a stored translation is announced once its transaction commits.
 """
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from meetings import events
+from meetings.actions import send_now, send_on_commit
 from meetings.models import Segment
 
 from .models import Translation
@@ -41,23 +40,17 @@ def do_store_translation(segment: Segment, language: str, text: str, model: str)
             translation.save(update_fields=["text", "source_text", "model", "created_at"])
         event = events.caption_translated(segment, language, text)
         group = events.translation_group(segment.meeting_id, language)
-        transaction.on_commit(lambda: _send(group, event))
+        send_on_commit(group, {"type": events.handler_name(event["type"]), "event": event})
     return translation
 
 
 async def announce_translation_failed(meeting_id: int, language: str, message: str) -> None:
     """Tell those who chose ``language`` that its captions are not translated now."""
-    await get_channel_layer().group_send(
+    await send_now(
         events.translation_group(meeting_id, language),
         {
             "type": TRANSLATION_FAILED,
             "event": events.error_event("translation_failed", message),
             "language": language,
         },
-    )
-
-
-def _send(group: str, event: events.CaptionTranslated) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        group, {"type": events.handler_name(event["type"]), "event": event}
     )
