@@ -21,10 +21,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from meetings import events as room_events
-from meetings import queries
 from transcription.live import limits
 
-from . import events
+from . import events, queries
 from .models import CaptionLink
 
 logger = logging.getLogger(__name__)
@@ -152,22 +151,12 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
     async def _send(self, event: Any) -> None:
         await self.send(text_data=json.dumps(event))
 
-    @database_sync_to_async
-    def _active_link(self) -> CaptionLink | None:
-        return CaptionLink.active_for_token(self.scope["url_route"]["kwargs"]["token"])
+    async def _active_link(self) -> CaptionLink | None:
+        token = self.scope["url_route"]["kwargs"]["token"]
+        return await database_sync_to_async(queries.active_link)(token)
 
-    @database_sync_to_async
-    def _why_stopped(self) -> str:
-        # read afresh: the maker's account and roles are what changed
-        links = CaptionLink.objects.select_related("meeting", "created_by")
-        fresh = links.filter(pk=self.link.pk).first()
-        return "revoked" if fresh is None else fresh.why_stopped()
+    async def _why_stopped(self) -> str:
+        return await database_sync_to_async(queries.why_link_stopped)(self.link.pk)
 
-    @database_sync_to_async
-    def _ready(self) -> events.ViewerReady:
-        meeting = self.link.meeting
-        finals = queries.recent_finals(meeting, events.HISTORY_LINES)
-        return events.viewer_ready(
-            meeting.ended_at is not None,
-            [room_events.caption_final(segment) for segment in finals],
-        )
+    async def _ready(self) -> events.ViewerReady:
+        return await database_sync_to_async(queries.viewer_ready)(self.link)

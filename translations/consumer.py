@@ -28,7 +28,7 @@ from transcription.live.presence import lease_seconds
 from .actions import announce_translation_failed
 from .languages import is_offered
 from .live import LanguageLease, chosen_languages
-from .models import Translation
+from .queries import stored_translations
 from .translate import translate_once_async
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class TranslationMixin:
         segments = await database_sync_to_async(queries.recent_finals)(
             self.meeting, settings.CAPTIONS_HISTORY
         )
-        stored = await database_sync_to_async(Translation.objects.for_segments)(segments, language)
+        stored = await database_sync_to_async(stored_translations)(segments, language)
         for segment in segments:
             if segment.pk in stored:
                 text = stored[segment.pk].text

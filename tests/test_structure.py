@@ -1,0 +1,75 @@
+"""The rules of docs/ARCHITECTURE.md that import-linter cannot check, read from the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ["meetings", "transcription", "caption_views", "summaries", "translations", "subtitles"]
+#: the modules of the WebSocket consumers and the mixins that make them up
+CONSUMER_MODULES = {
+    "transcription/live/consumers.py",
+    "transcription/live/endpoints.py",
+    "transcription/live/rights.py",
+    "transcription/live/speaker.py",
+    "caption_views/consumers.py",
+    "translations/consumer.py",
+}
+
+
+def sources() -> dict[str, ast.Module]:
+    found = {}
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" not in path.parts:
+                found[str(path.relative_to(ROOT))] = ast.parse(path.read_text())
+    return found
+
+
+def attributes(tree: ast.Module, name: str) -> list[int]:
+    """Lines where ``<anything>.name`` is used."""
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name]
+
+
+def calls_of(tree: ast.Module, names: set[str]) -> list[int]:
+    """Lines that call a function of one of ``names``, plainly or as an attribute."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in names:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_core_actions_call_group_send():
+    sending = {path for path, tree in sources().items() if attributes(tree, "group_send")}
+    assert sending == {"meetings/actions.py"}
+
+
+def test_only_actions_modules_send_to_groups():
+    # the core's helpers (meetings.actions.send_on_commit, send_now) are the apps' one way
+    senders = {
+        path
+        for path, tree in sources().items()
+        if calls_of(tree, {"send_on_commit", "send_now"})
+    }
+    assert senders == {"meetings/actions.py", "caption_views/actions.py", "translations/actions.py"}
+
+
+def test_consumers_touch_no_orm():
+    trees = sources()
+    consumers = {path for path, tree in trees.items() if _imports_channels_consumer(tree)}
+    # every module that defines a consumer is in the list, and the list names real files
+    assert consumers <= CONSUMER_MODULES <= set(trees)
+    reaching = {path: attributes(trees[path], "objects") for path in CONSUMER_MODULES}
+    assert {path: lines for path, lines in reaching.items() if lines} == {}
+
+
+def _imports_channels_consumer(tree: ast.Module) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom) and (node.module or "").startswith("channels.generic")
+        for node in ast.walk(tree)
+    )
