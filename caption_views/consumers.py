@@ -21,22 +21,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from meetings import events as room_events
+from meetings.close_codes import CloseCode
 from transcription.live import limits
 
 from . import events, queries
 from .models import CaptionLink
 
 logger = logging.getLogger(__name__)
-
-
-class ViewerCloseCode:
-    #: unknown or revoked when connecting, as the page is a 404
-    NOT_FOUND = 4404
-    #: revoked, or its maker no longer a host, while open
-    REVOKED = 4410
-    TOO_MANY = 4429
-    #: the viewer sent something: it may only listen
-    READ_ONLY = 4405
 
 
 #: new connections per link in any 60 s, over every process: a projector that reconnects now
@@ -63,10 +54,10 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
         await self.accept()
         link = await self._active_link()
         if link is None:
-            await self.close(ViewerCloseCode.NOT_FOUND)
+            await self.close(CloseCode.NOT_FOUND)
             return
         if not await limits.allow_caption_view(link.pk, CONNECTS_PER_MINUTE):
-            await self.close(ViewerCloseCode.TOO_MANY)
+            await self.close(CloseCode.TOO_MANY)
             return
         await self.channel_layer.group_add(events.link_group(link.pk), self.channel_name)
         await self.channel_layer.group_add(
@@ -81,7 +72,7 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
         # connection: one committed between the first look and joining the groups would
         # otherwise be missed.
         if await self._active_link() is None:
-            await self.close(ViewerCloseCode.NOT_FOUND)
+            await self.close(CloseCode.NOT_FOUND)
             return
         await self._send(await self._ready())
         self.recheck = asyncio.create_task(self._recheck_now_and_then())
@@ -100,7 +91,7 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # read-only: no audio, no messages; a client that sends any is not a caption view
-        await self.close(ViewerCloseCode.READ_ONLY)
+        await self.close(CloseCode.READ_ONLY)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -119,7 +110,7 @@ class CaptionViewerConsumer(AsyncWebsocketConsumer):
     async def _stop(self, message: str) -> None:
         self.stopped = True
         await self._send(events.viewer_revoked(message))
-        await self.close(ViewerCloseCode.REVOKED)
+        await self.close(CloseCode.REVOKED)
 
     async def _check_link(self) -> None:
         try:

@@ -1,15 +1,23 @@
-"""The close codes of docs/PROTOCOL.md, one connection at a time."""
+"""The close codes of docs/PROTOCOL.md, one connection at a time, and the pages that get them
+from the server's one definition (meetings/close_codes.py)."""
 
 from __future__ import annotations
 
-import pytest
-from channels.db import database_sync_to_async
+import json
+import re
+from pathlib import Path
 
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from caption_views.models import CaptionLink
+from meetings.close_codes import CloseCode, for_pages
 from meetings.models import ApiToken
 
 from .base import communicator
 
-pytestmark = pytest.mark.asyncio
+ROOT = Path(__file__).resolve().parent.parent
+SERVED = re.compile(r'<script id="close-codes" type="application/json">(.*?)</script>', re.S)
 
 
 async def close_code(comm) -> int | None:
@@ -118,3 +126,37 @@ async def test_session_ready_counts_who_is_in_the_room(live_cast):
         pass
     assert event["participant"]["name"] == "Bob" and event["participant"]["connections"] == 0
     await first.disconnect()
+
+
+def served_codes(html: str) -> dict:
+    found = SERVED.findall(html)
+    assert len(found) == 1
+    return json.loads(found[0])
+
+
+def test_the_room_and_caption_link_pages_serve_the_servers_codes(cast):
+    client = Client()
+    client.force_login(cast.bob)
+    room = client.get("/m/weekly-sync/")
+    assert room.status_code == 200
+    _, raw = CaptionLink.issue(cast.meeting, cast.alice, "")
+    view = Client().get(f"/captions/{raw}/")
+    assert view.status_code == 200
+    for page in (room, view):
+        assert served_codes(page.content.decode()) == for_pages()
+    codes = for_pages()
+    assert codes["codes"]["TOO_MANY"] == 4429 and codes["codes"]["REVOKED"] == 4410
+    assert codes["messages"]["4401"] == "You are logged out. Log in again to rejoin the meeting."
+    assert codes["final"] == [4401, 4403, 4404, 4410]
+
+
+def test_the_browser_code_keeps_no_close_code_of_its_own():
+    for path in (ROOT / "static" / "js").glob("*.js"):
+        numbers = {int(n) for n in re.findall(r"\b(\d{4})\b", path.read_text())}
+        assert not numbers & {int(code) for code in CloseCode}, path.name
+
+
+def test_the_protocol_lists_every_close_code():
+    protocol = (ROOT / "docs" / "PROTOCOL.md").read_text()
+    listed = {int(n) for n in re.findall(r"^\| (\d{4}) \|", protocol, re.M)}
+    assert listed == {int(code) for code in CloseCode}

@@ -3,10 +3,8 @@
 // overlay. No controls.
 import { applyCaptionSettings } from "./caption-settings.js";
 import { CaptionList } from "./captions.js";
+import { closeCodes } from "./close-codes.js";
 
-const NOT_FOUND = 4404;
-const REVOKED = 4410;
-const TOO_MANY = 4429;
 const GONE_MESSAGE = "This caption link was revoked by a host of the meeting.";
 
 const view = document.getElementById("caption-view");
@@ -58,12 +56,14 @@ function connect(wsUrl) {
   const socket = new WebSocket(wsUrl);
   socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
   socket.addEventListener("close", (event) => {
-    if (gone || event.code === REVOKED || event.code === NOT_FOUND) {
+    const { codes, final } = closeCodes();
+    // unknown, revoked, or stopped while open: only a new link helps
+    if (gone || final.includes(event.code)) {
       stop(goneMessage);
       return;
     }
     // back off, with jitter, so a restarted server is not met by every screen at once
-    const first = event.code === TOO_MANY ? 30000 : 1000;
+    const first = event.code === codes.TOO_MANY ? 30000 : 1000;
     const delay = Math.min(60000, first * 2 ** retries) * (0.75 + Math.random() / 2);
     retries += 1;
     say("Reconnecting…");

@@ -5,6 +5,7 @@
 import { startBookmarks } from "./bookmarks.js";
 import { CaptionSettings } from "./caption-settings.js";
 import { CaptionList } from "./captions.js";
+import { closeCodes } from "./close-codes.js";
 import { MeetingState } from "./meeting-end.js";
 import { startMentions } from "./mentions.js";
 import { keepMicProcessingChoice } from "./mic-processing.js";
@@ -39,16 +40,6 @@ const FRAME_MS = 100;
 const PING_EVERY_MS = 20000;
 const MAX_QUEUED_FRAMES = 200; // 20 s of audio kept while the connection is down
 const MAX_RESENT_MS = 25000; // within the server's CAPTIONS_AUDIO_BURST_SECONDS (30)
-const RETRY_CODES_NEVER = new Set([4401, 4403, 4404]);
-const TOO_MANY = 4429;
-const CLOSE_MESSAGES = {
-  4401: "You are logged out. Log in again to rejoin the meeting.",
-  4403: "You are not a participant of this meeting.",
-  4404: "This meeting does not exist any more.",
-  4408: "The connection was idle for too long.",
-  4429: "Too many connections or too much audio from your account.",
-  1009: "A message was too large for the server.",
-};
 
 let socket = null;
 let retries = 0;
@@ -97,9 +88,10 @@ function onClose(event) {
   // not finished is sent again. A server that closes properly finishes it itself.
   if (capture && event.code === 1006) replay = unfinished.takeForReplay();
   // The server says why it closes (an error event) just before it does.
-  const reason = (event.code >= 4000 && lastError && lastError.message) || CLOSE_MESSAGES[event.code];
+  const { codes, messages, final } = closeCodes();
+  const reason = (event.code >= 4000 && lastError && lastError.message) || messages[event.code];
   lastError = null;
-  if (RETRY_CODES_NEVER.has(event.code)) {
+  if (final.includes(event.code)) {
     setStatus("closed", "Disconnected");
     showAlert(reason);
     stopCapture();
@@ -108,7 +100,7 @@ function onClose(event) {
   const delay = retryDelay(event.code);
   retries += 1;
   const seconds = Math.ceil(delay / 1000);
-  if (event.code === TOO_MANY) {
+  if (event.code === codes.TOO_MANY) {
     setStatus("waiting", `Not connected. Trying again in ${seconds} s…`);
     showAlert(`${reason} This page tries again in ${seconds} s.`);
   } else {
@@ -120,7 +112,8 @@ function onClose(event) {
 
 function retryDelay(code) {
   // Backoff with jitter (no stampede on a restarted server); 30 s first when refused as too many.
-  const [first, most] = code === TOO_MANY ? [30000, 300000] : [1000, 30000];
+  const tooMany = code === closeCodes().codes.TOO_MANY;
+  const [first, most] = tooMany ? [30000, 300000] : [1000, 30000];
   return Math.min(most, first * 2 ** retries) * (0.75 + Math.random() / 2);
 }
 

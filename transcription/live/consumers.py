@@ -28,6 +28,7 @@ from django.http import Http404
 from config import log_context
 from meetings import events, queries
 from meetings.access import Access
+from meetings.close_codes import CloseCode
 
 from .. import metrics
 from ..engines import PAID_ENGINES
@@ -50,7 +51,7 @@ from .messages import (
     Stop,
     parse_message,
 )
-from .rights import CloseCode, RightsMixin
+from .rights import RightsMixin
 from .speaker import SpeakerSession
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""A connection's rights while it is open: close codes, and taking rights away at once.
+"""A connection's rights while it is open: taking rights away at once, with its close code.
 
 A revocation (removed from the meeting, demoted, logged out, deactivated) reaches every open
 connection of the user through their group (``meetings.actions.notify_access_changed_on_commit``);
@@ -18,21 +18,13 @@ from django.http import Http404
 
 from meetings import events, queries
 from meetings.access import Access
+from meetings.close_codes import CloseCode
 from meetings.ws_auth import credentials_still_valid
 
 if TYPE_CHECKING:
     from meetings.models import User
 
 logger = logging.getLogger(__name__)
-
-
-class CloseCode:
-    NOT_AUTHENTICATED = 4401
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    IDLE = 4408
-    TOO_MANY = 4429
-    TOO_BIG = 1009
 
 
 REVOKED_MESSAGES = {

@@ -1,0 +1,52 @@
+"""Every close code the service's WebSockets end with, and what the pages say of them.
+
+One definition for the server (the room's and the personal socket's consumer, the caption
+viewer's) and the browser: the room and caption-link pages get :func:`for_pages` as JSON
+(``{% close_codes %}``, read by ``static/js/close-codes.js``). docs/PROTOCOL.md lists them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class CloseCode(IntEnum):
+    #: a frame over the size limit (Daphne's own code for it)
+    TOO_BIG = 1009
+    NOT_AUTHENTICATED = 4401
+    #: not a participant, or a listener that sent audio
+    FORBIDDEN = 4403
+    #: no such meeting; an unknown or revoked caption link
+    NOT_FOUND = 4404
+    #: a caption viewer sent something: it may only listen
+    READ_ONLY = 4405
+    IDLE = 4408
+    #: a caption link revoked, or its maker no longer a host, while open
+    REVOKED = 4410
+    TOO_MANY = 4429
+
+
+#: after these a page does not connect again: only a person can change what caused them
+FINAL = frozenset(
+    {CloseCode.NOT_AUTHENTICATED, CloseCode.FORBIDDEN, CloseCode.NOT_FOUND, CloseCode.REVOKED}
+)
+
+#: what the room page says of a close the server gave no reason for (an error event first)
+PAGE_MESSAGES = {
+    CloseCode.NOT_AUTHENTICATED: "You are logged out. Log in again to rejoin the meeting.",
+    CloseCode.FORBIDDEN: "You are not a participant of this meeting.",
+    CloseCode.NOT_FOUND: "This meeting does not exist any more.",
+    CloseCode.IDLE: "The connection was idle for too long.",
+    CloseCode.TOO_MANY: "Too many connections or too much audio from your account.",
+    CloseCode.TOO_BIG: "A message was too large for the server.",
+}
+
+
+def for_pages() -> dict[str, Any]:
+    """The codes by name, the page's messages by code, and the codes not to retry after."""
+    return {
+        "codes": {code.name: code.value for code in CloseCode},
+        "messages": {str(code.value): text for code, text in PAGE_MESSAGES.items()},
+        "final": sorted(code.value for code in FINAL),
+    }
