@@ -5,6 +5,7 @@ It runs without DEBUG over plain http, with a SECRET_KEY it generates into .env 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,8 +17,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 from dotenv import dotenv_values
+from websockets.sync.client import ClientConnection, connect
 
 from .servers import free_port
 
@@ -131,3 +135,76 @@ def test_it_runs_without_debug_and_keeps_its_generated_key(tmp_path, demo_sites)
 
 def test_the_env_file_is_not_committed():
     assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_the_embedded_demo_captions_a_room_end_to_end(tmp_path, demo_sites, monkeypatch):
+    """SQLite, the in-memory channel layer and live state: sign up, open a room, speak, read
+    the caption live on a second connection and then in the transcript."""
+    # the demo's engine without a model: what it says is scripted, what it hears is real audio
+    monkeypatch.setenv("TRANSCRIPTION_ENGINE", "scripted")
+    port = free_port()
+    with (
+        demo_sites(tmp_path, port, tmp_path / "serve.log") as base,
+        httpx.Client(base_url=base, trust_env=False, follow_redirects=True) as web,
+    ):
+        assert "Demo admin created" in (tmp_path / "serve.log").read_text()
+        post_form(web, "/accounts/signup/", SIGNUP)
+        room = post_form(web, "/meetings/new/", {"title": "Demo standup", "language": "en"})
+        slug = room.url.path.strip("/").rsplit("/", 1)[-1]
+        assert room.url.path == f"/m/{slug}/" and 'id="close-codes"' in room.text
+
+        socket_url = f"ws://127.0.0.1:{port}/ws/meetings/{slug}/"
+        headers = {"Cookie": f"sessionid={web.cookies['sessionid']}"}
+        with (
+            connect(socket_url, origin=base, additional_headers=headers, proxy=None) as speaker,
+            connect(socket_url, origin=base, additional_headers=headers, proxy=None) as listener,
+        ):
+            assert next_event(speaker, "session.ready")["participant"]["role"] == "host"
+            ready = next_event(listener, "session.ready")
+            # both connections hold a presence lease in the demo's own memory
+            assert [p["connections"] for p in ready["participants"]] == [2]
+            speaker.send(json.dumps({"type": "session.start", "sample_rate": 16000}))
+            for frame in speech_then_silence():
+                speaker.send(frame)
+            speaker.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            heard = next_event(listener, "caption.final")
+        assert heard["text"] == SCRIPTED_LINE
+        assert heard["speaker"]["name"] == "Demo Person"
+
+        transcript = web.get(f"/m/{slug}/transcript/")
+        assert transcript.status_code == 200
+        assert SCRIPTED_LINE in transcript.text
+
+
+SIGNUP = {
+    "username": "demo-person",
+    "display_name": "Demo Person",
+    "password1": "a long demo passphrase",
+    "password2": "a long demo passphrase",
+}
+SCRIPTED_LINE = "This caption was scripted: no speech model heard it."
+
+
+def post_form(web: httpx.Client, path: str, fields: dict[str, str]) -> httpx.Response:
+    """Post a form as its page would, with the CSRF token; the page it leads to."""
+    web.get(path).raise_for_status()
+    response = web.post(path, data={**fields, "csrfmiddlewaretoken": web.cookies["csrftoken"]})
+    assert response.status_code == 200 and response.history, response.text
+    return response
+
+
+def speech_then_silence() -> Iterator[bytes]:
+    """1.5 s of a loud tone, then 1.5 s of silence, in 100 ms frames of 16 kHz PCM16."""
+    t = np.arange(1600) / 16000
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+    yield from [tone] * 15
+    yield from [bytes(3200)] * 15
+
+
+def next_event(socket: ClientConnection, kind: str) -> dict:
+    """The next event of ``kind`` (within 30 s), past the others."""
+    deadline = time.monotonic() + 30
+    while True:
+        event = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if event["type"] == kind:
+            return event
