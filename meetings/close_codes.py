@@ -7,11 +7,13 @@ viewer's) and the browser: the room and caption-link pages get :func:`for_pages`
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 
-class CloseCode(IntEnum):
+class CloseCode:
+    """The codes by name: plain ints, as Daphne (autobahn) refuses to close with an int subclass
+    (an IntEnum's member would end the socket with 1011 instead)."""
+
     #: a frame over the size limit (Daphne's own code for it)
     TOO_BIG = 1009
     NOT_AUTHENTICATED = 4401
@@ -26,6 +28,9 @@ class CloseCode(IntEnum):
     REVOKED = 4410
     TOO_MANY = 4429
 
+
+#: name → code, every one of them
+CODES = {name: code for name, code in vars(CloseCode).items() if name.isupper()}
 
 #: after these a page does not connect again: only a person can change what caused them
 FINAL = frozenset(
@@ -46,7 +51,7 @@ PAGE_MESSAGES = {
 def for_pages() -> dict[str, Any]:
     """The codes by name, the page's messages by code, and the codes not to retry after."""
     return {
-        "codes": {code.name: code.value for code in CloseCode},
-        "messages": {str(code.value): text for code, text in PAGE_MESSAGES.items()},
-        "final": sorted(code.value for code in FINAL),
+        "codes": dict(CODES),
+        "messages": {str(code): text for code, text in PAGE_MESSAGES.items()},
+        "final": sorted(FINAL),
     }
