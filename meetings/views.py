@@ -6,8 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db import connection
 from django.http import (
     Http404,
     HttpRequest,
@@ -46,6 +44,7 @@ from .models import (
     User,
     new_join_code,
 )
+from .search import transcript_search
 from .text import without_controls
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -310,43 +309,12 @@ def _transcript_url(meeting: Meeting, version_id) -> str:
     return f"{url}?version={version_id}" if version_id else url
 
 
-# Markers that cannot occur in speech; the template escapes the text, then turns them into <mark>.
-HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"
-
-
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     # PostgreSQL takes no NUL in a query; no control character helps a search
     query = without_controls(request.GET.get("q", "")).strip()
     results = transcript_search(request.user, query) if query else []
     return render(request, "meetings/search.html", {"query": query, "results": results})
-
-
-def transcript_search(user, query: str, limit: int = 50):
-    """The user's meetings' segments that match, best first (Postgres full-text search)."""
-    segments = Segment.objects.filter(meeting__in=Meeting.objects.for_user(user)).select_related(
-        "meeting", "version"
-    )
-    if connection.vendor != "postgresql":
-        return segments.filter(text__icontains=query).order_by("-meeting__created_at")[:limit]
-    vector = SearchVector("text", config="english")
-    search_query = SearchQuery(query, config="english", search_type="websearch")
-    return (
-        segments.annotate(
-            document=vector,
-            rank=SearchRank(vector, search_query),
-            headline=SearchHeadline(
-                "text",
-                search_query,
-                config="english",
-                start_sel=HIGHLIGHT_START,
-                stop_sel=HIGHLIGHT_STOP,
-                highlight_all=True,
-            ),
-        )
-        .filter(document=search_query)
-        .order_by("-rank", "-meeting__created_at", "start_ms")[:limit]
-    )
 
 
 OWNER_STAYS_HOST = "The owner of a meeting is always its host and cannot be removed."
