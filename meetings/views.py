@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseForbidden,
     HttpResponseRedirect,
     JsonResponse,
@@ -208,6 +210,8 @@ def render_transcript(
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
+        "subtitle_formats": ("srt", "vtt"),
+        "subtitle_line_length": exports.SUBTITLE_LINE_LENGTH,
         "pending": pending or {},
         # the languages its exports are offered in (translations)
         **extensions.transcript_page(meeting),
@@ -246,6 +250,9 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
         raise Http404("No such export format")
     version = _version_or_404(access.meeting, request.GET.get("version"))
     translation = request.GET.get("translation", "")
+    line_length = request.GET.get("line_length", "")
+    if line_length and not (re.fullmatch("[0-9]{2,3}", line_length) and int(line_length) >= 10):
+        return HttpResponseBadRequest("line_length is a number of characters, from 10 to 999.")
     try:
         body, filename = queries.transcript_export(
             access.meeting,
@@ -253,6 +260,7 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
             fmt,
             translation,
             refusal=lambda: extensions.translation_refusal(request, access.meeting.pk),
+            line_length=int(line_length) if line_length else None,
         )
     except ExportRefused as refused:
         return HttpResponse(
