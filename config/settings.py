@@ -406,7 +406,7 @@ PAID_ENGINE_SESSIONS_PER_MINUTE = envint("PAID_ENGINE_SESSIONS_PER_MINUTE", "10"
 SUMMARY_RATE_LIMIT = envrate("SUMMARY_RATE_LIMIT", "10/h")
 TRANSLATED_EXPORT_RATE_LIMIT = envrate("TRANSLATED_EXPORT_RATE_LIMIT", "30/h")
 # the languages a listener may have the captions translated into (ISO 639-1 codes)
-TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh")
+TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh,th")
 if not all(re.fullmatch(r"[a-z]{2,3}", code) for code in TRANSLATION_LANGUAGES):
     raise ImproperlyConfigured("TRANSLATION_LANGUAGES: ISO 639-1 codes such as fr,de,es")
 
