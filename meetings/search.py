@@ -1,6 +1,8 @@
 """Searching transcripts, each meeting in its own language.
 
-A meeting's language chooses how its segments are searched (docs/ARCHITECTURE.md, "Search"):
+A segment's language (its meeting's, or the one detected in a meeting that detects it) chooses
+how it is searched (docs/ARCHITECTURE.md, "Search"); ``Segment.search_config`` keeps the choice,
+which an index on ``to_tsvector(search_config, text)`` serves:
 
 * a language PostgreSQL stems (english, french, german, ...) through that text search
   configuration, so "meetings" finds "meeting" in English and "réunions" finds "réunion" in
@@ -15,58 +17,31 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchConfig,
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+)
 from django.db import connection
 from django.db.models import Case, F, FloatField, Q, TextField, Value, When
 
+from . import languages
 from .models import Meeting, Segment
 
 # Markers that cannot occur in speech; the template escapes the text, then turns them into <mark>.
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"
 
-#: ISO 639-1 codes -> PostgreSQL's text search configurations (those it ships, with a stemmer)
-CONFIGS = {
-    "ar": "arabic",
-    "ca": "catalan",
-    "da": "danish",
-    "de": "german",
-    "el": "greek",
-    "en": "english",
-    "es": "spanish",
-    "eu": "basque",
-    "fi": "finnish",
-    "fr": "french",
-    "ga": "irish",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "hy": "armenian",
-    "id": "indonesian",
-    "it": "italian",
-    "lt": "lithuanian",
-    "ne": "nepali",
-    "nl": "dutch",
-    "nn": "norwegian",
-    "no": "norwegian",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
-#: languages written without spaces between words: searched as substrings (trigram index)
-SPACELESS = frozenset({"th", "lo", "km", "my", "bo", "zh", "yue", "ja"})
 SUBSTRING = "substring"
 QUOTES = re.compile(r"[\"“”«»]")
 
 
 def search_config(language: str) -> str:
-    """How a meeting in ``language`` is searched: a PostgreSQL configuration, or SUBSTRING."""
-    if language in SPACELESS:
+    """How text in ``language`` is searched: a PostgreSQL configuration, or SUBSTRING."""
+    if language in languages.SPACELESS:
         return SUBSTRING
-    return CONFIGS.get(language, "simple")
+    return languages.text_search_config(language)
 
 
 def transcript_search(user, query: str, limit: int = 50) -> list[Segment]:
@@ -77,21 +52,17 @@ def transcript_search(user, query: str, limit: int = 50) -> list[Segment]:
     if connection.vendor != "postgresql":
         found = segments.filter(_substring_filter(query))
         return _highlighted(list(found.order_by("-meeting__created_at")[:limit]), query)
-    # one branch per configuration the user's meetings use, so an English meeting's branch
-    # keeps using the english index and no meeting is stemmed in another's language
-    by_config: dict[str, list[str]] = {}
-    for language in meetings.values_list("language", flat=True).distinct():
-        by_config.setdefault(search_config(language), []).append(language)
-    matches, ranks, headlines = Q(pk__in=[]), [], []
-    for config, languages in sorted(by_config.items()):
-        in_config = Q(meeting__language__in=languages)
-        if config == SUBSTRING:
-            matches |= in_config & _substring_filter(query)
-            continue
-        vector = SearchVector("text", config=config)
+    # one branch per configuration the user's segments are in, each with its own query, so
+    # that the index on to_tsvector(search_config, text) serves it
+    configs = segments.values_list("search_config", flat=True).distinct().order_by()
+    matches = _spaceless() & _substring_filter(query)
+    ranks, headlines = [], []
+    vector = SearchVector("text", config=F("search_config"))
+    for config in sorted(filter(None, configs)):
+        # cast: regconfig = 'english' would be read as an oid
+        in_config = Q(search_config=SearchConfig(config))
         search_query = SearchQuery(query, config=config, search_type="websearch")
-        matches |= in_config & Q(**{f"document_{config}": search_query})
-        segments = segments.annotate(**{f"document_{config}": vector})
+        matches |= in_config & Q(document=search_query)
         ranks.append(When(in_config, then=SearchRank(vector, search_query)))
         headline = SearchHeadline(
             "text",
@@ -103,17 +74,27 @@ def transcript_search(user, query: str, limit: int = 50) -> list[Segment]:
         )
         headlines.append(When(in_config, then=headline))
     found = (
-        segments.filter(matches)
+        segments.annotate(document=vector)
+        .filter(matches)
         .annotate(
             rank=Case(*ranks, default=Value(0.0), output_field=FloatField()),
             headline=Case(*headlines, default=F("text"), output_field=TextField()),
         )
         .order_by("-rank", "-meeting__created_at", "start_ms")[:limit]
     )
-    spaceless = set(by_config.get(SUBSTRING, []))
     results = list(found)
-    _highlighted([s for s in results if s.meeting.language in spaceless], query)
+    _highlighted([segment for segment in results if _is_spaceless(segment)], query)
     return results
+
+
+def _is_spaceless(segment: Segment) -> bool:
+    return languages.spoken(segment.meeting.language, segment.language) in languages.SPACELESS
+
+
+def _spaceless() -> Q:
+    """Segments in a language written without spaces: their meeting's, or the one detected."""
+    detected = Q(meeting__language=languages.AUTO, language__in=languages.SPACELESS)
+    return Q(meeting__language__in=languages.SPACELESS) | detected
 
 
 def query_terms(query: str) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from meetings.models import Meeting
+from meetings.models import Segment
 from meetings.search import search_config, transcript_search
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,30 @@ def test_each_meeting_is_stemmed_in_its_own_language(meetings):
     assert texts(meetings.alice, "approve") == ["The budgets were approved yesterday."]
 
 
+def test_a_meeting_that_detects_its_language_searches_each_segment_in_its_own(meetings):
+    mixed = meetings.factory.make_meeting(meetings.alice, title="Mixed", language="auto")
+    meetings.factory.make_segment(mixed, meetings.bob, text="We hired engineers.", language="en")
+    meetings.factory.make_segment(mixed, meetings.bob, text="จ้างวิศวกรแล้ว", language="th")
+    assert texts(meetings.alice, "hire") == ["We hired engineers."]
+    assert texts(meetings.alice, "วิศวกร") == ["จ้างวิศวกรแล้ว"]  # engineer
+
+
+def test_a_language_changed_in_the_admin_is_searched_from_then_on(admin_client, meetings):
+    french = meetings.french
+    admin_client.post(
+        f"/admin/meetings/meeting/{french.pk}/change/",
+        {
+            "title": french.title,
+            "slug": french.slug,
+            "owner": french.owner_id,
+            "language": "en",
+            "memberships-TOTAL_FORMS": 0,
+            "memberships-INITIAL_FORMS": 0,
+        },
+    )
+    assert french.segments.get().search_config == "english"
+
+
 def test_it_searches_only_my_meetings_whatever_their_language(meetings):
     assert texts(meetings.charlie, "งบประมาณ") == []
     assert texts(meetings.charlie, "cheval") == []
@@ -73,17 +97,33 @@ def test_the_configuration_follows_the_language():
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_indexes_existing_rows(cast):
     executor = MigrationExecutor(connection)
-    executor.migrate([("meetings", "0009_removal")])
-    cast.factory.make_segment(
-        Meeting.objects.create(owner=cast.alice, title="Old", slug="old", language="th"),
-        cast.alice,
-        text=BUDGET,
+    before = [("meetings", "0009_removal")]
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    OldMeeting, OldSegment = (
+        old.get_model("meetings", "Meeting"),
+        old.get_model("meetings", "Segment"),
     )
+    said = {"th": BUDGET, "fr": "Les chevaux décidèrent de rester.", "auto": ASEAN}
+    for n, (language, text) in enumerate(said.items()):
+        meeting = OldMeeting.objects.create(
+            owner_id=cast.alice.pk, title=language, slug=f"old-{language}", language=language
+        )
+        meeting.memberships.create(user_id=cast.alice.pk, role="host")
+        # the detecting meeting's engine heard Thai
+        OldSegment.objects.create(
+            meeting=meeting, item_id=f"i{n}", text=text, start_ms=0, end_ms=1, language="th"
+        )
+
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'meetings_segment'")
         indexes = " ".join(row[0] for row in cursor.fetchall())
     assert "gin_trgm_ops" in indexes
-    assert "to_tsvector('english'" in indexes
+    assert "to_tsvector(search_config" in indexes
+    configs = dict(Segment.objects.values_list("meeting__language", "search_config"))
+    assert configs == {"th": "simple", "fr": "french", "auto": "simple"}
     assert texts(cast.alice, "งบประมาณ") == [BUDGET]
+    assert texts(cast.alice, "อาเซียน") == [ASEAN]  # Thai, as detected
+    assert texts(cast.alice, "cheval") == [said["fr"]]
