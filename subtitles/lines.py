@@ -8,6 +8,7 @@ and dictionary take about a second, once per process). A word longer than a line
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
@@ -21,6 +22,9 @@ def width(text: str) -> int:
 
 def thai_words(run: str) -> list[str]:
     """A run without spaces cut into words (newmm: the dictionary that ships in the wheel)."""
+    # nothing to download or cache: without this, importing it makes ~/pythainlp-data, which a
+    # server's user may have no right to
+    os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
     from pythainlp.tokenize import word_tokenize
 
     return [word for word in word_tokenize(run, engine="newmm", keep_whitespace=False) if word]
