@@ -172,6 +172,34 @@ def cv_figures(conn, texts: list[str]) -> None:
     )
 
 
+def stemmed_figures(conn, rows: int = 100_000) -> None:
+    """A French search over ``rows`` segments: stemmed per query, or through the index on
+    to_tsvector(search_config, text) that migration 0010 builds."""
+    conn.execute("DROP TABLE IF EXISTS fr_segments")
+    conn.execute(
+        "CREATE TABLE fr_segments AS SELECT g AS id, (CASE WHEN g %% 2 = 0 THEN 'french' "
+        "ELSE 'english' END)::regconfig AS search_config, 'Nous avons décidé de reporter la "
+        "réunion ' || g || ' à jeudi.' || CASE WHEN g %% 1000 = 0 THEN ' Les chevaux.' ELSE '' "
+        "END AS text FROM generate_series(1, %s) g",
+        [rows],
+    )
+    query = """SELECT count(*) FROM fr_segments WHERE search_config = 'french'::regconfig
+        AND to_tsvector(search_config, COALESCE(text, '')) @@ websearch_to_tsquery('french', %s)"""
+    print(f'\nA French search ("cheval") over {rows} segments, half of them French:')
+    for label in ("stemmed per query", "indexed"):
+        if label == "indexed":
+            started = time.perf_counter()
+            conn.execute(
+                "CREATE INDEX fr_idx ON fr_segments "
+                "USING gin (to_tsvector(search_config, COALESCE(text, '')))"
+            )
+            conn.execute("ANALYZE fr_segments")
+            print(f"  index built in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        found = conn.execute(query, ["cheval"]).fetchone()[0]
+        print(f"  {label}: {found} found in {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ud", required=True, help="UD Thai-PUD's .conllu file")
@@ -185,9 +213,11 @@ def main() -> None:
         try:
             score(conn, read_ud(args.ud))
             cv_figures(conn, read_cv(args.cv))
+            stemmed_figures(conn)
         finally:
             for system in SYSTEMS:
                 conn.execute(f"DROP TABLE IF EXISTS ud_{system}, cv_{system}")
+            conn.execute("DROP TABLE IF EXISTS fr_segments")
 
 
 if __name__ == "__main__":
