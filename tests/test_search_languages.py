@@ -11,7 +11,8 @@ from meetings.search import search_config, transcript_search
 
 pytestmark = pytest.mark.django_db
 
-# Common Voice Thai's test sentences (CC0), as their speakers read them
+# "In today's meeting we will talk about next year's budget" (ours), and one of the sentences
+# Common Voice Thai's speakers read (CC0): "ASEAN's full dialogue partner is China"
 BUDGET = "ประชุมวันนี้เราจะคุยเรื่องงบประมาณของปีหน้า"
 ASEAN = "คู่เจรจาอย่างเต็มรูปแบบของอาเซียน คือประเทศจีน"
 
