@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import languages
+from .fields import RegConfigField
 from .text import validate_one_line, validate_text
 
 
@@ -328,17 +329,6 @@ class Removal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} removed from {self.meeting}"
-
-
-class RegConfigField(models.CharField):
-    """A PostgreSQL text search configuration (``english``), as the ``regconfig`` it is there:
-    an index may then hold ``to_tsvector(column, text)``, which a text column cast would not
-    allow (the cast depends on the search path)."""
-
-    def db_type(self, connection) -> str | None:
-        if connection.vendor == "postgresql":
-            return "regconfig"
-        return super().db_type(connection)
 
 
 class SegmentQuerySet(models.QuerySet):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-import meetings.models
+import meetings.fields
 from meetings import languages
 
 OLD_INDEX = "meetings_segment_text_search"  # 0003: every segment in english
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="segment",
             name="search_config",
-            field=meetings.models.RegConfigField(
+            field=meetings.fields.RegConfigField(
                 blank=True, editable=False, max_length=63, null=True
             ),
         ),
