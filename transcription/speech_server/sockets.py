@@ -20,7 +20,6 @@ class Socket(Protocol):
 
     def messages(self) -> AsyncIterator[str | bytes]:
         """The client's frames, text or binary, until it closes or the server does."""
-        ...
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close with a code and reason; nothing happens if the socket is closed already."""
