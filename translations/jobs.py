@@ -84,6 +84,8 @@ def translate_transcript(job: TranscriptTranslation) -> None:
     if endpoint is None:
         return
     segments = Segment.objects.filter(pk__in=job.segment_ids).order_by("start_ms", "pk")
+    # the job's own name on its claims: a run after a dead one's takes over what it left
+    claimant = f"transcript-translation:{job.pk}"
     for done, segment in enumerate(segments.iterator(), start=1):
-        translate_once(endpoint, segment, job.language)
+        translate_once(endpoint, segment, job.language, claimant=claimant)
         jobs.report(job, done=done)
