@@ -209,7 +209,7 @@ def report(job: Job, **fields: Any) -> None:
     with transaction.atomic():
         updated = _current(job).update(heartbeat_at=timezone.now(), **fields)
     if not updated:
-        raise JobLost
+        raise JobLost(f"{job._meta.verbose_name} {job.pk}: run {job.run} was taken over")
 
 
 def finish(job: Job, **fields: Any) -> None:
@@ -223,7 +223,7 @@ def finish(job: Job, **fields: Any) -> None:
     with transaction.atomic():  # a savepoint, as in report()
         updated = _current(job).update(**fields)
     if not updated:
-        raise JobLost
+        raise JobLost(f"{job._meta.verbose_name} {job.pk}: run {job.run} was taken over")
     for name, value in fields.items():
         setattr(job, name, value)
 
