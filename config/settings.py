@@ -273,7 +273,9 @@ MAX_QUEUED_JOBS_PER_USER = envint("MAX_QUEUED_JOBS_PER_USER", "5")
 TRANSCRIBE_DEFAULT_ENGINE = envchoice("TRANSCRIBE_DEFAULT_ENGINE", "local", BATCH_ENGINES)
 # POST /api/audio/transcribe answers files up to this long directly; longer ones become jobs.
 TRANSCRIBE_SYNC_MAX_SECONDS = envint("TRANSCRIBE_SYNC_MAX_SECONDS", "60")
-# A running job whose worker has not been heard from for this long is run again.
+# A running job of any kind (meetings.jobs: transcriptions, summaries, transcript translations)
+# whose worker has not been heard from for this long is run again; the name is from when
+# transcriptions were the only jobs, and operators set it.
 TRANSCRIPTION_JOB_STALE_SECONDS = envint("TRANSCRIPTION_JOB_STALE_SECONDS", "60")
 
 if HTTPS:

@@ -1,8 +1,9 @@
 """Searching transcripts, each meeting in its own language.
 
 A segment's language (its meeting's, or the one detected in a meeting that detects it) chooses
-how it is searched (docs/ARCHITECTURE.md, "Search"); ``Segment.search_config`` keeps the choice,
-which an index on ``to_tsvector(search_config, text)`` serves:
+how it is searched (docs/ARCHITECTURE.md, "Text in Thai and other languages");
+``Segment.search_config`` keeps the choice, which an index on ``to_tsvector(search_config,
+text)`` serves:
 
 * a language PostgreSQL stems (english, french, german, ...) through that text search
   configuration, so "meetings" finds "meeting" in English and "réunions" finds "réunion" in
