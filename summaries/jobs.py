@@ -72,6 +72,7 @@ def write_summary(summary: Summary) -> None:
         lines,
         lambda done, total: save(summary, parts_done=done, parts_total=total),
         ChatMeter(summary.meeting_id),
+        language=summary.meeting.language,
     )
     store(summary, notes)
 
