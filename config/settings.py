@@ -279,7 +279,9 @@ MAX_QUEUED_JOBS_PER_USER = envint("MAX_QUEUED_JOBS_PER_USER", "5")
 TRANSCRIBE_DEFAULT_ENGINE = envchoice("TRANSCRIBE_DEFAULT_ENGINE", "local", BATCH_ENGINES)
 # POST /api/audio/transcribe answers files up to this long directly; longer ones become jobs.
 TRANSCRIBE_SYNC_MAX_SECONDS = envint("TRANSCRIBE_SYNC_MAX_SECONDS", "60")
-# A running job whose worker has not been heard from for this long is run again.
+# A running job of any kind (meetings.jobs: transcriptions, summaries, transcript translations)
+# whose worker has not been heard from for this long is run again; the name is from when
+# transcriptions were the only jobs, and operators set it.
 TRANSCRIPTION_JOB_STALE_SECONDS = envint("TRANSCRIPTION_JOB_STALE_SECONDS", "60")
 
 if HTTPS:
@@ -412,7 +414,7 @@ PAID_ENGINE_SESSIONS_PER_MINUTE = envint("PAID_ENGINE_SESSIONS_PER_MINUTE", "10"
 SUMMARY_RATE_LIMIT = envrate("SUMMARY_RATE_LIMIT", "10/h")
 TRANSLATED_EXPORT_RATE_LIMIT = envrate("TRANSLATED_EXPORT_RATE_LIMIT", "30/h")
 # the languages a listener may have the captions translated into (ISO 639-1 codes)
-TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh")
+TRANSLATION_LANGUAGES = envlist("TRANSLATION_LANGUAGES", "en,fr,de,es,it,pt,nl,pl,uk,ja,zh,th")
 if not all(re.fullmatch(r"[a-z]{2,3}", code) for code in TRANSLATION_LANGUAGES):
     raise ImproperlyConfigured("TRANSLATION_LANGUAGES: ISO 639-1 codes such as fr,de,es")
 

@@ -142,6 +142,8 @@ class MeetingAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "owner" in form.changed_data:
             notify_users([form.initial.get("owner")])  # no longer host by ownership
+        if change and "language" in form.changed_data:
+            Segment.objects.index_for_search(obj)  # searched in the new language from now on
 
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is Membership:

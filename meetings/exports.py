@@ -67,6 +67,10 @@ FORMATS = {
 }
 
 
+#: the line length of the transcript page's subtitles, a common one for broadcast captions
+SUBTITLE_LINE_LENGTH = 42
+
+
 def lines_from_segments(segments: Iterable) -> list[ExportLine]:
     """Segments (or anything with their fields) → export lines, in spoken order."""
     lines = [
@@ -90,6 +94,7 @@ def export(
     title: str = "",
     bookmarks: Sequence[ExportBookmark] = (),
     summary=None,  # an extensions.ExportSection (the summary): JSON, TXT and DOCX carry it
+    line_length: int | None = None,  # SRT and WebVTT: lines of at most so many characters
 ) -> bytes:
     writers = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_json, "docx": to_docx}
     try:
@@ -98,7 +103,7 @@ def export(
         choices = ", ".join(FORMATS)
         raise ValueError(f"unknown export format {fmt!r} (choose from {choices})") from None
     if fmt in ("srt", "vtt"):
-        return writer(lines, title=title)
+        return writer(lines, title=title, line_length=line_length)
     marks = [replace(m, author=one_line(m.author), note=one_line(m.note)) for m in bookmarks]
     return writer(lines, title=title, bookmarks=marks, summary=summary)
 

@@ -108,3 +108,53 @@ def room_warning(code: str, languages: Languages) -> dict[str, str] | None:
         detail = "This server's speech engine does not know this language; it captions what it "
         detail += "can."
     return {"headline": headline, "detail": detail}
+
+
+#: ISO 639-1 codes -> PostgreSQL's text search configurations (the ones it ships with a stemmer)
+TEXT_SEARCH_CONFIGS = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "eu": "basque",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "nl": "dutch",
+    "nn": "norwegian",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+#: languages written without spaces between words: searched as substrings (meetings/search.py)
+SPACELESS = frozenset({"th", "lo", "km", "my", "bo", "zh", "yue", "ja"})
+
+
+def spoken(meeting_language: str, segment_language: str) -> str:
+    """The language a segment is in: its meeting's, or, in a meeting that detects it, the one
+    the engine detected (a meeting that switches between Thai and English)."""
+    if meeting_language == AUTO:
+        return segment_language
+    return meeting_language
+
+
+def text_search_config(language: str) -> str:
+    """The PostgreSQL configuration that indexes text in ``language``: its stemmer, or
+    ``simple`` (words as written), which a language without spaces gets too."""
+    return TEXT_SEARCH_CONFIGS.get(language, "simple")

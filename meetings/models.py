@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import languages
+from .fields import RegConfigField
 from .text import validate_one_line, validate_text
 
 
@@ -330,6 +332,21 @@ class Removal(models.Model):
 
 
 class SegmentQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for segment in objs:
+            segment.choose_search_config()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def index_for_search(self, meeting: Meeting) -> int:
+        """Choose the meeting's segments' search configuration again (its language changed)."""
+        count = 0
+        for language in self.filter(meeting=meeting).values_list("language", flat=True).distinct():
+            config = languages.text_search_config(languages.spoken(meeting.language, language))
+            segments = self.filter(meeting=meeting, language=language)
+            count += segments.update(search_config=config)
+        return count
+
     def for_meeting(self, meeting: Meeting) -> SegmentQuerySet:
         """The live transcript of a meeting, in spoken order."""
         return self.filter(meeting=meeting, version__isnull=True).order_by("start_ms", "id")
@@ -367,6 +384,8 @@ class Segment(models.Model):
     avg_logprob = models.FloatField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=10, blank=True)
+    #: how its text is indexed for search: its language's stemmer (meetings/search.py)
+    search_config = RegConfigField(max_length=63, null=True, blank=True, editable=False)
     engine = models.CharField(max_length=20, blank=True)
     #: [[word, start_ms, end_ms, probability], ...] where the engine gives them (batch)
     words = models.JSONField(default=list, blank=True)
@@ -388,6 +407,16 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker_name}: {self.text[:50]}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.choose_search_config()
+        super().save(*args, **kwargs)
+
+    def choose_search_config(self) -> None:
+        """Index the text in its language's configuration, unless one was chosen already."""
+        if self.search_config is None:
+            spoken = languages.spoken(self.meeting.language, self.language)
+            self.search_config = languages.text_search_config(spoken)
 
     LOW_CONFIDENCE = 0.6
 

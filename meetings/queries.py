@@ -68,11 +68,13 @@ def transcript_export(
     fmt: str,
     translation: str = "",
     refusal: Callable[[], str | None] = lambda: None,
+    line_length: int | None = None,
 ) -> tuple[bytes, str]:
     """One transcript version of a meeting as a file in one format, and the file's name;
     with a ``translation`` language, its translation too (translations.exports), whose
     missing segments are translated unless ``refusal`` says why not; with its summary, if it
-    has one (summaries.exports). Both come through :mod:`meetings.extensions`."""
+    has one (summaries.exports). Both come through :mod:`meetings.extensions`. SRT and WebVTT
+    break their lines at ``line_length`` characters if given."""
     segments = Segment.objects.of_version(meeting, version)
     if translation:
         lines = extensions.translate(segments, translation, fmt, refusal)
@@ -82,7 +84,14 @@ def transcript_export(
     filename = f"{meeting.slug}{suffix}.{exports.FORMATS[fmt].extension}"
     bookmarks = exports.bookmarks_from_rows(Bookmark.objects.filter(meeting=meeting))
     summary = extensions.export_summary(meeting)
-    body = exports.export(lines, fmt, title=meeting.title, bookmarks=bookmarks, summary=summary)
+    body = exports.export(
+        lines,
+        fmt,
+        title=meeting.title,
+        bookmarks=bookmarks,
+        summary=summary,
+        line_length=line_length,
+    )
     return body, filename
 
 

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db import connection
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseForbidden,
     HttpResponseRedirect,
     JsonResponse,
@@ -46,6 +46,7 @@ from .models import (
     User,
     new_join_code,
 )
+from .search import transcript_search
 from .text import without_controls
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -209,6 +210,8 @@ def render_transcript(
         "talk_times": queries.talk_times(meeting, version),
         "low_confidence": Segment.LOW_CONFIDENCE,
         "export_formats": list(exports.FORMATS),
+        "subtitle_formats": ("srt", "vtt"),
+        "subtitle_line_length": exports.SUBTITLE_LINE_LENGTH,
         "pending": pending or {},
         # the languages its exports are offered in (translations)
         **extensions.transcript_page(meeting),
@@ -247,6 +250,9 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
         raise Http404("No such export format")
     version = _version_or_404(access.meeting, request.GET.get("version"))
     translation = request.GET.get("translation", "")
+    line_length = request.GET.get("line_length", "")
+    if line_length and not (re.fullmatch("[0-9]{2,3}", line_length) and int(line_length) >= 10):
+        return HttpResponseBadRequest("line_length is a number of characters, from 10 to 999.")
     try:
         body, filename = queries.transcript_export(
             access.meeting,
@@ -254,6 +260,7 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
             fmt,
             translation,
             refusal=lambda: extensions.translation_refusal(request, access.meeting.pk),
+            line_length=int(line_length) if line_length else None,
         )
     except ExportRefused as refused:
         return HttpResponse(
@@ -310,43 +317,12 @@ def _transcript_url(meeting: Meeting, version_id) -> str:
     return f"{url}?version={version_id}" if version_id else url
 
 
-# Markers that cannot occur in speech; the template escapes the text, then turns them into <mark>.
-HIGHLIGHT_START, HIGHLIGHT_STOP = "\x02", "\x03"
-
-
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     # PostgreSQL takes no NUL in a query; no control character helps a search
     query = without_controls(request.GET.get("q", "")).strip()
     results = transcript_search(request.user, query) if query else []
     return render(request, "meetings/search.html", {"query": query, "results": results})
-
-
-def transcript_search(user, query: str, limit: int = 50):
-    """The user's meetings' segments that match, best first (Postgres full-text search)."""
-    segments = Segment.objects.filter(meeting__in=Meeting.objects.for_user(user)).select_related(
-        "meeting", "version"
-    )
-    if connection.vendor != "postgresql":
-        return segments.filter(text__icontains=query).order_by("-meeting__created_at")[:limit]
-    vector = SearchVector("text", config="english")
-    search_query = SearchQuery(query, config="english", search_type="websearch")
-    return (
-        segments.annotate(
-            document=vector,
-            rank=SearchRank(vector, search_query),
-            headline=SearchHeadline(
-                "text",
-                search_query,
-                config="english",
-                start_sel=HIGHLIGHT_START,
-                stop_sel=HIGHLIGHT_STOP,
-                highlight_all=True,
-            ),
-        )
-        .filter(document=search_query)
-        .order_by("-rank", "-meeting__created_at", "start_ms")[:limit]
-    )
 
 
 OWNER_STAYS_HOST = "The owner of a meeting is always its host and cannot be removed."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from .lines import wrap
 from .text import one_line
 
 
@@ -72,12 +73,20 @@ def _cue_times(line: ExportLine) -> tuple[int, int]:
     return line.start_ms, max(line.end_ms, line.start_ms + 1)
 
 
-def to_srt(lines: list[ExportLine], *, title: str = "") -> bytes:
+def _lines(text: str, line_length: int | None) -> str:
+    # A cue is one line unless asked: players wrap it at spaces to their own width.
+    return "\n".join(wrap(text, line_length)) if line_length else text
+
+
+def to_srt(lines: list[ExportLine], *, title: str = "", line_length: int | None = None) -> bytes:
+    """SRT, a cue per line; with ``line_length``, each cue's text in lines of at most that many
+    characters, broken between words (Thai ones included: :mod:`.lines`)."""
     lines, title = clean(lines, title)
     cues = []
     for number, line in enumerate(lines, start=1):
         start, end = _cue_times(line)
-        text = _srt_text(f"{line.speaker}: {line.text}" if line.speaker else line.text)
+        text = f"{line.speaker}: {line.text}" if line.speaker else line.text
+        text = _srt_text(_lines(text, line_length))
         cues.append(f"{number}\n{clock(start, ',')} --> {clock(end, ',')}\n{text}\n")
     return "\n".join(cues).encode()
 
@@ -86,13 +95,15 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(lines: list[ExportLine], *, title: str = "") -> bytes:
+def to_vtt(lines: list[ExportLine], *, title: str = "", line_length: int | None = None) -> bytes:
+    """WebVTT, a cue per line, its speaker in a voice tag; ``line_length`` as in :func:`to_srt`
+    (the speaker's name, which players may show or not, is not counted)."""
     lines, title = clean(lines, title)
     header = "WEBVTT" + (f" - {_no_arrow(title)}" if title else "")
     cues = [header + "\n"]
     for line in lines:
         start, end = _cue_times(line)
-        text = _vtt_escape(_no_arrow(line.text))
+        text = _vtt_escape(_no_arrow(_lines(line.text, line_length)))
         if line.speaker:
             # The voice tag: players show the speaker, parsers expose it.
             text = f"<v {_vtt_escape(_no_arrow(line.speaker))}>{text}"

@@ -12,4 +12,7 @@ class SummaryAdmin(admin.ModelAdmin):
     list_select_related = ("meeting",)
     raw_id_fields = ("meeting", "version", "requested_by", "edited_by")
     search_fields = ("meeting__title", "meeting__slug")
-    readonly_fields = ("run", "created_at", "updated_at", "finished_at")
+    readonly_fields = (
+        *("run", "attempts", "task_id", "created_at", "updated_at"),
+        *("started_at", "heartbeat_at", "finished_at"),
+    )

@@ -1,14 +1,14 @@
-"""The summary job: queued when a meeting ends or a host asks, run by the django-tasks worker
-(``manage.py transcription_worker``), which writes the summary through the chat endpoint."""
+"""The summary job: queued when a meeting ends or a host asks, run by the job runner
+(:mod:`meetings.jobs`, in ``manage.py transcription_worker``), which writes the summary through
+the chat endpoint."""
 
 from __future__ import annotations
-
-import logging
 
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from meetings import jobs
 from meetings.budget import ChatMeter
 from meetings.chat import ChatFailed
 from meetings.exports import lines_from_segments, short_clock
@@ -19,10 +19,6 @@ from meetings.text import model_text, one_line
 from .models import Summary
 from .summarise import Notes, summarise
 
-logger = logging.getLogger(__name__)
-
-Status = Summary.Status
-
 
 def request_summary(meeting: Meeting, by: User | None) -> Summary:
     """Queue a (new) summary of the meeting; the job starts once the transaction commits.
@@ -32,23 +28,9 @@ def request_summary(meeting: Meeting, by: User | None) -> Summary:
     with transaction.atomic():
         summary, _ = Summary.objects.select_for_update().get_or_create(meeting=meeting)
         # one whose asker lost the right will not be written: it is replaced, not waited for
-        if summary.in_progress and not summary.is_stuck and summary.run and not summary.refusal():
+        if summary.in_progress and not summary.lost and summary.run and not summary.refusal():
             return summary
-        summary.run += 1
-        summary.status = Status.QUEUED
-        summary.parts_done = summary.parts_total = 0
-        summary.error = ""
-        summary.requested_by = by
-        summary.updated_at = timezone.now()
-        summary.finished_at = None
-        summary.save(
-            update_fields=[
-                *("run", "status", "parts_done", "parts_total", "error"),
-                *("requested_by", "updated_at", "finished_at"),
-            ]
-        )
-        run = summary.run
-        transaction.on_commit(lambda: run_summary_job.enqueue(summary.pk, run))
+        jobs.queue(summary, parts_done=0, parts_total=0, requested_by=by, updated_at=timezone.now())
     return summary
 
 
@@ -66,35 +48,33 @@ UNEXPECTED = "Writing the summary failed unexpectedly; try again."
 
 @task()
 def run_summary_job(summary_id: int, run: int) -> str:
-    summary = claim(summary_id, run)
-    if summary is None:
-        return "skipped"
     # Whatever fails, storing included, the summary ends failed with a reason: one left
-    # "running" hides the button that asks again for a quarter of an hour.
-    try:
-        return write_summary(summary)
-    except Exception:
-        logger.exception("summary %s failed", summary.pk)
-        return finish(summary, error=UNEXPECTED)
+    # "running" would hide the button that asks again.
+    return jobs.run(
+        Summary, summary_id, run, write_summary, describe=describe_failure, expected=(ChatFailed,)
+    )
 
 
-def write_summary(summary: Summary) -> str:
+def describe_failure(exc: Exception) -> str:
+    # the chat client's messages are for people already: they name no endpoint (meetings.chat)
+    return str(exc) if isinstance(exc, ChatFailed) else UNEXPECTED
+
+
+def write_summary(summary: Summary) -> None:
     endpoint = chat_endpoint()
     if endpoint is None:
-        return finish(summary, error="Summaries are not set up. " + HOW_TO_ENABLE)
+        raise jobs.JobFailed("Summaries are not set up. " + HOW_TO_ENABLE)
     version = summary.meeting.versions.first()  # the newest re-transcription, if any
     lines = transcript_lines(summary.meeting, version)
     save(summary, version=version, model_name=endpoint.model)
-    try:
-        notes = summarise(
-            endpoint,
-            lines,
-            lambda done, total: progress(summary, done, total),
-            ChatMeter(summary.meeting_id),
-        )
-    except ChatFailed as error:
-        return finish(summary, error=str(error))
-    return finish(summary, notes=notes)
+    notes = summarise(
+        endpoint,
+        lines,
+        lambda done, total: save(summary, parts_done=done, parts_total=total),
+        ChatMeter(summary.meeting_id),
+        language=summary.meeting.language,
+    )
+    store(summary, notes)
 
 
 def transcript_lines(meeting: Meeting, version) -> list[str]:
@@ -107,33 +87,10 @@ def transcript_lines(meeting: Meeting, version) -> list[str]:
     ]
 
 
-def claim(summary_id: int, run: int) -> Summary | None:
-    """Mark the summary running, unless this run was replaced or already taken, or whoever
-    asked for it may no longer (then it fails, saying why)."""
-    with transaction.atomic():
-        summary = Summary.objects.select_for_update().filter(pk=summary_id, run=run).first()
-        if summary is None or summary.status != Status.QUEUED:
-            return None
-        if refusal := summary.refusal():
-            finish(summary, error=refusal)
-            return None
-        summary.status = Status.RUNNING
-        summary.updated_at = timezone.now()
-        summary.save(update_fields=["status", "updated_at"])
-    return summary
-
-
-def save(summary: Summary, **fields) -> bool:
-    """Write fields if this run is still the current one (a host may have asked again)."""
-    fields["updated_at"] = timezone.now()
-    # a savepoint: if the database refuses the write, the failure can still be written
-    with transaction.atomic():
-        updated = Summary.objects.filter(pk=summary.pk, run=summary.run).update(**fields)
-    return bool(updated)
-
-
-def progress(summary: Summary, done: int, total: int) -> None:
-    save(summary, parts_done=done, parts_total=total)
+def save(summary: Summary, **fields) -> None:
+    """Write fields while the job runs, if its run is still the current one (a host may have
+    asked again): :class:`meetings.jobs.JobLost` otherwise."""
+    jobs.report(summary, updated_at=timezone.now(), **fields)
 
 
 def model_line(text: str) -> str:
@@ -146,15 +103,10 @@ def clean_lines(lines: list[str]) -> list[str]:
     return [line for line in map(model_line, lines) if line]
 
 
-def finish(summary: Summary, *, notes: Notes | None = None, error: str = "") -> str:
-    now = timezone.now()
-    if notes is None:
-        save(summary, status=Status.FAILED, error=error, finished_at=now)
-        return "failed"
+def store(summary: Summary, notes: Notes) -> None:
     # the model's text, cleaned as it is stored: a NUL in it made PostgreSQL refuse the row
-    save(
+    jobs.finish(
         summary,
-        status=Status.DONE,
         text=model_text(notes.summary).strip(),
         decisions=clean_lines(notes.decisions),
         action_items=[
@@ -165,6 +117,5 @@ def finish(summary: Summary, *, notes: Notes | None = None, error: str = "") -> 
         error="",
         edited_by=None,
         edited_at=None,
-        finished_at=now,
+        updated_at=timezone.now(),
     )
-    return "done"

@@ -2,59 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import models
 from django.utils import timezone
 
 from meetings.access import is_host
+from meetings.jobs import Job
 from meetings.models import Meeting, TranscriptVersion, User
 
-# A running job that has not reported for this long lost its worker: a host may ask again.
-STUCK_AFTER = timedelta(minutes=15)
 
+class Summary(Job):
+    """The summary of one meeting, and the job that writes it (:mod:`meetings.jobs`): each
+    request is a new run, and a job writes only while its run is the current one, so an older
+    job still running after "Summarise again" cannot overwrite the new one."""
 
-class Summary(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    task_path = "summaries.jobs.run_summary_job"
 
     meeting = models.OneToOneField(Meeting, models.CASCADE, related_name="summary")
     # the transcript summarised: None for the live captions, else a re-transcription
     version = models.ForeignKey(TranscriptVersion, models.SET_NULL, null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    # Each request gets a new run number; a job only writes while its number is the current
-    # one, so an older job still running after "Summarise again" cannot overwrite the new one.
-    run = models.PositiveIntegerField(default=0)
     parts_done = models.PositiveIntegerField(default=0)
     parts_total = models.PositiveIntegerField(default=0)
     text = models.TextField(blank=True)
     decisions = models.JSONField(default=list, blank=True)  # ["...", ...]
     action_items = models.JSONField(default=list, blank=True)  # [{"owner": "", "task": ""}]
-    error = models.TextField(blank=True)
     model_name = models.CharField(max_length=200, blank=True)
     requested_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
     edited_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
     edited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "summaries"
 
     def __str__(self) -> str:
         return f"Summary of {self.meeting} ({self.status})"
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
-
-    @property
-    def is_stuck(self) -> bool:
-        return self.in_progress and timezone.now() - self.updated_at > STUCK_AFTER
 
     @property
     def has_content(self) -> bool:
@@ -71,6 +53,10 @@ class Summary(models.Model):
             f"Not written: {asker.name}, who asked for it, is no longer a host of this meeting. "
             "A host may ask again."
         )
+
+    def reset_progress(self) -> list[str]:
+        self.parts_done = self.parts_total = 0
+        return ["parts_done", "parts_total"]
 
     def status_json(self) -> dict:
         return {

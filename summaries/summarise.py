@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from meetings import languages
 from meetings.chat import (
     ChatEndpoint,
     ChatFailed,
@@ -23,11 +24,12 @@ from meetings.chat import (
     estimated_tokens,
 )
 
+IN_TRANSCRIPT_LANGUAGE = "Write in the language of the transcript."
 SHAPE = (
     'Answer with one JSON object: {"summary": "a few sentences", "decisions": ["a decision", '
     '...], "action_items": [{"owner": "the person who will do it, or empty", "task": "what"}]}. '
     "Use only what the text says; give an owner only when the text names who will do it; use "
-    "empty lists when there is nothing. Write in the language of the transcript."
+    "empty lists when there is nothing. " + IN_TRANSCRIPT_LANGUAGE
 )
 WHOLE = (
     "You write the minutes of a meeting from its transcript, one line per utterance as "
@@ -81,13 +83,28 @@ def text_budget(endpoint: ChatEndpoint, instructions: str) -> int:
     )
 
 
+def in_language(instructions: str, language: str) -> str:
+    """The instructions, saying which language to write in: the meeting's, named (in English,
+    which every chat model reads), when it is not English; else the transcript's, which a
+    Thai meeting's may not be alone (English words and names in it)."""
+    if language in ("", "en", languages.AUTO):
+        return instructions
+    named = f"Write in {languages.name(language)}, the language of the meeting."
+    return instructions.replace(IN_TRANSCRIPT_LANGUAGE, named)
+
+
 def summarise(
-    endpoint: ChatEndpoint, lines: list[str], progress: Progress, meter: Meter | None = None
+    endpoint: ChatEndpoint,
+    lines: list[str],
+    progress: Progress,
+    meter: Meter | None = None,
+    language: str = "",
 ) -> Notes:
     """The minutes of the transcript ``lines``; raises ChatFailed with a message for people.
 
-    Every request goes through ``meter``, which may refuse it (a budget spent)."""
-    counter = _Counter(progress, meter)
+    Every request goes through ``meter``, which may refuse it (a budget spent), and asks for
+    the minutes in ``language`` (the meeting's code; empty or "auto": the transcript's)."""
+    counter = _Counter(progress, meter, language)
     if not lines:
         raise ChatFailed("The transcript is empty: there is nothing to summarise.")
     if _fits(endpoint, WHOLE, lines):
@@ -111,11 +128,13 @@ def summarise(
 
 
 class _Counter:
-    """The parts done and to do, and the meter every request of this summary goes through."""
+    """The parts done and to do, and what every request of this summary goes through: the
+    meter, and the meeting's language."""
 
-    def __init__(self, progress: Progress, meter: Meter | None) -> None:
+    def __init__(self, progress: Progress, meter: Meter | None, language: str) -> None:
         self.progress = progress
         self.meter = meter
+        self.language = language
         self.done = 0
         self.total = 0
 
@@ -169,7 +188,7 @@ def _ask_splitting(
 ) -> Notes:
     """Notes on ``lines``; if the endpoint finds them too long, on each half, combined."""
     try:
-        notes = _ask(endpoint, instructions, lines, counter.meter)
+        notes = _ask(endpoint, in_language(instructions, counter.language), lines, counter.meter)
     except PromptTooLong:
         if len(lines) < 2:
             raise

@@ -21,7 +21,11 @@ from contextlib import AbstractContextManager
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
+
+from transcription.engine_factory import batch_engine, realtime_engine
 
 from .base import Cast
 from .servers import daphne_process, daphne_server, serve_https, transcription_worker
@@ -74,6 +78,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return cost_of_file[path], first_seen[path]
 
     items.sort(key=place)
+
+
+@receiver(setting_changed)
+def _engines_follow_the_settings(**kwargs) -> None:
+    """The process builds one engine per name from the settings and keeps it: a test that
+    changes them (``settings``, ``override_settings``) gets engines built from its own, and the
+    tests after it never meet an engine pointed at a server that has stopped."""
+    realtime_engine.cache_clear()
+    batch_engine.cache_clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -94,6 +94,19 @@ def long_meeting(cast: Cast, rounds: int) -> list[int]:
     return marked
 
 
+def test_a_thai_meetings_summary_is_asked_for_in_thai(cast, settings):
+    cast.meeting.language = "th"
+    cast.meeting.save(update_fields=["language"])
+    say(cast, SHORT_MEETING)
+    with chat_server(minutes_model) as server:
+        use(settings, server)
+        summary = summarise_now(cast)
+
+    assert summary.status == "done", summary.error
+    [request] = server.requests
+    assert request["messages"][0]["content"].endswith("Write in Thai, the language of the meeting.")
+
+
 def test_a_long_meeting_is_summarised_in_parts_within_the_context(cast, settings):
     marked = long_meeting(cast, rounds=40)
     with chat_server(minutes_model, context_tokens=1200) as server:

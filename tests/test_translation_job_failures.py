@@ -9,6 +9,8 @@ once: the export after that asks again.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.db import IntegrityError, connection
 from django.test import Client
@@ -19,8 +21,8 @@ from tests.chat_server import chat_server
 from tests.test_translation_exports import use_chat
 from tests.test_translation_glossary import reply
 from translations.exports import TRANSLATE_WHILE_WAITING
-from translations.jobs import translate_segments
-from translations.models import Translation
+from translations.jobs import run_transcript_translation
+from translations.models import TranscriptTranslation, Translation
 
 EXPORT = "/m/weekly-sync/transcript/export.json?translation=fr"
 SAID = [f"The budget of item {n}." for n in range(TRANSLATE_WHILE_WAITING + 10)]
@@ -42,9 +44,10 @@ def dave(live_cast) -> Client:
     return client
 
 
-def run_queued_job(meeting_id: int, segments: list[Segment]) -> None:
+def run_queued_job() -> str:
     """What the worker does with the job the export queued, in this process."""
-    translate_segments.call(meeting_id, [s.pk for s in segments], "fr")
+    job = TranscriptTranslation.objects.get(language="fr")
+    return run_transcript_translation.call(job.pk, job.run)
 
 
 def test_the_chat_endpoints_failure_is_told_on_the_next_export(
@@ -53,7 +56,7 @@ def test_the_chat_endpoints_failure_is_told_on_the_next_export(
     with chat_server(reply, failing=True) as server:
         use_chat(settings, server)
         assert dave.get(EXPORT).status_code == 503  # queued
-        run_queued_job(live_cast.meeting.pk, transcript)
+        assert run_queued_job() == "failed"
 
         told = dave.get(EXPORT)
         assert told.status_code == 503
@@ -72,7 +75,9 @@ def test_the_chat_endpoints_failure_is_told_on_the_next_export(
         assert DBTaskResult.objects.count() == 2
 
 
-def test_an_unexpected_error_is_told_without_its_details(live_cast, settings, transcript, dave):
+def test_an_unexpected_error_is_told_without_its_details(
+    live_cast, settings, transcript, dave, caplog
+):
     def reply_as_the_meeting_loses_a_segment(body):
         # the host deletes a segment while the worker translates it: storing it then fails
         try:
@@ -84,10 +89,11 @@ def test_an_unexpected_error_is_told_without_its_details(live_cast, settings, tr
     with chat_server(reply_as_the_meeting_loses_a_segment) as server:
         use_chat(settings, server)
         assert dave.get(EXPORT).status_code == 503
-        with pytest.raises(
-            IntegrityError
-        ):  # still the task's failure, and logged, for the operator
-            run_queued_job(live_cast.meeting.pk, transcript)
+        # still the task's failure, and logged, for the operator
+        with caplog.at_level(logging.ERROR, logger="meetings.jobs"):
+            assert run_queued_job() == "failed"
+        [logged] = [r for r in caplog.records if r.exc_info]
+        assert isinstance(logged.exc_info[1], IntegrityError)
 
         told = dave.get(EXPORT)
         assert told.status_code == 503

@@ -10,6 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from meetings.jobs import Job
+
 from .engines import BATCH_ENGINES, ENGINES, PAID_ENGINES
 
 
@@ -65,18 +67,15 @@ class TranscriptionJobQuerySet(models.QuerySet):
         )
 
 
-class TranscriptionJob(models.Model):
+class TranscriptionJob(Job):
     """One batch transcription of an upload or of a meeting's recordings.
 
-    The worker (``manage.py transcription_worker``) runs it; ``heartbeat_at`` moves while it
-    runs, so a job whose worker died is noticed and run again (or failed, with the reason).
+    The worker (``manage.py transcription_worker``) runs it through the job runner
+    (:mod:`meetings.jobs`): a heartbeat while it runs, run again if its worker dies (or failed,
+    with the reason).
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    task_path = "transcription.batch.jobs.run_transcription_job"
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
@@ -91,16 +90,8 @@ class TranscriptionJob(models.Model):
     language = models.CharField(max_length=10, blank=True, default="en")
     options = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0, help_text="Percent done.")
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    task_id = models.CharField(max_length=64, blank=True)
-
     created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     audio_seconds = models.FloatField(null=True, blank=True)
 
     #: for uploads: {"text", "language", "segments": [{start_ms, end_ms, text, ...}]}
@@ -149,6 +140,10 @@ class TranscriptionJob(models.Model):
                 "engine."
             )
         return ""
+
+    def reset_progress(self) -> list[str]:
+        self.progress = 0
+        return ["progress"]
 
     @property
     def real_time_factor(self) -> float | None:

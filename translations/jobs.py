@@ -1,85 +1,91 @@
 """Translating a whole transcript in the worker, for an export that asked for more than a
-person should wait for (``manage.py transcription_worker`` runs it).
+person should wait for: a :class:`.models.TranscriptTranslation` job, run by the job runner
+(:mod:`meetings.jobs`, in ``manage.py transcription_worker``).
 
-When it stops short its reason is kept for the meeting and language, and the next export says
-it (:func:`take_failure`): the person who asked is the one who exports again.
+When it stops short its reason stays on the job, and the next export says it
+(:func:`take_failure`): the person who asked is the one who exports again.
 """
 
 from __future__ import annotations
 
-import logging
+from datetime import timedelta
 
-from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
+from meetings import jobs
 from meetings.chat import ChatFailed
 from meetings.language_model import chat_endpoint
 from meetings.models import Segment
 
+from .models import TranscriptTranslation
 from .translate import translate_once
 
-logger = logging.getLogger(__name__)
-
-#: how long one meeting's translation into one language counts as under way
-UNDER_WAY_SECONDS = 30 * 60
 #: how long the reason a translation stopped waits for the next export
-FAILURE_KEEP_SECONDS = 24 * 3600
+FAILURE_KEEP = timedelta(hours=24)
 #: for an error that is not the chat endpoint's: its text may name hosts, tables or values
 UNEXPECTED = "an error on the server stopped it (it is logged for the operator)."
 
-
-def _under_way_key(meeting_id: int, language: str) -> str:
-    return f"translating-transcript:{meeting_id}:{language}"
-
-
-def _failure_key(meeting_id: int, language: str) -> str:
-    return f"translating-transcript-failed:{meeting_id}:{language}"
+Status = TranscriptTranslation.Status
 
 
 def queue_transcript_translation(meeting_id: int, segment_ids: list[int], language: str) -> bool:
     """Queue the translation of these segments; False when one is under way already."""
-    if not cache.add(_under_way_key(meeting_id, language), 1, UNDER_WAY_SECONDS):
-        return False
-    translate_segments.enqueue(meeting_id, segment_ids, language)
+    with transaction.atomic():
+        job, _ = TranscriptTranslation.objects.select_for_update().get_or_create(
+            meeting_id=meeting_id, language=language
+        )
+        if job.in_progress and job.run and not job.lost:
+            return False
+        jobs.queue(job, segment_ids=segment_ids, done=0, failure_told=False)
     return True
 
 
 def take_failure(meeting_id: int, language: str) -> str | None:
     """Why the last translation of the meeting into ``language`` stopped, for people; None if
     it did not. Told once: the next export asks for the translation again."""
-    key = _failure_key(meeting_id, language)
-    reason = cache.get(key)
-    if reason is not None:
-        cache.delete(key)
-    return reason
+    failed = TranscriptTranslation.objects.filter(
+        meeting_id=meeting_id,
+        language=language,
+        status=Status.FAILED,
+        failure_told=False,
+        finished_at__gte=timezone.now() - FAILURE_KEEP,
+    )
+    job = failed.first()
+    # conditional: of two exports at once, one tells it
+    if job is None or not failed.filter(pk=job.pk).update(failure_told=True):
+        return None
+    return job.error
 
 
 @task()
-def translate_segments(meeting_id: int, segment_ids: list[int], language: str) -> int:
-    """Translate the segments into ``language``, each once (stored translations are kept);
-    how many were done. Stops at the first failure, keeping its reason for the next export;
-    an unexpected error is still raised, for the task's result and the worker's log."""
-    done = 0
-    try:
-        endpoint = chat_endpoint()
-        if endpoint is None:
-            return 0
-        segments = Segment.objects.filter(pk__in=segment_ids).order_by("start_ms", "pk")
-        for segment in segments.iterator():
-            translate_once(endpoint, segment, language, wait=True)
-            done += 1
-    except ChatFailed as exc:
-        # its message is for people already: it names no endpoint (meetings.chat)
-        logger.warning("translating meeting %s into %s stopped: %s", meeting_id, language, exc)
-        _keep_failure(meeting_id, language, str(exc))
-    except Exception:
-        _keep_failure(meeting_id, language, UNEXPECTED)
-        raise
-    finally:
-        # after the failure is kept: an export in between would queue it again, unexplained
-        cache.delete(_under_way_key(meeting_id, language))
-    return done
+def run_transcript_translation(job_id: int, run: int) -> str:
+    return jobs.run(
+        TranscriptTranslation,
+        job_id,
+        run,
+        translate_transcript,
+        describe=describe_failure,
+        expected=(ChatFailed,),
+    )
 
 
-def _keep_failure(meeting_id: int, language: str, reason: str) -> None:
-    cache.set(_failure_key(meeting_id, language), reason, FAILURE_KEEP_SECONDS)
+def describe_failure(exc: Exception) -> str:
+    # the chat client's messages are for people already: they name no endpoint (meetings.chat)
+    return str(exc) if isinstance(exc, ChatFailed) else UNEXPECTED
+
+
+def translate_transcript(job: TranscriptTranslation) -> None:
+    """Translate the job's segments, each once (stored translations are kept); stops at the
+    first failure. A segment another process is translating right now is left to it: that
+    process stores it, and the next export finds it."""
+    endpoint = chat_endpoint()
+    if endpoint is None:
+        return
+    segments = Segment.objects.filter(pk__in=job.segment_ids).order_by("start_ms", "pk")
+    # the job's own name on its claims: a run after a dead one's takes over what it left
+    claimant = f"transcript-translation:{job.pk}"
+    for done, segment in enumerate(segments.iterator(), start=1):
+        translate_once(endpoint, segment, job.language, claimant=claimant)
+        jobs.report(job, done=done)

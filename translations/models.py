@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from meetings.jobs import Job
 from meetings.models import Meeting, Segment
 
 
@@ -53,3 +54,35 @@ class Translation(models.Model):
     def is_current(self, segment: Segment) -> bool:
         """True while it translates the segment's text as it is (not corrected since)."""
         return self.source_text == segment.text
+
+
+class TranscriptTranslation(Job):
+    """A transcript's translation into one language, made by the worker (``jobs.py``) for an
+    export that asked for more than a person should wait for; one per meeting and language,
+    asked for again by the next export once it has ended."""
+
+    task_path = "translations.jobs.run_transcript_translation"
+
+    meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="+")
+    language = models.CharField(max_length=10)
+    #: the segments the export found without a translation
+    segment_ids = models.JSONField(default=list, blank=True)
+    #: segments gone through so far
+    done = models.PositiveIntegerField(default=0)
+    #: an export has told its failure: the next one asks for it again
+    failure_told = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "language"], name="one_transcript_translation_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Translation of meeting {self.meeting_id} into {self.language} ({self.status})"
+
+    def reset_progress(self) -> list[str]:
+        self.done = 0
+        return ["done"]

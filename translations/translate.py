@@ -69,20 +69,27 @@ def translate_text(
 
 
 def translate_once(
-    endpoint: ChatEndpoint, segment: Segment, language: str, *, wait: bool = False
+    endpoint: ChatEndpoint,
+    segment: Segment,
+    language: str,
+    *,
+    wait: bool = False,
+    claimant: str | None = None,
 ) -> Translation | None:
     """The segment's stored translation into ``language``, translating it if none is (or
-    the one stored is of its text before a correction). Sync: for views.
+    the one stored is of its text before a correction). Sync: for views and jobs.
 
     None when another process is translating it right now (its listeners get it from that
     process), unless ``wait``: then this waits for that one, up to :data:`WAIT_SECONDS`.
-    Raises ChatFailed when the chat endpoint fails.
+    A claim held under the same ``claimant`` is this caller's own: a job run again after its
+    worker died takes over the claims the dead run left. Raises ChatFailed when the chat
+    endpoint fails.
     """
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         if (stored := _current(segment, language)) is not None:
             return stored
-        if _claim(segment.pk, language):
+        if _claim(segment.pk, language, claimant):
             break
         if not wait or time.monotonic() > deadline:
             return None
@@ -158,9 +165,12 @@ def _key(segment_id: int, language: str) -> str:
     return f"translating:{segment_id}:{language}"
 
 
-def _claim(segment_id: int, language: str) -> bool:
+def _claim(segment_id: int, language: str, claimant: str | None = None) -> bool:
     # the cache is Redis, shared by every process (the embedded demo's is in its one process)
-    return cache.add(_key(segment_id, language), 1, CLAIM_SECONDS)
+    key = _key(segment_id, language)
+    if cache.add(key, claimant or 1, CLAIM_SECONDS):
+        return True
+    return claimant is not None and cache.get(key) == claimant
 
 
 def _release(segment_id: int, language: str) -> None:

@@ -5,6 +5,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from meetings import exports
+from meetings.search import HIGHLIGHT_START, HIGHLIGHT_STOP
 
 register = template.Library()
 
@@ -34,8 +35,6 @@ def words_for_review(segment) -> list[dict]:
 @register.filter
 def highlight(headline: str) -> SafeString:
     """A search headline, escaped, with the matched words in <mark>."""
-    from meetings.views import HIGHLIGHT_START, HIGHLIGHT_STOP
-
     marked = escape(headline).replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_STOP, "</mark>")
     return mark_safe(marked)
 

@@ -3,27 +3,77 @@
 // readers; if they allowed it, the browser notifies them while the room's tab is hidden.
 // room.js hands it each final before the final is shown.
 
-function watchPattern(words) {
+const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
+// Scripts written without spaces between words: there, where words end comes from the browser's
+// word segmenter (a dictionary, in Chromium's ICU).
+const SPACELESS =
+  /[\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
+const segmenter =
+  "Segmenter" in Intl ? new Intl.Segmenter(undefined, { granularity: "word" }) : null;
+
+function watchPatterns(words) {
   const escape = (word) =>
     word.normalize("NFC").trim().replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+");
   // the longest first, so "Dave Smith" is marked whole rather than "Dave"
-  const alternatives = words.map(escape).filter(Boolean).sort((a, b) => b.length - a.length);
-  if (!alternatives.length) return null;
-  // Whole words in any script: no letter, digit or combining mark may touch either end.
-  const edge = "[\\p{L}\\p{N}\\p{M}_]";
-  return new RegExp(`(?<!${edge})(?:${alternatives.join("|")})(?!${edge})`, "giu");
+  const sources = [...new Set(words.map(escape).filter(Boolean))];
+  sources.sort((a, b) => b.length - a.length);
+  return sources.length ? sources.map((source) => new RegExp(source, "giu")) : null;
+}
+
+// Every offset where the segmenter says a word starts or ends.
+function wordBoundaries(text) {
+  const boundaries = new Set([0, text.length]);
+  if (!segmenter) return boundaries;
+  for (const { index, segment } of segmenter.segment(text)) {
+    boundaries.add(index);
+    boundaries.add(index + segment.length);
+  }
+  return boundaries;
+}
+
+// Whether a character beside a match makes it part of a longer word: a letter, digit or mark
+// does, unless one of the two is of a script without spaces and the other is not ("Dave" in
+// "ขอบคุณDaveครับ"; ICU's segmenter takes that for one word).
+function touches(inside, outside) {
+  if (!outside || !WORD_CHAR.test(outside)) return false;
+  return SPACELESS.test(inside) === SPACELESS.test(outside);
+}
+
+// A whole word, in any script: nothing of a word touches either end, or the segmenter ends
+// words at both ("สมชาย" in "ขอบคุณสมชายครับ").
+function isWhole(text, start, end, boundaries) {
+  const first = String.fromCodePoint(text.codePointAt(start));
+  const last = [...text.slice(start, end)].pop();
+  const before = [...text.slice(0, start)].pop();
+  const after = end < text.length ? String.fromCodePoint(text.codePointAt(end)) : undefined;
+  const alone = !touches(first, before) && !touches(last, after);
+  return alone || (boundaries.has(start) && boundaries.has(end));
+}
+
+// [start, end] of each watch word said as a whole word, in text order, none overlapping.
+function findWords(text, patterns) {
+  const boundaries = wordBoundaries(text);
+  const found = [];
+  for (const pattern of patterns) {
+    for (const match of text.matchAll(pattern)) {
+      const [start, end] = [match.index, match.index + match[0].length];
+      const taken = found.some(([s, e]) => start < e && s < end);
+      if (!taken && isWhole(text, start, end, boundaries)) found.push([start, end]);
+    }
+  }
+  return found.sort((a, b) => a[0] - b[0]);
 }
 
 // The caption's text with each watch word in a <mark>; false when it says none.
-function markWords(textEl, pattern) {
+function markWords(textEl, patterns) {
   const text = textEl.textContent.normalize("NFC");
   const nodes = [];
   let last = 0;
-  for (const match of text.matchAll(pattern)) {
+  for (const [start, end] of findWords(text, patterns)) {
     const mark = document.createElement("mark");
-    mark.textContent = match[0];
-    nodes.push(text.slice(last, match.index), mark);
-    last = match.index + match[0].length;
+    mark.textContent = text.slice(start, end);
+    nodes.push(text.slice(last, start), mark);
+    last = end;
   }
   if (!nodes.length) return false;
   textEl.replaceChildren(...nodes, text.slice(last));
@@ -55,8 +105,8 @@ export function startMentions() {
   const data = document.getElementById("mention-settings");
   if (!data) return null;
   const settings = JSON.parse(data.textContent);
-  const pattern = watchPattern(settings.words);
-  if (!pattern) return null;
+  const patterns = watchPatterns(settings.words);
+  if (!patterns) return null;
   const jump = document.getElementById("mention-jump");
   let latest = null;
   let count = 0;
@@ -66,7 +116,7 @@ export function startMentions() {
   function beforeFinal({ line, event, mine, live }) {
     if (mine) return; // one's own speech is not a mention
     const text = line.querySelector(".text");
-    if (!text || !markWords(text, pattern)) return;
+    if (!text || !markWords(text, patterns)) return;
     line.classList.add("mention");
     const label = document.createElement("span");
     label.className = "visually-hidden";

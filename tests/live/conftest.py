@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.speech_server import API_KEY
-from transcription.engine_factory import realtime_engine
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,4 @@ def openai(settings, server):
     settings.OPENAI_REALTIME_ENDPOINT = server.realtime_url
     settings.OPENAI_REALTIME_MODEL = "gpt-4o-transcribe"
     settings.OPENAI_BATCH_MODEL = "gpt-4o-transcribe"
-    # rooms take the process's engine, built once from the settings: build it from these
-    realtime_engine.cache_clear()
-    yield settings
-    realtime_engine.cache_clear()
+    return settings  # the engines are built again from these (tests/conftest.py)

@@ -6,11 +6,14 @@ separate process running the local Whisper (see tests/speech_server.py).
 
 from __future__ import annotations
 
+import http.client
+import json
+
 import numpy as np
 import pytest
 
 from tests.speech import clip, word_error_rate
-from tests.speech_server import post
+from tests.speech_server import AUTH, multipart, post
 from transcription.audio import pcm16_to_float
 from transcription.engine_factory import engine_config
 from transcription.engines.openai_batch import (
@@ -86,3 +89,32 @@ def test_it_answers_bad_uploads_as_openai_does(openai, server):
     with pytest.raises(OpenAITranscriptionError, match="`gpt-9-transcribe` does not exist") as info:
         OpenAIBatchEngine(engine_config("openai")).transcribe(np.zeros(16000, np.float32))
     assert (info.value.status, info.value.code) == (404, "model_not_found")
+
+
+def test_it_counts_a_chunked_upload_as_it_arrives(server):
+    """No Content-Length to refuse by: the body is counted as it comes, against the same limit."""
+
+    def send(pieces: list[bytes], content_type: str) -> tuple[int, dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        headers = {**AUTH, "Content-Type": content_type}
+        try:
+            connection.request(
+                "POST", "/v1/audio/transcriptions", iter(pieces), headers, encode_chunked=True
+            )
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    body, content_type = multipart([("model", "whisper-1")], "notes.txt", b"hello")
+    status, answer = send([body[:100], body[100:]], content_type)
+    assert status == 400, "read whole, then parsed"
+    assert answer["error"]["message"].startswith("Invalid file format.")
+    status, answer = send([bytes(1 << 20)] * 26, content_type)
+    assert status == 413
+    assert answer["error"] == {
+        "message": "Maximum content size limit (26214400) exceeded (27262976 bytes read)",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }

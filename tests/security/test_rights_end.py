@@ -29,7 +29,6 @@ from tests.security.rights_changes import LOSSES, make_bob_host
 from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say, use
 from transcription.batch.jobs import run_transcription_job
-from transcription.engine_factory import batch_engine
 from transcription.engines.openai_batch import wav_bytes
 from transcription.models import TranscriptionJob
 
@@ -212,11 +211,9 @@ def paid_endpoint(settings) -> Iterator[list[str]]:
     thread.start()
     settings.OPENAI_API_KEY = "sk-test"
     settings.OPENAI_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    batch_engine.cache_clear()  # the process keeps one engine per name, built from the settings
     try:
         yield TranscriptionsRecorder.paths
     finally:
-        batch_engine.cache_clear()
         server.shutdown()
         server.server_close()
 

@@ -21,6 +21,7 @@ from django_ratelimit.core import is_ratelimited
 
 from meetings import exports, languages
 from meetings.budget import BudgetSpent
+from meetings.jobs import Heartbeat
 from meetings.rates import describe_rate
 from meetings.tokens import token_from_authorization, user_for_token
 
@@ -224,6 +225,7 @@ def create_job(params: UploadParams, user, audio, declared_seconds) -> Transcrip
         started_at=now,
         heartbeat_at=now,
         audio_seconds=seconds,
+        run=1,
         attempts=1,
     )
 
@@ -231,12 +233,11 @@ def create_job(params: UploadParams, user, audio, declared_seconds) -> Transcrip
 def transcribe_directly(job: TranscriptionJob, audio, response_format: str) -> HttpResponse:
     try:
         # the job counts against the user's limit: if this process dies, a worker finishes it
-        with jobs.Heartbeat(job.pk):
+        with Heartbeat(job):
             transcript = jobs.transcribe_now(audio, job.engine, job.language or None)
         # stored in the try, so that a refused result fails the job rather than leave it running
         with transaction.atomic():
-            job.result = jobs.transcript_json(transcript)
-            jobs.succeed(job)
+            jobs.succeed(job, result=jobs.transcript_json(transcript))
     except EngineUnavailable as exc:
         jobs.fail(job, jobs.describe_failure(exc))
         return error(503, "engine_unavailable", str(exc))

@@ -4,18 +4,14 @@
 The worker (``manage.py transcription_worker``) claims it, transcribes with the chosen batch
 engine a few minutes of audio at a time (:mod:`transcription.batch`: its memory does not grow
 with the file's length), reports progress, and stores the result: a new transcript version for
-a meeting, the segments themselves for an upload. A job whose worker dies is run again by the
-next worker that notices (``recover_stale_jobs``), up to ``MAX_ATTEMPTS`` times, then failed
-with the reason.
+a meeting, the segments themselves for an upload. The claim, the heartbeat and the recovery of
+a job whose worker died are the job runner's (:mod:`meetings.jobs`).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import asdict
-from datetime import timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from meetings import exports
+from meetings import exports, jobs
 from meetings.budget import BudgetSpent
 from meetings.models import Meeting, Segment, TranscriptVersion
 from meetings.text import model_text
@@ -37,22 +33,7 @@ from ..models import AudioUpload, TranscriptionJob
 from . import costs
 from .files import transcribe_file
 
-logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3
 PROGRESS_SAVE_SECONDS = 1.0
-
-
-def stale_after() -> timedelta:
-    """A running job whose heartbeat is older than this lost its worker."""
-    return timedelta(seconds=settings.TRANSCRIPTION_JOB_STALE_SECONDS)
-
-
-def heartbeat_seconds() -> float:
-    return settings.TRANSCRIPTION_JOB_STALE_SECONDS / 6
-
-
-Status = TranscriptionJob.Status
 
 
 def start_job(
@@ -73,7 +54,7 @@ def start_job(
         options=options or {},
         created_by=created_by,
     )
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    jobs.queue(job)
     return job
 
 
@@ -88,53 +69,21 @@ def reserve_job_slot(user) -> bool:
     return unfinished < settings.MAX_QUEUED_JOBS_PER_USER
 
 
-def _enqueue(job_id: int) -> None:
-    result = run_transcription_job.enqueue(job_id)
-    TranscriptionJob.objects.filter(pk=job_id).update(task_id=str(result.id))
+#: failures the job's error explains: not logged with a traceback
+EXPECTED = (AudioDecodeError, EngineUnavailable, BudgetSpent)
 
 
 @task()
-def run_transcription_job(job_id: int) -> str:
-    job = claim(job_id)
-    if job is None:
-        return "skipped"
-    with Heartbeat(job.pk):
-        try:
-            run(job)
-        except Exception as exc:
-            fail(job, describe_failure(exc))
-            if not isinstance(exc, AudioDecodeError | EngineUnavailable | BudgetSpent):
-                logger.exception("transcription job %s failed", job.pk)
-            return "failed"
-    return "done"
+def run_transcription_job(job_id: int, run: int | None = None) -> str:
+    """The worker's task: ``run`` None is a task queued before jobs had run numbers."""
+    return jobs.run(
+        TranscriptionJob, job_id, run, transcribe_job, describe=describe_failure, expected=EXPECTED
+    )
 
 
-def claim(job_id: int) -> TranscriptionJob | None:
-    """Mark the job running, unless another worker has it, it is finished, or whoever asked
-    for it may no longer have it run (then it fails, saying why)."""
-    with transaction.atomic():
-        job = TranscriptionJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status != Status.QUEUED:
-            return None
-        if refusal := job.refusal():
-            fail(job, refusal)
-            return None
-        now = timezone.now()
-        job.status = Status.RUNNING
-        job.attempts += 1
-        job.started_at = now
-        job.heartbeat_at = now
-        job.progress = 0
-        job.error = ""
-        job.save(
-            update_fields=["status", "attempts", "started_at", "heartbeat_at", "progress", "error"]
-        )
-    return job
-
-
-def run(job: TranscriptionJob) -> None:
+def transcribe_job(job: TranscriptionJob) -> None:
     engine = costs.metered(batch_engine(job.engine), job.engine, job.meeting_id)
-    progress = ProgressReporter(job.pk)
+    progress = ProgressReporter(job)
     language = job.language or None
     prompt = job.options.get("prompt", "")
     if job.upload_id:
@@ -195,10 +144,9 @@ def transcribe_meeting(job, engine, language, progress) -> list[SpeakerTranscrip
 def finish_upload(job: TranscriptionJob, transcript: Transcript) -> None:
     # a savepoint: if the database refuses the result, the job's failure can still be stored
     with transaction.atomic():
-        job.result = transcript_json(transcript)
         job.upload.duration_ms = int((job.audio_seconds or 0) * 1000)
         job.upload.save(update_fields=["duration_ms"])
-        succeed(job)
+        succeed(job, result=transcript_json(transcript))
 
 
 def finish_meeting(job: TranscriptionJob, results) -> None:
@@ -237,8 +185,7 @@ def finish_meeting(job: TranscriptionJob, results) -> None:
                     )
                 )
         Segment.objects.bulk_create(segments)
-        job.version = version
-        succeed(job)
+        succeed(job, version=version)
 
 
 def transcript_json(transcript: Transcript) -> dict:
@@ -267,18 +214,13 @@ def result_lines(result: dict) -> list[exports.ExportLine]:
     ]
 
 
-def succeed(job: TranscriptionJob) -> None:
-    job.status = Status.DONE
-    job.progress = 100
-    job.finished_at = timezone.now()
-    job.save()
+def succeed(job: TranscriptionJob, **result) -> None:
+    """Store the result with the job's end (in the caller's transaction)."""
+    jobs.finish(job, progress=100, audio_seconds=job.audio_seconds, **result)
 
 
 def fail(job: TranscriptionJob, reason: str) -> None:
-    # the reason may quote an exception's text, and the failure must be storable whatever it says
-    TranscriptionJob.objects.filter(pk=job.pk).update(
-        status=Status.FAILED, error=model_text(reason), finished_at=timezone.now()
-    )
+    jobs.fail(job, reason)
 
 
 def describe_failure(exc: Exception) -> str:
@@ -300,10 +242,10 @@ def describe_failure(exc: Exception) -> str:
 
 
 class ProgressReporter:
-    """Engine progress → the job's row, at most once a second."""
+    """Engine progress → the job's row, at most once a second (a heartbeat too)."""
 
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
+    def __init__(self, job: TranscriptionJob) -> None:
+        self.job = job
         self.saved_at = 0.0
 
     def __call__(self, percent: float) -> None:
@@ -311,65 +253,7 @@ class ProgressReporter:
         if now - self.saved_at < PROGRESS_SAVE_SECONDS and percent < 100:
             return
         self.saved_at = now
-        TranscriptionJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
-            progress=round(min(max(percent, 0.0), 99.9), 1), heartbeat_at=timezone.now()
-        )
-
-
-class Heartbeat:
-    """While the job runs, a thread tells the database its worker is alive."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{job_id}")
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopped.set()
-        self.thread.join()
-
-    def _beat(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stopped.wait(heartbeat_seconds()):
-                TranscriptionJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        finally:
-            connection.close()
-
-
-def recover_stale_jobs() -> list[TranscriptionJob]:
-    """Run again the jobs whose worker died; fail them after MAX_ATTEMPTS. Returns them."""
-    cutoff = timezone.now() - stale_after()
-    recovered = []
-    with transaction.atomic():
-        stale = TranscriptionJob.objects.select_for_update(skip_locked=True).filter(
-            status=Status.RUNNING, heartbeat_at__lt=cutoff
-        )
-        for job in stale:
-            if job.attempts >= MAX_ATTEMPTS:
-                job.status = Status.FAILED
-                job.error = (
-                    f"The worker stopped {job.attempts} times while running this job "
-                    "(killed, restarted or out of memory); it was not tried again."
-                )
-                job.finished_at = timezone.now()
-            else:
-                job.status = Status.QUEUED
-                job.progress = 0
-            job.save(update_fields=["status", "error", "finished_at", "progress"])
-            if job.status == Status.QUEUED:
-                transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id))
-            recovered.append(job)
-    for job in recovered:
-        logger.warning("job %s lost its worker: %s", job.pk, job.get_status_display())
-    return recovered
+        jobs.report(self.job, progress=round(min(max(percent, 0.0), 99.9), 1))
 
 
 def transcribe_now(audio: np.ndarray, engine: str, language: str | None, progress=None):

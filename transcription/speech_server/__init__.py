@@ -54,8 +54,9 @@ carry none); ``noise_reduction`` is accepted but not applied and ``semantic_vad`
 VAD with a silence set by its eagerness; an utterance the model hears as no speech completes
 with an empty transcript when the next one starts or at the next commit.
 
-WebSocket upgrades are handed to a ``websockets`` server on a loopback port: it refuses requests
-with a body, so the HTTP side is answered on a small asyncio front (:mod:`.http`).
+Both APIs are one Starlette application (:mod:`.server`), served by uvicorn (h11, and
+``websockets`` for the WebSocket); a session talks to its WebSocket through the small
+interface of :mod:`.sockets`.
 """
 
 from .server import ServerConfig, SpeechServer, serve_forever

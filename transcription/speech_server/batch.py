@@ -20,6 +20,7 @@ from typing import Any
 from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
+from starlette.responses import Response
 
 from subtitles.formats import ExportLine, to_srt, to_vtt
 
@@ -35,7 +36,7 @@ from ..engines.openai_protocol import (
     verbose_json,
 )
 from ..engines.openai_schema import choice, number
-from .http import HttpResponse
+from .http import error_reply, json_reply, reply
 
 MAX_UPLOAD_BYTES = 26_214_400
 BATCH_FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"]
@@ -234,15 +235,15 @@ class BatchTranscriber:
         # one recording at a time: the batch model already uses every core
         self.running = asyncio.Semaphore(1)
 
-    async def handle(self, content_type: str, body: bytes) -> HttpResponse:
+    async def handle(self, content_type: str, body: bytes) -> Response:
         try:
             request = read_request(parse_form(content_type, body))
             async with self.running:
                 transcript, duration = await asyncio.to_thread(self._transcribe, request)
         except ModelNotFound as error:
-            return HttpResponse.error(404, error)
+            return error_reply(404, error)
         except ProtocolError as error:
-            return HttpResponse.error(400, error)
+            return error_reply(400, error)
         return render(transcript, duration, request)
 
     def _transcribe(self, request: BatchRequest) -> tuple[Transcript, float]:
@@ -269,7 +270,7 @@ class BatchTranscriber:
             ) from None
 
 
-def render(transcript: Transcript, duration: float, request: BatchRequest) -> HttpResponse:
+def render(transcript: Transcript, duration: float, request: BatchRequest) -> Response:
     """The transcript in the format the request asked for."""
     text = transcript.text
     segments = [s for s in transcript.segments if s.text.strip()]
@@ -281,26 +282,22 @@ def render(transcript: Transcript, duration: float, request: BatchRequest) -> Ht
     spent = usage(request.model, duration, len(tokens))
     response_format = request.response_format
     if request.stream:
-        return HttpResponse(
-            200, _events(text, tokens, spent, request.logprobs), "text/event-stream"
-        )
+        return reply(200, _events(text, tokens, spent, request.logprobs), "text/event-stream")
     if response_format == "text":
-        return HttpResponse(200, (text + "\n").encode(), "text/plain; charset=utf-8")
+        return reply(200, (text + "\n").encode(), "text/plain; charset=utf-8")
     if response_format in {"srt", "vtt"}:
         lines = [ExportLine(s.start_ms, s.end_ms, "", s.text.strip()) for s in segments]
         writer = to_srt if response_format == "srt" else to_vtt
-        return HttpResponse(200, writer(lines), "text/plain")
+        return reply(200, writer(lines), "text/plain")
     if response_format == "verbose_json":
         words_asked = "word" in request.granularities
-        return HttpResponse.of(
-            200, verbose_json(transcript, duration, usage=spent, words=words_asked)
-        )
+        return json_reply(200, verbose_json(transcript, duration, usage=spent, words=words_asked))
     if response_format == "diarized_json":
-        return HttpResponse.of(200, _diarized_json(transcript, duration, spent))
+        return json_reply(200, _diarized_json(transcript, duration, spent))
     result: dict[str, Any] = {"text": text, "usage": spent}
     if request.logprobs:
         result["logprobs"] = tokens
-    return HttpResponse.of(200, result)
+    return json_reply(200, result)
 
 
 def _events(

@@ -1,4 +1,4 @@
-"""The speech server: routes, keys, and the WebSocket side of the realtime API."""
+"""The speech server: one Starlette application (routes, keys, the realtime refusals) on uvicorn."""
 
 from __future__ import annotations
 
@@ -7,37 +7,39 @@ import hmac
 import json
 import logging
 import os
-import signal
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from ..engines.base import BatchEngine, RealtimeEngine
 from ..engines.openai_protocol import ProtocolError
 from .batch import MAX_UPLOAD_BYTES, BatchTranscriber
-from .http import (
-    MAX_HEAD_BYTES,
-    BodyRefused,
-    HttpRequest,
-    HttpResponse,
-    Tunnels,
-    read_body,
-    read_head,
-    respond,
-)
+from .http import BodyRefused, error_reply, json_reply, read_body
 from .session import TranscriptionSession
+from .sockets import StarletteSocket
 
 logger = logging.getLogger(__name__)
 
-#: an append of 15 MiB is ~20 MiB of base64 JSON; websockets' default limit is 1 MiB
+#: an append of 15 MiB is ~20 MiB of base64 JSON; uvicorn's default limit is 16 MiB
 MAX_MESSAGE_BYTES = 24 * 1024 * 1024
+#: a request's line and headers
+MAX_HEAD_BYTES = 64 * 1024
 API_KEYS_URL = "https://platform.openai.com/account/api-keys"
 NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
 )
 NO_KEY_REALTIME = "Missing bearer or basic authentication in header"
+#: a close code for "the server is stopping" that clients retry, as OpenAI sends it
+GOING_AWAY = 1001
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ class ServerConfig:
 
 
 class SpeechServer:
-    """OpenAI's transcription APIs on one port, over the local engines (see the package)."""
+    """OpenAI's transcription APIs on one port, over the local engines (see the package).
+
+    ``app`` is the ASGI application; :func:`serve_forever` runs it under uvicorn.
+    """
 
     def __init__(
         self,
@@ -76,78 +81,46 @@ class SpeechServer:
         self.config = config
         self.realtime_engine = realtime_engine
         self.batch = BatchTranscriber(batch_engine, config.max_upload_seconds)
-        self.front: asyncio.Server | None = None
-        self.inner: Server | None = None  # the websockets server, on a loopback port
-        self.inner_port = 0
-        self.tunnels = Tunnels()
-
-    @property
-    def port(self) -> int:
-        assert self.front is not None, "start() first"
-        return self.front.sockets[0].getsockname()[1]
-
-    async def start(self, host: str = "127.0.0.1", port: int = 8765) -> None:
-        self.inner = await serve(
-            self._realtime,
-            "127.0.0.1",
-            0,
-            select_subprotocol=_select_subprotocol,
-            max_size=MAX_MESSAGE_BYTES,
-        )
-        self.inner_port = self.inner.sockets[0].getsockname()[1]
-        self.front = await asyncio.start_server(self._accept, host, port, limit=MAX_HEAD_BYTES)
-
-    async def close(self) -> None:
-        """Stop accepting, close live sessions with 1001 (going away), then the tunnels."""
-        if self.front is not None:
-            self.front.close()
-        if self.inner is not None:
-            self.inner.close()
-            await self.inner.wait_closed()
-        self.tunnels.close()
-        if self.front is not None:
-            await self.front.wait_closed()
+        self.sessions: set[StarletteSocket] = set()
+        self.closing = False
+        routes = [
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/v1/audio/transcriptions", self.transcriptions, methods=["POST"]),
+            WebSocketRoute("/v1/realtime", self.realtime),
+            WebSocketRoute("/{path:path}", self.no_such_socket),
+        ]
+        # every other request, or method, is checked for a key and then not found
+        not_found = {404: self.not_found, 405: self.not_found}
+        self.app = Starlette(routes=routes, exception_handlers=not_found)
+        self.app.router.redirect_slashes = False  # a URL with a slash added is not found either
 
     # --- HTTP --------------------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        read = await read_head(reader)
-        if read is None:
-            writer.close()
-            return
-        head, request = read
-        if request.headers.get("upgrade", "").lower() == "websocket":
-            if request.path == "/v1/realtime":
-                await self.tunnels.run(head, reader, writer, self.inner_port)
-                return
-            response = _not_found(request)
-        else:
-            try:
-                response = await self._http(request, reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                writer.close()
-                return
-            except Exception:
-                logger.exception("the batch endpoint failed")
-                failure = "The server had an error processing your request."
-                response = HttpResponse.error(
-                    500, ProtocolError(None, failure, None, "server_error")
-                )
-        await respond(writer, response)
+    async def healthz(self, request: Request) -> Response:
+        return json_reply(200, {"status": "ok"})
 
-    async def _http(self, request: HttpRequest, reader: asyncio.StreamReader) -> HttpResponse:
-        if request.method == "GET" and request.path == "/healthz":
-            return HttpResponse.of(200, {"status": "ok"})
+    async def transcriptions(self, request: Request) -> Response:
         refusal = self._check_key(request.headers.get("authorization", ""))
         if refusal is not None:
-            return HttpResponse.error(401, refusal)
-        if request.method != "POST" or request.path != "/v1/audio/transcriptions":
-            return _not_found(request)
+            return error_reply(401, refusal)
         try:
-            body = await read_body(reader, request, MAX_UPLOAD_BYTES)
+            body = await read_body(request, MAX_UPLOAD_BYTES)
         except BodyRefused as refused:
             return refused.response
-        return await self.batch.handle(request.headers.get("content-type", ""), body)
+        except ClientDisconnect:
+            return Response(status_code=400)  # no one is left to read it
+        try:
+            return await self.batch.handle(request.headers.get("content-type", ""), body)
+        except Exception:
+            logger.exception("the batch endpoint failed")
+            failure = "The server had an error processing your request."
+            return error_reply(500, ProtocolError(None, failure, None, "server_error"))
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        refusal = self._check_key(request.headers.get("authorization", ""))
+        if refusal is not None:
+            return error_reply(401, refusal)
+        return _not_found(request)
 
     def _check_key(self, authorization: str, missing: str = NO_KEY) -> ProtocolError | None:
         """Why the ``Authorization`` value is refused, as OpenAI says it; ``None`` if it is not."""
@@ -165,21 +138,28 @@ class SpeechServer:
 
     # --- WebSocket -----------------------------------------------------------------------
 
-    async def _realtime(self, ws: ServerConnection) -> None:
-        request = ws.request
-        assert request is not None
-        query = dict(parse_qsl(urlsplit(request.path).query))
-        refusal = self._check_key(_realtime_key(ws), NO_KEY_REALTIME)
-        close_code = 3000
-        if refusal is None:
-            close_code = 4000
-            refusal = refuse_url(query, request.headers.get("OpenAI-Beta", ""))
-        if refusal is not None:
+    async def realtime(self, websocket: WebSocket) -> None:
+        # browsers offer "realtime" plus the key as a subprotocol; only "realtime" is echoed
+        offered = websocket.scope.get("subprotocols", [])
+        await websocket.accept("realtime" if "realtime" in offered else None)
+        ws = StarletteSocket(websocket)
+        refused = self._refuse_realtime(websocket)
+        if refused is not None:
             # as at OpenAI, the upgrade succeeds; an error event and a close code follow
-            await ws.send(json.dumps(refusal.event()))
-            reason = refusal.kind + (f".{refusal.code}" if refusal.code else "")
-            await ws.close(close_code, reason)
+            error, close_code = refused
+            await ws.send_text(json.dumps(error.event()))
+            await ws.close(close_code, error.kind + (f".{error.code}" if error.code else ""))
             return
+        if self.closing:
+            await ws.close(GOING_AWAY)
+            return
+        self.sessions.add(ws)
+        try:
+            await self._run_session(ws)
+        finally:
+            self.sessions.discard(ws)
+
+    async def _run_session(self, ws: StarletteSocket) -> None:
         max_seconds = self.config.max_session_seconds
         session = TranscriptionSession(ws, self.realtime_engine, max_seconds)
         try:
@@ -187,19 +167,38 @@ class SpeechServer:
                 await session.run()
         except TimeoutError:
             minutes = f"{max_seconds / 60:g}"
-            await ws.close(1001, f"Your session hit the maximum duration of {minutes} minutes.")
+            await ws.close(
+                GOING_AWAY, f"Your session hit the maximum duration of {minutes} minutes."
+            )
+
+    def _refuse_realtime(self, websocket: WebSocket) -> tuple[ProtocolError, int] | None:
+        """Why (and with which close code) OpenAI would refuse this session, if it would."""
+        refusal = self._check_key(realtime_key(websocket), NO_KEY_REALTIME)
+        if refusal is not None:
+            return refusal, 3000
+        query = dict(parse_qsl(websocket.scope["query_string"].decode("latin-1")))
+        refusal = refuse_url(query, websocket.headers.get("openai-beta", ""))
+        return (refusal, 4000) if refusal is not None else None
+
+    async def no_such_socket(self, websocket: WebSocket) -> None:
+        """An upgrade anywhere but /v1/realtime: a 404, as for any other URL."""
+        await websocket.send_denial_response(_not_found(websocket, "GET"))
+
+    async def close_sessions(self) -> None:
+        """Close every realtime session with 1001 (going away): the server is stopping."""
+        self.closing = True
+        for ws in list(self.sessions):
+            await ws.close(GOING_AWAY)
 
 
-def _realtime_key(ws: ServerConnection) -> str:
+def realtime_key(websocket: WebSocket) -> str:
     """The client's key as an ``Authorization`` value: from the header, or (browsers, which
     cannot send headers) from an ``openai-insecure-api-key.<key>`` subprotocol."""
-    assert ws.request is not None
-    headers = ws.request.headers
-    if headers.get("Authorization", ""):
-        return headers["Authorization"]
-    for protocol in headers.get("Sec-WebSocket-Protocol", "").split(","):
-        if protocol.strip().startswith("openai-insecure-api-key."):
-            return "Bearer " + protocol.strip().removeprefix("openai-insecure-api-key.")
+    if authorization := websocket.headers.get("authorization", ""):
+        return authorization
+    for protocol in websocket.scope.get("subprotocols", []):
+        if protocol.startswith("openai-insecure-api-key."):
+            return "Bearer " + protocol.removeprefix("openai-insecure-api-key.")
     return ""
 
 
@@ -239,28 +238,53 @@ def redact(key: str) -> str:
     return key[:3] + "*" * (len(key) - 7) + key[-4:]
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return HttpResponse.error(
-        404, ProtocolError(None, f"Invalid URL ({request.method} {request.path})")
-    )
+def _not_found(connection: HTTPConnection, method: str | None = None) -> Response:
+    # the path as the client sent it, still percent-encoded
+    path = connection.scope["raw_path"].decode("latin-1")
+    method = method or connection.scope["method"]
+    return error_reply(404, ProtocolError(None, f"Invalid URL ({method} {path})"))
 
 
-def _select_subprotocol(connection: ServerConnection, subprotocols) -> str | None:
-    # browsers offer "realtime" plus the key as a subprotocol; only "realtime" is echoed
-    return "realtime" if "realtime" in subprotocols else None
+class _Uvicorn(uvicorn.Server):
+    """uvicorn, saying where it listens, and closing sessions with 1001 before it stops.
+
+    Left to itself, uvicorn would close them with 1012 (service restart); clients of OpenAI
+    know 1001, and reconnect.
+    """
+
+    def __init__(self, config: uvicorn.Config, speech: SpeechServer, say: Callable) -> None:
+        super().__init__(config)
+        self.speech = speech
+        self.say = say
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        port = self.servers[0].sockets[0].getsockname()[1]
+        self.say(f"Serving OpenAI transcription APIs on http://{self.config.host}:{port}/v1")
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.speech.close_sessions()
+        await super().shutdown(sockets)
 
 
-async def serve_forever(config: ServerConfig, host: str, port: int, say) -> None:
+async def serve_forever(config: ServerConfig, host: str, port: int, say: Callable) -> None:
     """Serve until SIGINT or SIGTERM, then close the sessions (1001) and stop.
 
     ``say`` is told where the server listens once it does.
     """
-    server = SpeechServer(config)
-    await server.start(host, port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    say(f"Serving OpenAI transcription APIs on http://{host}:{server.port}/v1")
-    await stop.wait()
-    await server.close()
+    speech = SpeechServer(config)
+    options = uvicorn.Config(
+        speech.app,
+        host=host,
+        port=port,
+        http="h11",
+        ws="websockets-sansio",
+        ws_max_size=MAX_MESSAGE_BYTES,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        lifespan="off",
+        log_config=None,  # the caller's logging: the command line's, or Django's
+        access_log=False,
+        server_header=False,
+        date_header=False,
+    )
+    await _Uvicorn(options, speech, say).serve()

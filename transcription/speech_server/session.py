@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import dataclasses
 import json
 import logging
@@ -44,8 +43,6 @@ from openai.types.realtime import (
     SessionCreatedEvent,
     SessionUpdatedEvent,
 )
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from ..audio import WHISPER_SAMPLE_RATE, StreamResampler
 from ..engines.base import (
@@ -82,6 +79,7 @@ from ..engines.openai_schema import (
 from .audio import InputDecoder, local_config, transcribe_buffer
 from .deltas import DeltaStream, StreamedItem, delta_stream
 from .items import ItemEvents
+from .sockets import Socket
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ STREAM_PAUSE_MS = 500
 class TranscriptionSession(ItemEvents):
     """One WebSocket's transcription session; see the module docstring."""
 
-    def __init__(self, ws: ServerConnection, engine: RealtimeEngine, max_seconds: float) -> None:
+    def __init__(self, ws: Socket, engine: RealtimeEngine, max_seconds: float) -> None:
         self.ws = ws
         self.engine = engine
         self.id = new_id("sess")
@@ -113,16 +111,13 @@ class TranscriptionSession(ItemEvents):
     async def run(self) -> None:
         await self.send(server_event(SessionCreatedEvent, session=self.session_object()))
         try:
-            async for message in self.ws:
+            async for message in self.ws.messages():
                 await self.receive(message)
-        except ConnectionClosed:
-            pass
         finally:
             await self._abandon_local()
 
     async def send(self, event: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(json.dumps(event))
+        await self.ws.send_text(json.dumps(event))
 
     def session_object(self) -> dict[str, Any]:
         return session_object(self.id, self.expires_at, self.settings)

@@ -1,8 +1,10 @@
-"""Run batch transcription jobs: `python manage.py transcription_worker`.
+"""Run every durable job: `python manage.py transcription_worker`.
 
-The django-tasks database worker, plus a watchman that re-queues jobs whose worker died
-(killed, out of memory, machine restarted) and a sweeper that ends the meetings everyone left
-(transcription.live.idle). Run as many as the machine has room for: a meeting ends once.
+The django-tasks database worker, which runs every kind of job (batch transcriptions, summaries,
+translations of whole transcripts: meetings.jobs), plus a watchman that re-queues jobs whose
+worker died (killed, out of memory, machine restarted) and a sweeper that ends the meetings
+everyone left (transcription.live.idle). Run as many as the machine has room for: a job runs
+once at a time, a meeting ends once.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from transcription.batch.jobs import recover_stale_jobs
+from meetings.jobs import recover_lost_jobs
 from transcription.live.idle import SWEEP_SECONDS, end_idle_meetings
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Run queued transcription jobs (and recover those whose worker died)."
+    help = "Run queued jobs of every kind (and recover those whose worker died)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", action="store_true", help="exit when no job is left to run")
@@ -31,7 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, batch: bool, interval: float, **options) -> None:
-        self.report(recover_stale_jobs())
+        self.report(recover_lost_jobs())
         watchman = threading.Thread(target=self.watch, daemon=True, name="job-watchman")
         watchman.start()
         sweeper = threading.Thread(target=self.sweep, daemon=True, name="meeting-sweeper")
@@ -47,7 +49,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         while not stop.wait(period):
             try:
-                self.report(recover_stale_jobs())
+                self.report(recover_lost_jobs())
             finally:
                 connection.close()
 
@@ -63,4 +65,4 @@ class Command(BaseCommand):
 
     def report(self, jobs) -> None:
         for job in jobs:
-            self.stderr.write(f"Job {job.pk} lost its worker: now {job.get_status_display()}.")
+            self.stderr.write(f"{job} lost its worker: now {job.get_status_display()}.")
