@@ -52,9 +52,7 @@ def test_only_the_core_actions_call_group_send():
 def test_only_actions_modules_send_to_groups():
     # the core's helpers (meetings.actions.send_on_commit, send_now) are the apps' one way
     senders = {
-        path
-        for path, tree in sources().items()
-        if calls_of(tree, {"send_on_commit", "send_now"})
+        path for path, tree in sources().items() if calls_of(tree, {"send_on_commit", "send_now"})
     }
     assert senders == {"meetings/actions.py", "caption_views/actions.py", "translations/actions.py"}
 
