@@ -113,7 +113,12 @@ def tokenizer(config: LocalConfig):
     from faster_whisper.tokenizer import Tokenizer
 
     model = realtime_model(config)
-    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe")
+    # faster-whisper's Tokenizer insists on a language for a multilingual model; the live
+    # decodes never read it: each starts with the language it asks or detects (start_tokens)
+    multilingual = model.model.is_multilingual
+    return Tokenizer(
+        model.hf_tokenizer, multilingual, task="transcribe", language="en" if multilingual else None
+    )
 
 
 class DecodeSlots:
