@@ -7,17 +7,20 @@ pooled over the set (edits over reference characters) and per clip. Systems:
 * ``plain``: plain faster-whisper on the same model (``multilingual-base``, int8, beam 5, no
   VAD filter): the reference point;
 * ``batch``: the project's batch engine (what ``manage.py transcribe --engine local`` runs);
+* ``live``: the live engine's finals, in this process (no server): the clip in 100 ms frames
+  as fast as they are taken (the engine decodes on the audio clock), then 2 s of silence;
 * ``tiny.en``: plain faster-whisper on the bundled English-only model, for what Thai meetings
   got before.
 
     .venv/bin/python bench/devset/fetch.py --manifest bench/devset/thai.json \\
         --out var/devset-thai --mirrors /work/.mirror
-    .venv/bin/python bench/thai_devset.py [--language th|auto] [--systems plain,batch,tiny.en]
+    .venv/bin/python bench/thai_devset.py [--language th|auto] [--systems plain,batch,live,tiny.en]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -33,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.thai_speech import letters  # noqa: E402
-from transcription.engines.local import LocalBatchEngine  # noqa: E402
+from transcription.engines.base import Final, SessionConfig  # noqa: E402
+from transcription.engines.local import LocalBatchEngine, LocalRealtimeEngine  # noqa: E402
 from transcription.engines.local_models import LocalConfig, model_path  # noqa: E402
 
 MANIFEST = ROOT / "bench" / "devset" / "thai.json"
@@ -69,9 +73,30 @@ def batch(language: str | None):
     return transcribe
 
 
+def live(language: str | None):
+    engine = LocalRealtimeEngine(LocalConfig(model_path="multilingual-base", cache_dir=CACHE))
+
+    async def finals(samples: np.ndarray) -> list[Final]:
+        session = await engine.open(SessionConfig(language=language))
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes()
+        pcm += bytes(2 * 16000 * 2)  # 2 s of silence: the last utterance ends
+        for start in range(0, len(pcm), 3200):
+            await session.append(pcm[start : start + 3200])
+        await session.close()
+        return [e async for e in session.events() if isinstance(e, Final)]
+
+    def transcribe(samples: np.ndarray) -> tuple[str, str]:
+        heard = asyncio.run(finals(samples))
+        languages = {f.language for f in heard if f.language}
+        return "".join(f.text for f in heard), ",".join(sorted(languages))
+
+    return transcribe
+
+
 def systems(names: list[str], language: str | None) -> dict:
     base = model_path(LocalConfig(model_path="multilingual-base", cache_dir=CACHE))
     made = {"plain": lambda: plain(base, language), "batch": lambda: batch(language)}
+    made["live"] = lambda: live(language)
     made["tiny.en"] = lambda: plain(model_path(LocalConfig()), "en")
     return {name: made[name]() for name in names}
 
@@ -101,7 +126,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--language", default="th", help="th, or auto (detected)")
-    parser.add_argument("--systems", default="plain,batch,tiny.en")
+    parser.add_argument("--systems", default="plain,batch,live,tiny.en")
     parser.add_argument("--manifest", default=str(MANIFEST))
     args = parser.parse_args()
     clips = json.loads(Path(args.manifest).read_text())["clips"]
