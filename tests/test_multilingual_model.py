@@ -8,6 +8,7 @@ hold is the pinned model and that the engine is pointed at it.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -110,3 +111,23 @@ def test_the_engine_says_what_to_install(tmp_path, monkeypatch):
 
 def test_any_other_model_directory_is_used_as_it_is(tmp_path):
     assert model_path(LocalConfig(model_path=str(tmp_path))) == str(tmp_path)
+
+
+def test_a_copy_another_process_put_in_place_first_is_kept(stand_in_parts, tmp_path, monkeypatch):
+    """Two processes start together: the one that finishes second keeps the first one's copy
+    (which that process may already be loading) and drops its own."""
+    target = tmp_path / "cache" / f"whisper-base-{dict(stand_in_parts.pinned)['model.bin'][:16]}"
+    assemble = multilingual._assemble
+    theirs = []
+
+    def the_other_process_wins(sources, pinned, work):
+        assemble(sources, pinned, work)
+        shutil.copytree(work, target)  # the other process's rename, meanwhile
+        theirs.append((target / "model.bin").stat().st_ino)
+
+    monkeypatch.setattr(multilingual, "_assemble", the_other_process_wins)
+    directory = model_dir(tmp_path / "cache", stand_in_parts)
+    assert directory == target
+    assert [(target / "model.bin").stat().st_ino] == theirs
+    assert (directory / "model.bin").read_bytes() == b"".join(PIECES["model.bin"])
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

@@ -67,12 +67,24 @@ def model_dir(cache_dir: Path, parts: Parts | None = None) -> Path:
         work = Path(tempfile.mkdtemp(prefix=".assembling-", dir=target.parent))
         try:
             _assemble(sources, pinned, work)
-            if target.exists():  # a stale or broken copy: replaced by the checked one
-                shutil.rmtree(target)
-            os.replace(work, target)
+            _put_in_place(work, target, pinned)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _put_in_place(work: Path, target: Path, pinned: dict[str, str]) -> None:
+    """Our checked directory becomes the model, unless another process's got there first (it
+    may be loading from it: it stays, ours is dropped)."""
+    if _complete(target, pinned):
+        return
+    if target.exists():  # a damaged copy
+        shutil.rmtree(target)
+    try:
+        os.replace(work, target)
+    except OSError:  # renamed into place by another process meanwhile
+        if not _complete(target, pinned):
+            raise
 
 
 def _complete(target: Path, pinned: dict[str, str]) -> bool:
