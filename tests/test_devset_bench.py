@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import subprocess
 import wave
 from pathlib import Path
@@ -87,3 +88,17 @@ def test_it_refuses_a_file_that_is_not_the_one_the_manifest_names(mirror, tmp_pa
     with pytest.raises(SystemExit, match="sha256"):
         fetch([clip(commit, sha256="0" * 64)], {}, mirrors, tmp_path / "out")
     assert not (tmp_path / "out" / "cards.wav").exists()
+
+
+MANIFEST_FIELDS = {"id", "sha256", "licence", "speakers", "condition", "reference"}
+
+
+def test_every_clip_of_the_manifest_says_where_it_is_from_and_under_what_licence():
+    clips = json.loads((ROOT / "bench" / "devset" / "manifest.json").read_text())["clips"]
+    ids = [c["id"] for c in clips]
+    assert len(ids) == len(set(ids)), "clip ids must be unique: they name the files"
+    for c in clips:
+        assert c.keys() >= MANIFEST_FIELDS, c["id"]
+        assert c.get("url") or c.keys() >= {"repo", "commit", "path", "reference_source"}, c["id"]
+        assert len(c.get("commit", "0" * 40)) == 40 and len(c["sha256"]) == 64, c["id"]
+        assert c["reference"].strip() and c["licence"].strip(), c["id"]
