@@ -9,7 +9,7 @@ from django.urls import path
 
 from caption_views.consumers import CaptionViewerConsumer
 from transcription.live.endpoints import MeetingConsumer, PersonalTranscriptionConsumer
-from translations.consumer import TranslationMixin
+from translations.consumers import TranslationMixin
 
 
 class RoomConsumer(TranslationMixin, MeetingConsumer):

@@ -14,7 +14,7 @@ CONSUMER_MODULES = {
     "transcription/live/rights.py",
     "transcription/live/speaker.py",
     "caption_views/consumers.py",
-    "translations/consumer.py",
+    "translations/consumers.py",
 }
 
 

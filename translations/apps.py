@@ -9,9 +9,9 @@ class TranslationsConfig(AppConfig):
         # what the core's pages and exports show of translation; it never imports this app
         from meetings.extensions import extensions
 
-        from . import exports, views
+        from . import exports, pages
 
         extensions.translated_lines = exports.translated_lines
         extensions.translation_refusal = exports.translation_refusal
-        extensions.room_context["translation"] = views.room_picker
-        extensions.transcript_context["translation_languages"] = views.export_languages
+        extensions.room_context["translation"] = pages.room_picker
+        extensions.transcript_context["translation_languages"] = pages.export_languages

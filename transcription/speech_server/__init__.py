@@ -19,7 +19,7 @@ One port speaks both of OpenAI's transcription APIs:
 
 The protocol itself (event names, the session schema, ids, logprobs, usage) is shared with the
 OpenAI engines: :mod:`transcription.engines.openai_protocol` and
-:mod:`transcription.engines.openai_schema`.
+:mod:`transcription.speech_server.schema`.
 
 It lets the speech engine run on other hosts. Start it where the cores are::
 

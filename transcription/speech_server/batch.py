@@ -35,8 +35,8 @@ from ..engines.openai_protocol import (
     usage,
     verbose_json,
 )
-from ..engines.openai_schema import choice, number
 from .http import error_reply, json_reply, reply
+from .schema import choice, number
 
 MAX_UPLOAD_BYTES = 26_214_400
 BATCH_FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"]

@@ -67,7 +67,10 @@ from ..engines.openai_protocol import (
     new_id,
     server_event,
 )
-from ..engines.openai_schema import (
+from .audio import InputDecoder, local_config, transcribe_buffer
+from .deltas import DeltaStream, StreamedItem, delta_stream
+from .items import ItemEvents
+from .schema import (
     apply_session_update,
     choice,
     default_settings,
@@ -76,9 +79,6 @@ from ..engines.openai_schema import (
     known_keys,
     session_object,
 )
-from .audio import InputDecoder, local_config, transcribe_buffer
-from .deltas import DeltaStream, StreamedItem, delta_stream
-from .items import ItemEvents
 from .sockets import Socket
 
 logger = logging.getLogger(__name__)

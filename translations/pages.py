@@ -1,5 +1,5 @@
-"""What the room and transcript pages show of translation (their views live in meetings, which
-asks through :mod:`meetings.extensions`)."""
+"""What the room and transcript pages show of translation: the pages are the core's views,
+which ask for it through :mod:`meetings.extensions`."""
 
 from __future__ import annotations
 
