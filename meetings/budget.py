@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 
-from .chat import ChatFailed
+from chat.client import ChatFailed
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ refusals: Counter[tuple[str, str]] = Counter()
 
 
 class ChatMeter:
-    """The chat calls made for one meeting, for :func:`meetings.chat.complete`: refused before
+    """The chat calls made for one meeting, for :func:`chat.client.complete`: refused before
     they start once a budget is spent, and counted once answered."""
 
     def __init__(self, meeting_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .chat import ChatEndpoint
+from chat.client import ChatEndpoint
 
 HOW_TO_ENABLE = (
     "Set LLM_BASE_URL, LLM_MODEL and (for OpenAI and other hosted services) LLM_API_KEY to an "

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from chat.client import ChatFailed
 from meetings import jobs
 from meetings.budget import ChatMeter
-from meetings.chat import ChatFailed
 from meetings.exports import lines_from_segments, short_clock
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.models import Meeting, Segment, User
@@ -56,7 +56,7 @@ def run_summary_job(summary_id: int, run: int) -> str:
 
 
 def describe_failure(exc: Exception) -> str:
-    # the chat client's messages are for people already: they name no endpoint (meetings.chat)
+    # the chat client's messages are for people already: they name no endpoint (chat.client)
     return str(exc) if isinstance(exc, ChatFailed) else UNEXPECTED
 
 

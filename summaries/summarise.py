@@ -14,8 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from meetings import languages
-from meetings.chat import (
+from chat.client import (
     ChatEndpoint,
     ChatFailed,
     Meter,
@@ -23,6 +22,7 @@ from meetings.chat import (
     complete,
     estimated_tokens,
 )
+from meetings import languages
 
 IN_TRANSCRIPT_LANGUAGE = "Write in the language of the transcript."
 SHAPE = (

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from meetings.chat import ChatEndpoint, estimated_tokens
+from chat.client import ChatEndpoint, estimated_tokens
 from meetings.language_model import HOW_TO_ENABLE
 from summaries.jobs import request_summary, run_summary_job
 from summaries.models import Summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from meetings.chat import ChatEndpoint
+from chat.client import ChatEndpoint
 from summaries.summarise import COMBINE, WHOLE, summarise
 from tests.chat_server import API_KEY, MODEL, chat_server
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from meetings.chat import ChatEndpoint, ChatFailed
+from chat.client import ChatEndpoint, ChatFailed
 from tests.chat_server import API_KEY, MODEL, chat_server
 from translations.translate import translate_text
 

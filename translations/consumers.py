@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chat.client import ChatFailed
 from meetings import events, queries
-from meetings.chat import ChatFailed
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.languages import name
 from transcription.live import limits

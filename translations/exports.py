@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.http import HttpRequest
 
+from chat.client import ChatFailed
 from meetings.budget import CHAT_TOKENS, BudgetSpent
-from meetings.chat import ChatFailed
 from meetings.exports import ExportLine
 from meetings.extensions import ExportRefused
 from meetings.language_model import chat_endpoint

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from chat.client import ChatFailed
 from meetings import jobs
-from meetings.chat import ChatFailed
 from meetings.language_model import chat_endpoint
 from meetings.models import Segment
 
@@ -72,7 +72,7 @@ def run_transcript_translation(job_id: int, run: int) -> str:
 
 
 def describe_failure(exc: Exception) -> str:
-    # the chat client's messages are for people already: they name no endpoint (meetings.chat)
+    # the chat client's messages are for people already: they name no endpoint (chat.client)
     return str(exc) if isinstance(exc, ChatFailed) else UNEXPECTED
 
 

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
+from chat.client import ChatEndpoint, ChatFailed, Meter, complete, estimated_tokens
 from meetings.budget import ChatMeter
-from meetings.chat import ChatEndpoint, ChatFailed, Meter, complete, estimated_tokens
 from meetings.languages import name
 from meetings.models import Segment
 from meetings.text import model_text, one_line

@@ -174,7 +174,7 @@ async def test_a_failure_names_no_host_port_or_model(live_cast, chat, caplog):
     chat.failing = True
     await said(live_cast, CAPTIONS[:1])
     dave = await join(live_cast.dave)
-    with caplog.at_level(logging.WARNING, logger="meetings.chat"):
+    with caplog.at_level(logging.WARNING, logger="chat.client"):
         await dave.send_json_to({"type": "translation.choose", "language": "fr"})
         got = await drain(dave, 5.0)  # the SDK tries three times
     (error,) = [e for e in got if e["type"] == "error"]
