@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,8 +35,8 @@ from .base import (
     SpeechStopped,
 )
 from .gate import HighPass, NoiseFloor, confident
-from .levels import even_levels
 from .local_models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .utterance import FRAME, StreamingVad, Utterance
 from .whisper_decode import (
     FINAL_BEAM_SIZE,
     NO_HEAD,
@@ -51,8 +50,6 @@ from .whisper_decode import (
 
 logger = logging.getLogger(__name__)
 
-FRAME = 512  # Silero's frame at 16 kHz: 32 ms
-CONTEXT = 64
 FIRST_PARTIAL_S = 0.3  # after speech starts (the pre-roll is already in the utterance)
 PARTIAL_EVERY_S = 0.4
 SPECULATE_AFTER_MS = 150  # of silence: start decoding the final while the pause lasts
@@ -78,88 +75,6 @@ CONTEXT_CHARS = 600
 #: loud frames in a row (well over the noise floor) that open an utterance the detector did not
 #: hear: Whisper's second opinion decides whether it held speech
 LOUD_OPENS_AFTER = 3
-
-
-class StreamingVad:
-    """Silero VAD over a stream: the model's recurrent state is kept between frames."""
-
-    def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
-
-        self.session = get_vad_model().session
-        self.h = np.zeros((1, 1, 128), dtype=np.float32)
-        self.c = np.zeros((1, 1, 128), dtype=np.float32)
-        self.context = np.zeros(CONTEXT, dtype=np.float32)
-
-    def probability(self, frame: np.ndarray) -> float:
-        batch = np.concatenate([self.context, frame])[None, :].astype(np.float32)
-        output, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
-        self.context = frame[-CONTEXT:]
-        return float(np.asarray(output).reshape(-1)[0])
-
-
-@dataclass
-class Utterance:
-    """Frames of audio and the speech probability of each.
-
-    ``heard``: the speech detector heard speech in it. One it did not (opened because it was
-    loud) is decoded for Whisper's second opinion: there a loud frame stands for speech.
-    """
-
-    frames: list[np.ndarray] = field(default_factory=list)
-    probabilities: list[float] = field(default_factory=list)
-    loud: list[bool] = field(default_factory=list)
-    heard: bool = True
-
-    def add(self, frame: np.ndarray, probability: float, loud: bool = False) -> None:
-        self.frames.append(frame)
-        self.probabilities.append(probability)
-        self.loud.append(loud)
-
-    def scores(self, threshold: float) -> np.ndarray:
-        """Each frame's speech score; where the detector heard none, loudness stands for it."""
-        probabilities = np.array(self.probabilities)
-        if self.heard:
-            return probabilities
-        return np.maximum(probabilities, np.array(self.loud) * threshold)
-
-    @property
-    def samples(self) -> int:
-        return len(self.frames) * FRAME
-
-    def audio(self, threshold: float) -> np.ndarray:
-        """The samples, every stretch of speech brought to one level."""
-        return even_levels(np.concatenate(self.frames), self.scores(threshold), threshold)
-
-    def quietest_frame(self, search_frames: int) -> int:
-        """The frame least like speech among the last ``search_frames`` (the latest, on ties)."""
-        start = max(1, len(self.frames) - search_frames)
-        window = np.array(self.probabilities[start:])
-        return start + int(np.flatnonzero(window == window.min())[-1])
-
-    def split(self, at: int) -> Utterance:
-        """Keep the frames before ``at``; the rest, returned, start the next utterance."""
-        rest = Utterance(self.frames[at:], self.probabilities[at:], self.loud[at:], self.heard)
-        del self.frames[at:], self.probabilities[at:], self.loud[at:]
-        return rest
-
-    def dips(self):
-        """``dip_between(start, end)``: the frame least like speech between two samples, as its
-        score and its middle sample. Where speech pauses between two words, it dips there."""
-        probabilities = np.array(self.probabilities)
-
-        def dip_between(start: int, end: int) -> tuple[float, int]:
-            first = min(max(0, start // FRAME), probabilities.size - 1)
-            window = probabilities[first : max(first, end // FRAME) + 1]
-            frame = first + int(np.argmin(window))
-            return float(probabilities[frame]), frame * FRAME + FRAME // 2
-
-        return dip_between
-
-    def speech_after(self, threshold: float):
-        """Whether any frame from a sample on is speech: where a decode may look for more."""
-        scores = self.scores(threshold)
-        return lambda sample: bool(np.any(scores[sample // FRAME :] >= threshold))
 
 
 class LocalSession(EngineSession):
