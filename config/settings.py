@@ -348,6 +348,14 @@ LOCAL_WHISPER_MODEL = envstr("LOCAL_WHISPER_MODEL")
 CAPTIONS_DOCS_URL = envstr("CAPTIONS_DOCS_URL").rstrip("/")
 # threads of the batch model (default: every core); live sessions decode on one thread per slot
 LOCAL_WHISPER_THREADS = envint("LOCAL_WHISPER_THREADS", str(os.cpu_count() or 2))
+# End of turn from what was said (docs/OPERATIONS.md, "Ending turns early"): a live final whose
+# sentence ends and which Smart Turn judges complete goes out after LOCAL_TURN_EARLY_MS of
+# silence instead of the full pause; 0 turns it off. The model: manage.py install_turn_model.
+LOCAL_TURN_EARLY_MS = envint("LOCAL_TURN_EARLY_MS", "200")
+LOCAL_TURN_THRESHOLD = envfloat("LOCAL_TURN_THRESHOLD", "0.5")
+LOCAL_TURN_MODEL = envstr("LOCAL_TURN_MODEL") or str(
+    BASE_DIR / "var" / "models" / "smart-turn-v3.2-cpu.onnx"
+)
 WHISPER_CPP_MODEL = envstr("WHISPER_CPP_MODEL")
 WHISPER_CPP_THREADS = envint("WHISPER_CPP_THREADS", str(os.cpu_count() or 2))
 WHISPER_CPP_CACHE_DIR = Path(envstr("WHISPER_CPP_CACHE_DIR", str(BASE_DIR / "var" / "models")))

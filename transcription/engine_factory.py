@@ -30,9 +30,17 @@ def engine_config(name: str) -> Any:
     """The config object of the engine called ``name``, from the settings."""
     if name == "local":
         from .engines.local import LocalConfig
+        from .engines.turns import TurnConfig
 
+        turns = TurnConfig(
+            early_ms=settings.LOCAL_TURN_EARLY_MS,
+            threshold=settings.LOCAL_TURN_THRESHOLD,
+            model_path=settings.LOCAL_TURN_MODEL,
+        )
         return LocalConfig(
-            model_path=settings.LOCAL_WHISPER_MODEL, threads=settings.LOCAL_WHISPER_THREADS
+            model_path=settings.LOCAL_WHISPER_MODEL,
+            threads=settings.LOCAL_WHISPER_THREADS,
+            turns=turns,
         )
     if name == "whispercpp":
         from .engines.whispercpp import WhisperCppConfig
