@@ -24,7 +24,6 @@ import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -137,15 +136,24 @@ class SmartTurn:
         return float(np.asarray(logits).reshape(-1)[0])  # already a probability (sigmoid)
 
 
-@cache
+_loaded: dict[Path, SmartTurn] = {}
+_loading = threading.Lock()
+
+
 def smart_turn(path: Path) -> SmartTurn | None:
-    """The model, loaded once per process; None (logged once) when it is not installed."""
-    if not path.exists():
-        logger.warning(
-            "no turn model at %s (manage.py install_turn_model): finals wait for silence", path
-        )
-        return None
-    return SmartTurn(path)
+    """The model, loaded once per process; None when it is not installed (yet: a session opened
+    after ``install_turn_model`` finds it)."""
+    with _loading:
+        if path not in _loaded:
+            if not path.exists():
+                logger.warning(
+                    "no turn model at %s (manage.py install_turn_model): finals wait for "
+                    "the full pause",
+                    path,
+                )
+                return None
+            _loaded[path] = SmartTurn(path)
+        return _loaded[path]
 
 
 def sentence_ends(text: str) -> bool:
