@@ -15,11 +15,12 @@ it would cut, and the cost of each signal.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,7 @@ def report(measured: list[Pause], early_ms: int) -> None:
         f"speech went on (a final sent there is a false cut); {short} shorter ones (no harm)"
     )
     rules = {"text ends a sentence": lambda p: sentence_ends(p.text)}
-    for threshold in (0.1, 0.2, 0.3, 0.5, 0.7, 0.9):
+    for threshold in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98):
         rules[f"Smart Turn ≥ {threshold}"] = lambda p, t=threshold: p.probability >= t
         rules[f"text and Smart Turn ≥ {threshold}"] = lambda p, t=threshold: (
             sentence_ends(p.text) and p.probability >= t
@@ -151,6 +152,10 @@ def report(measured: list[Pause], early_ms: int) -> None:
         f"\nfinal decode p50 {decode[len(decode) // 2]:.3f} s, p95 "
         f"{decode[int(len(decode) * 0.95)]:.3f} s; Smart Turn p50 {turn[len(turn) // 2]:.3f} s"
     )
+    print("\nfalse cuts as a share of finals (ends, and pauses cut), by rule:")
+    for name, rule in rules.items():
+        cut = sum(rule(p) for p in breaths)
+        print(f"  {name}: {100 * cut / (len(ends) + cut):.1f} %")
     print("\npauses where speech went on:")
     for p in breaths:
         print(f"  {p.clip}: {p.pause_ms} ms, {p.probability:.2f} {p.text!r}")
@@ -161,12 +166,19 @@ def main() -> None:
     parser.add_argument("--sets", default="shared,devset")
     parser.add_argument("--after", type=int, default=64, help="ms of silence into a pause")
     parser.add_argument("--early", type=int, default=200, help="ms of silence of an early final")
+    parser.add_argument("--save", type=Path, help="write every pause measured here (JSON)")
+    parser.add_argument("--load", type=Path, help="report pauses saved by --save, no decoding")
     args = parser.parse_args()
     print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"pauses probed {args.after} ms into the silence · load {os.getloadavg()[0]:.1f}")
-    measured = []
-    for name, samples in corpus(args.sets.split(",")):
-        measured += measure(name, samples, args.after)
+    if args.load:
+        measured = [Pause(**p) for p in json.loads(args.load.read_text())]
+    else:
+        measured = []
+        for name, samples in corpus(args.sets.split(",")):
+            measured += measure(name, samples, args.after)
+    if args.save:
+        args.save.write_text(json.dumps([asdict(p) for p in measured]))
     report(measured, args.early)
 
 

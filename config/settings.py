@@ -352,7 +352,7 @@ LOCAL_WHISPER_THREADS = envint("LOCAL_WHISPER_THREADS", str(os.cpu_count() or 2)
 # sentence ends and which Smart Turn judges complete goes out after LOCAL_TURN_EARLY_MS of
 # silence instead of the full pause; 0 turns it off. The model: manage.py install_turn_model.
 LOCAL_TURN_EARLY_MS = envint("LOCAL_TURN_EARLY_MS", "200")
-LOCAL_TURN_THRESHOLD = envfloat("LOCAL_TURN_THRESHOLD", "0.5")
+LOCAL_TURN_THRESHOLD = envfloat("LOCAL_TURN_THRESHOLD", "0.8")
 LOCAL_TURN_MODEL = envstr("LOCAL_TURN_MODEL") or str(
     BASE_DIR / "var" / "models" / "smart-turn-v3.2-cpu.onnx"
 )

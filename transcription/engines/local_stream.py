@@ -323,10 +323,21 @@ class LocalSession(EngineSession):
         if self.continues and audio.size <= LONG_UTTERANCE_S * SAMPLE_RATE:
             context = self.continues  # the words before a false cut: Whisper reads on from them
         judge = judge and self.utterance.heard
-        decode = self._decode_final
-        return asyncio.create_task(
-            slots.run(DecodeSlots.FINAL, decode, audio, speech_after, context, self.head, judge)
-        )
+        args = (audio, speech_after, context, self.head)
+        if judge and slots.free >= 2 and not slots.waiting:
+            return asyncio.create_task(self._decode_and_hear(*args))
+        return asyncio.create_task(slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge))
+
+    async def _decode_and_hear(self, audio: np.ndarray, *args) -> Turn:
+        """The final, and Smart Turn on the other core at the same time: with a core free, the
+        early final need not wait for one after the other. Smart Turn goes at the heads'
+        priority, so the final beside it still counts as alone (and keeps beam 5)."""
+        hearing = asyncio.create_task(slots.run(DecodeSlots.HEAD, self.turns.probability, audio))
+        try:
+            decoded = (await slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)).decoded
+            return Turn(decoded, self.turns.judge(decoded.text, await hearing))
+        finally:
+            hearing.cancel()
 
     async def _finish(self) -> None:
         """The speaker paused: the utterance is over, its final goes out."""

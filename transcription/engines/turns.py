@@ -53,7 +53,8 @@ class TurnConfig:
     #: remains for the rest)
     early_ms: int = 200
     #: Smart Turn's probability of a complete turn that, with a sentence that ends, says so
-    threshold: float = 0.5
+    #: (chosen on shared/audio and the dev set: docs/BENCHMARKS.md, "End of turn")
+    threshold: float = 0.8
     #: the Smart Turn ONNX file; empty: ``MODEL_FILE`` in ``model_dir``
     model_path: str = ""
     model_dir: Path = Path("var/models")
@@ -176,6 +177,16 @@ class TurnDetector:
         return self.model is not None
 
     def complete(self, samples: np.ndarray, text: str) -> bool:
+        """Whether the turn is over, hearing the samples only if the text ends a sentence."""
         if self.model is None or not sentence_ends(text):
             return False
-        return self.model.probability(samples) >= self.config.threshold
+        return self.judge(text, self.model.probability(samples))
+
+    def probability(self, samples: np.ndarray) -> float:
+        """Smart Turn's alone (0 without the model), for :meth:`judge` with the text later."""
+        return 0.0 if self.model is None else self.model.probability(samples)
+
+    def judge(self, text: str, probability: float) -> bool:
+        """Both signals, measured (docs/BENCHMARKS.md, "End of turn"): either alone cut read
+        speech at too many pauses for breath."""
+        return sentence_ends(text) and probability >= self.config.threshold
