@@ -351,7 +351,8 @@ def main() -> None:
     streaming = corpus_word_error_rate(pairs)
     print(f"\nstreaming WER (1 speaker): {streaming * 100:.1f} %")
     for timing, result in zip(timings, single[0].results, strict=True):
-        print(f"  {timing.clip.name}: {result.text!r}")
+        latency = "–" if result.final_latency is None else f"{result.final_latency:.2f} s"
+        print(f"  {timing.clip.name} (final after {latency}): {result.text!r}")
     if not args.no_batch:
         print(f"batch WER, same model and clips (beam 5): {batch_wer(timings) * 100:.1f} %")
     print(f"simultaneous speakers within p95 ≤ {LATENCY_BOUND_SECONDS} s: {capacity} (of {levels})")
