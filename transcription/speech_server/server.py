@@ -69,8 +69,12 @@ class SpeechServer:
             raise ValueError("the server needs an API key for its clients")
         if realtime_engine is None or batch_engine is None:
             from ..engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+            from ..engines.turns import TurnConfig
 
-            local = LocalConfig(model_path=config.model_path, threads=config.threads)
+            # OpenAI's server_vad ends a turn on silence alone: no early end of turn here (its
+            # semantic_vad would be the one to map onto it)
+            off = TurnConfig(early_ms=0)
+            local = LocalConfig(model_path=config.model_path, threads=config.threads, turns=off)
             realtime_engine = realtime_engine or LocalRealtimeEngine(local)
             batch_engine = batch_engine or LocalBatchEngine(local)
         self.config = config
