@@ -54,6 +54,7 @@ GAP_SECONDS = 1.5  # silence after each clip, so the 500 ms end-of-speech rule f
 LATENCY_BOUND_SECONDS = 1.5
 AUDIBLE_DB = 40.0  # a 20 ms frame this far under the clip's loudest is no longer audible
 FALSE_CUT_PAUSE_S = 0.5  # the server's silence_duration_ms
+EARLY_STOP_S = 0.45  # ... less the 32 ms frame and a little of Silero's slack
 
 
 @dataclass
@@ -75,6 +76,9 @@ class ClipResult:
     text: str = ""
     finals: int = 0
     false_cuts: int = 0
+    #: the server ended the clip's last utterance before FALSE_CUT_PAUSE_S of silence (audio
+    #: clock): an end of turn judged from what was said
+    ended_early: bool = False
 
 
 @dataclass
@@ -188,6 +192,9 @@ class Listening:
             finals = sorted(self.finals_by_clip.get(index, []), key=lambda f: f[2])
             result = self.results[index]
             result.text = " ".join(text for _, text, _ in finals)
+            stops = [s for item, s in self.stopped.items() if self.item_clip.get(item) == index]
+            spoken_to = self.clip_starts[index][0] + timing.end_s
+            result.ended_early = bool(stops) and max(stops) - spoken_to < EARLY_STOP_S
             if finals:
                 last_arrival = max(arrival for arrival, _, _ in finals)
                 result.final_latency = last_arrival - (self.wall_start[index] + timing.end_s)
@@ -289,6 +296,7 @@ def summarise(runs: list[SpeakerRun]) -> dict[str, float]:
         "missing_finals": sum(1 for r in results if r.final_latency is None),
         "finals": sum(r.finals for r in results),
         "false_cuts": sum(r.false_cuts for r in results),
+        "ended_early": sum(r.ended_early for r in results),
     }
 
 
@@ -343,6 +351,7 @@ def main() -> None:
             f"end of speech→final p50 {figures['final_p50']:.2f} s "
             f"p95 {figures['final_p95']:.2f} s p99 {figures['final_p99']:.2f} s · "
             f"false cuts {figures['false_cuts']} of {figures['finals']} finals · "
+            f"clips ended early {figures['ended_early']} of {len(runs) * len(timings)} · "
             f"clips without a final {figures['missing_finals']}"
             f"{'' if within else '  (over the bound)'}"
         )
@@ -352,7 +361,8 @@ def main() -> None:
     print(f"\nstreaming WER (1 speaker): {streaming * 100:.1f} %")
     for timing, result in zip(timings, single[0].results, strict=True):
         latency = "–" if result.final_latency is None else f"{result.final_latency:.2f} s"
-        print(f"  {timing.clip.name} (final after {latency}): {result.text!r}")
+        early = ", ended early" if result.ended_early else ""
+        print(f"  {timing.clip.name} (final after {latency}{early}): {result.text!r}")
     if not args.no_batch:
         print(f"batch WER, same model and clips (beam 5): {batch_wer(timings) * 100:.1f} %")
     print(f"simultaneous speakers within p95 ≤ {LATENCY_BOUND_SECONDS} s: {capacity} (of {levels})")
