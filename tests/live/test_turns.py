@@ -53,7 +53,7 @@ def final_text(samples: np.ndarray) -> str:
 
 @pytest.mark.parametrize("name", ["A_LS_1272-128104-0000", "A_LS_61-70968-0000"])
 def test_it_judges_a_finished_sentence_complete_and_one_cut_short_not(turn_model, name):
-    detector = TurnDetector(TurnConfig(model_path=str(turn_model)))
+    detector = TurnDetector(TurnConfig(early_ms=200, model_path=str(turn_model)))
     said = np.concatenate([samples_of(name), np.zeros(RATE // 5, dtype=np.float32)])
     cut = said[: int(said.size * 0.6)]  # mid-sentence, 60 % of the way through
     assert detector.complete(said, final_text(said))
@@ -124,7 +124,7 @@ async def test_it_loses_and_doubles_nothing_when_speech_goes_on_after_an_early_f
     turn_model,
 ):
     finals, during_the_pause = await speak_with_a_false_cut(
-        TurnConfig(model_path=str(turn_model), threshold=0.0), FALSE_CUT_CLIP
+        TurnConfig(early_ms=200, model_path=str(turn_model), threshold=0.0), FALSE_CUT_CLIP
     )
     assert during_the_pause == 1, finals  # the early final: a false cut
     assert len(finals) == SENTENCES + 1, finals
@@ -138,6 +138,8 @@ async def test_it_loses_and_doubles_nothing_when_speech_goes_on_after_an_early_f
 
 
 async def test_it_waits_for_the_full_pause_when_turned_off(settings, turn_model):
+    settings.LOCAL_TURN_EARLY_MS = 200
+    assert TurnDetector(engine_config("local").turns).enabled
     settings.LOCAL_TURN_EARLY_MS = 0
     turns = replace(engine_config("local").turns, threshold=0.0)
     assert not TurnDetector(turns).enabled
