@@ -4,12 +4,16 @@ Streams the shared/audio clips in real time to ``/ws/meetings/<slug>/`` as real 
 tokens, binary PCM frames of 100 ms) and prints:
 
 * speech onset → first partial, p50/p95;
-* end of speech → final, p50/p95;
+* end of speech → final, p50/p95/p99, the end being where the clip's speech ends as a client
+  outside the server hears it: the earlier of Silero's end and the end of its last 20 ms within
+  ``AUDIBLE_DB`` of its loudest (the later of the two is applause or a breath, not speech);
+* false cuts: finals the server sent in a pause after which the speaker went on within
+  ``FALSE_CUT_PAUSE_S`` (a pause no longer than the server's silence rule), as a share of finals;
 * the streaming WER of the finals next to the batch WER of the same model on the same clips;
 * for each number of simultaneous speakers, the p95 end-of-speech → final latency, and the largest
   number that stays within the bound (1.5 s).
 
-Speech onset and end in each clip come from Silero VAD over the clip (faster-whisper's copy).
+Speech onset and the clip's pauses come from Silero VAD over the clip (faster-whisper's copy).
 
 Every speaker talks all the time, each starting at another clip of the corpus so that their pauses
 fall at different moments, as in a room where people talk over each other. ``--lockstep`` makes
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -47,6 +52,9 @@ from tests.speech import Clip, clips, corpus_word_error_rate  # noqa: E402
 
 GAP_SECONDS = 1.5  # silence after each clip, so the 500 ms end-of-speech rule fires
 LATENCY_BOUND_SECONDS = 1.5
+AUDIBLE_DB = 40.0  # a 20 ms frame this far under the clip's loudest is no longer audible
+FALSE_CUT_PAUSE_S = 0.5  # the server's silence_duration_ms
+EARLY_STOP_S = 0.45  # ... less the 32 ms frame and a little of Silero's slack
 
 
 @dataclass
@@ -56,6 +64,8 @@ class ClipTiming:
     sample_rate: int
     onset_s: float
     end_s: float
+    #: the pauses between its words (start, end), in seconds into the clip
+    pauses: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +74,11 @@ class ClipResult:
     first_partial_latency: float | None = None
     final_latency: float | None = None
     text: str = ""
+    finals: int = 0
+    false_cuts: int = 0
+    #: the server ended the clip's last utterance before FALSE_CUT_PAUSE_S of silence (audio
+    #: clock): an end of turn judged from what was said
+    ended_early: bool = False
 
 
 @dataclass
@@ -72,6 +87,8 @@ class SpeakerRun:
 
 
 def speech_bounds(clip: Clip) -> tuple[bytes, int, float, float]:
+    """The clip, and where Silero hears its speech start and end (bench/soak.py and
+    bench/speech_server.py time from these)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     pcm, rate = clip.pcm16()
@@ -80,6 +97,27 @@ def speech_bounds(clip: Clip) -> tuple[bytes, int, float, float]:
         raise SystemExit(f"{clip.name}: expected 16 kHz audio")
     spans = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300, speech_pad_ms=0))
     return pcm, rate, spans[0]["start"] / rate, spans[-1]["end"] / rate
+
+
+def clip_timing(clip: Clip) -> ClipTiming:
+    """The clip, where its speech starts and ends, and its pauses."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    pcm, rate, onset_s, silero_end_s = speech_bounds(clip)
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    spans = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=100, speech_pad_ms=0))
+    pauses = [(a["end"] / rate, b["start"] / rate) for a, b in itertools.pairwise(spans)]
+    end_s = min(silero_end_s, last_audible(samples))
+    return ClipTiming(clip, pcm, rate, onset_s, end_s, pauses)
+
+
+def last_audible(samples: np.ndarray, rate: int = 16000) -> float:
+    """The end of the clip's last 20 ms frame within AUDIBLE_DB of its loudest."""
+    frame = rate // 50
+    frames = samples[: samples.size // frame * frame].reshape(-1, frame)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    audible = np.flatnonzero(level >= level.max() - AUDIBLE_DB)
+    return (audible[-1] + 1) * frame / rate
 
 
 def manage(*args: str) -> str:
@@ -110,6 +148,7 @@ class Listening:
     clip_starts: list[tuple[float, float, int]] = field(default_factory=list)
     wall_start: list[float] = field(default_factory=list)
     item_clip: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, float] = field(default_factory=dict)  # audio seconds, by item
     finals_by_clip: dict[int, list[tuple[float, str, int]]] = field(default_factory=dict)
 
     def heard(self, event: dict, now: float) -> None:
@@ -122,6 +161,9 @@ class Listening:
             index = next((i for s, e, i in starts if s <= audio_s + 0.35 < e), len(starts) - 1)
             self.item_clip[event["item_id"]] = index
             return
+        if kind == "speech.stopped":
+            self.stopped[event["item_id"]] = event["audio_ms"] / 1000
+            return
         index = self.item_clip.get(event.get("item_id", ""))
         if index is None or kind not in {"caption.partial", "caption.final"}:
             return
@@ -133,12 +175,26 @@ class Listening:
             self.finals_by_clip.setdefault(index, []).append(
                 (now, event["text"], event["start_ms"])
             )
+            result.finals += 1
+            result.false_cuts += self.cut_short(index, self.stopped.get(event["item_id"]))
+
+    def cut_short(self, index: int, stopped_s: float | None) -> bool:
+        """Whether the utterance ended in a pause of its clip after which the speaker went on
+        sooner than FALSE_CUT_PAUSE_S: a final the server's silence rule would not have sent."""
+        if stopped_s is None:
+            return False
+        into_clip = stopped_s - self.clip_starts[index][0]
+        pauses = self.timings[index].pauses
+        return any(s <= into_clip <= e and e - s < FALSE_CUT_PAUSE_S for s, e in pauses)
 
     def finish(self) -> list[ClipResult]:
         for index, timing in enumerate(self.timings):
             finals = sorted(self.finals_by_clip.get(index, []), key=lambda f: f[2])
             result = self.results[index]
             result.text = " ".join(text for _, text, _ in finals)
+            stops = [s for item, s in self.stopped.items() if self.item_clip.get(item) == index]
+            spoken_to = self.clip_starts[index][0] + timing.end_s
+            result.ended_early = bool(stops) and max(stops) - spoken_to < EARLY_STOP_S
             if finals:
                 last_arrival = max(arrival for arrival, _, _ in finals)
                 result.final_latency = last_arrival - (self.wall_start[index] + timing.end_s)
@@ -236,7 +292,11 @@ def summarise(runs: list[SpeakerRun]) -> dict[str, float]:
         "partial_p95": percentile(partials, 0.95),
         "final_p50": percentile(finals, 0.5),
         "final_p95": percentile(finals, 0.95),
+        "final_p99": percentile(finals, 0.99),
         "missing_finals": sum(1 for r in results if r.final_latency is None),
+        "finals": sum(r.finals for r in results),
+        "false_cuts": sum(r.false_cuts for r in results),
+        "ended_early": sum(r.ended_early for r in results),
     }
 
 
@@ -258,7 +318,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    print(f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"{platform.node()} · {os.cpu_count()} cores · {time.strftime('%Y-%m-%d %H:%M')} · "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     if args.programme:
         from bench.live_programme import run_programmes
 
@@ -266,7 +329,7 @@ def main() -> None:
         run_programmes(args.url, names, one_speaker_room, with_batch=not args.no_batch)
         return
 
-    timings = [ClipTiming(c, *speech_bounds(c)) for c in clips()]
+    timings = [clip_timing(c) for c in clips()]
     levels = [int(n) for n in args.speakers.split(",")]
     seconds = sum(len(t.pcm) for t in timings) / 32000
     order = "the same clip at the same time" if args.lockstep else "clip order rotated per speaker"
@@ -286,7 +349,10 @@ def main() -> None:
             f"{level} speaker(s): onset→first partial p50 {figures['partial_p50']:.2f} s "
             f"p95 {figures['partial_p95']:.2f} s · "
             f"end of speech→final p50 {figures['final_p50']:.2f} s "
-            f"p95 {figures['final_p95']:.2f} s · clips without a final {figures['missing_finals']}"
+            f"p95 {figures['final_p95']:.2f} s p99 {figures['final_p99']:.2f} s · "
+            f"false cuts {figures['false_cuts']} of {figures['finals']} finals · "
+            f"clips ended early {figures['ended_early']} of {len(runs) * len(timings)} · "
+            f"clips without a final {figures['missing_finals']}"
             f"{'' if within else '  (over the bound)'}"
         )
 
@@ -294,7 +360,9 @@ def main() -> None:
     streaming = corpus_word_error_rate(pairs)
     print(f"\nstreaming WER (1 speaker): {streaming * 100:.1f} %")
     for timing, result in zip(timings, single[0].results, strict=True):
-        print(f"  {timing.clip.name}: {result.text!r}")
+        latency = "–" if result.final_latency is None else f"{result.final_latency:.2f} s"
+        early = ", ended early" if result.ended_early else ""
+        print(f"  {timing.clip.name} (final after {latency}{early}): {result.text!r}")
     if not args.no_batch:
         print(f"batch WER, same model and clips (beam 5): {batch_wer(timings) * 100:.1f} %")
     print(f"simultaneous speakers within p95 ≤ {LATENCY_BOUND_SECONDS} s: {capacity} (of {levels})")

@@ -358,6 +358,16 @@ LOCAL_WHISPER_CACHE_DIR = Path(envstr("LOCAL_WHISPER_CACHE_DIR", str(BASE_DIR / 
 CAPTIONS_DOCS_URL = envstr("CAPTIONS_DOCS_URL").rstrip("/")
 # threads of the batch model (default: every core); live sessions decode on one thread per slot
 LOCAL_WHISPER_THREADS = envint("LOCAL_WHISPER_THREADS", str(os.cpu_count() or 2))
+# End of turn from what was said (docs/OPERATIONS.md, "Ending turns early"): a live final whose
+# sentence ends and which Smart Turn judges complete goes out after LOCAL_TURN_EARLY_MS of
+# silence instead of the full pause (200 is the setting measured); 0, the default, turns it
+# off: as built it cost WER on the dev set and lockstep capacity (docs/BENCHMARKS.md). The
+# model: manage.py install_turn_model.
+LOCAL_TURN_EARLY_MS = envint("LOCAL_TURN_EARLY_MS", "0")
+LOCAL_TURN_THRESHOLD = envfloat("LOCAL_TURN_THRESHOLD", "0.8")
+LOCAL_TURN_MODEL = envstr("LOCAL_TURN_MODEL") or str(
+    BASE_DIR / "var" / "models" / "smart-turn-v3.2-cpu.onnx"
+)
 WHISPER_CPP_MODEL = envstr("WHISPER_CPP_MODEL")
 WHISPER_CPP_THREADS = envint("WHISPER_CPP_THREADS", str(os.cpu_count() or 2))
 WHISPER_CPP_CACHE_DIR = Path(envstr("WHISPER_CPP_CACHE_DIR", str(BASE_DIR / "var" / "models")))

@@ -30,11 +30,18 @@ def engine_config(name: str) -> Any:
     """The config object of the engine called ``name``, from the settings."""
     if name == "local":
         from .engines.local import LocalConfig
+        from .engines.turns import TurnConfig
 
+        turns = TurnConfig(
+            early_ms=settings.LOCAL_TURN_EARLY_MS,
+            threshold=settings.LOCAL_TURN_THRESHOLD,
+            model_path=settings.LOCAL_TURN_MODEL,
+        )
         return LocalConfig(
             model_path=settings.LOCAL_WHISPER_MODEL,
             cache_dir=Path(settings.LOCAL_WHISPER_CACHE_DIR),
             threads=settings.LOCAL_WHISPER_THREADS,
+            turns=turns,
         )
     if name == "whispercpp":
         from .engines.whispercpp import WhisperCppConfig

@@ -25,6 +25,7 @@ from .gate import confident, high_passed, loud_frames
 from .levels import even_levels, speech_stretches
 from .local_models import LocalConfig, executor, model_languages, realtime_model, whisper_model
 from .local_stream import FRAME, LocalSession
+from .turns import smart_turn
 from .whisper_decode import SAMPLE_RATE
 
 __all__ = ["LocalBatchEngine", "LocalConfig", "LocalRealtimeEngine"]
@@ -50,6 +51,8 @@ class LocalRealtimeEngine(RealtimeEngine):
         loop = asyncio.get_running_loop()
         # load once, off the loop
         await loop.run_in_executor(executor(), realtime_model, self.config)
+        if self.config.turns.enabled:
+            await loop.run_in_executor(executor(), smart_turn, self.config.turns.path())
         return LocalSession(config, self.config)
 
     def languages(self) -> Languages:

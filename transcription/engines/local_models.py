@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import multilingual
 from .base import EngineUnavailable, Languages, whisper_languages
+from .turns import TurnConfig
 from .whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
@@ -44,6 +45,8 @@ class LocalConfig:
     #: live finals of utterances up to this long (s) get the speaker's recent finals as prompt.
     #: Off: on the long-form programmes it did not help (docs/BENCHMARKS.md, bench/context.py)
     context_up_to_s: float = 0.0
+    #: the end of turn from what was said (turns.py): early finals, and Smart Turn's file
+    turns: TurnConfig = field(default_factory=TurnConfig)
 
 
 def model_path(config: LocalConfig) -> str:

@@ -19,9 +19,10 @@ in the process's thread pool, so the event loop never waits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,8 +37,9 @@ from .base import (
     SpeechStopped,
 )
 from .gate import HighPass, NoiseFloor, confident
-from .levels import even_levels
 from .local_models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .turns import TurnDetector
+from .utterance import FRAME, StreamingVad, Utterance
 from .whisper_decode import (
     FINAL_BEAM_SIZE,
     NO_HEAD,
@@ -51,11 +53,12 @@ from .whisper_decode import (
 
 logger = logging.getLogger(__name__)
 
-FRAME = 512  # Silero's frame at 16 kHz: 32 ms
-CONTEXT = 64
 FIRST_PARTIAL_S = 0.3  # after speech starts (the pre-roll is already in the utterance)
 PARTIAL_EVERY_S = 0.4
 SPECULATE_AFTER_MS = 150  # of silence: start decoding the final while the pause lasts
+#: ... this early when the end of turn is judged (turns.py) and a core is free: a final judged
+#: complete goes out after ``TurnConfig.early_ms`` of silence, so it must be decoded by then
+TURN_SPECULATE_AFTER_MS = 64
 #: a partial whose turn comes, or whose audio is encoded, this far into a pause is dropped:
 #: the final is due, and under load the partial's core was what the final waited for
 STALE_PARTIAL_PAUSE_MS = 96
@@ -80,86 +83,11 @@ CONTEXT_CHARS = 600
 LOUD_OPENS_AFTER = 3
 
 
-class StreamingVad:
-    """Silero VAD over a stream: the model's recurrent state is kept between frames."""
+class Turn(NamedTuple):
+    """A final as decoded, and whether its speaker's turn was judged complete with it."""
 
-    def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
-
-        self.session = get_vad_model().session
-        self.h = np.zeros((1, 1, 128), dtype=np.float32)
-        self.c = np.zeros((1, 1, 128), dtype=np.float32)
-        self.context = np.zeros(CONTEXT, dtype=np.float32)
-
-    def probability(self, frame: np.ndarray) -> float:
-        batch = np.concatenate([self.context, frame])[None, :].astype(np.float32)
-        output, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
-        self.context = frame[-CONTEXT:]
-        return float(np.asarray(output).reshape(-1)[0])
-
-
-@dataclass
-class Utterance:
-    """Frames of audio and the speech probability of each.
-
-    ``heard``: the speech detector heard speech in it. One it did not (opened because it was
-    loud) is decoded for Whisper's second opinion: there a loud frame stands for speech.
-    """
-
-    frames: list[np.ndarray] = field(default_factory=list)
-    probabilities: list[float] = field(default_factory=list)
-    loud: list[bool] = field(default_factory=list)
-    heard: bool = True
-
-    def add(self, frame: np.ndarray, probability: float, loud: bool = False) -> None:
-        self.frames.append(frame)
-        self.probabilities.append(probability)
-        self.loud.append(loud)
-
-    def scores(self, threshold: float) -> np.ndarray:
-        """Each frame's speech score; where the detector heard none, loudness stands for it."""
-        probabilities = np.array(self.probabilities)
-        if self.heard:
-            return probabilities
-        return np.maximum(probabilities, np.array(self.loud) * threshold)
-
-    @property
-    def samples(self) -> int:
-        return len(self.frames) * FRAME
-
-    def audio(self, threshold: float) -> np.ndarray:
-        """The samples, every stretch of speech brought to one level."""
-        return even_levels(np.concatenate(self.frames), self.scores(threshold), threshold)
-
-    def quietest_frame(self, search_frames: int) -> int:
-        """The frame least like speech among the last ``search_frames`` (the latest, on ties)."""
-        start = max(1, len(self.frames) - search_frames)
-        window = np.array(self.probabilities[start:])
-        return start + int(np.flatnonzero(window == window.min())[-1])
-
-    def split(self, at: int) -> Utterance:
-        """Keep the frames before ``at``; the rest, returned, start the next utterance."""
-        rest = Utterance(self.frames[at:], self.probabilities[at:], self.loud[at:], self.heard)
-        del self.frames[at:], self.probabilities[at:], self.loud[at:]
-        return rest
-
-    def dips(self):
-        """``dip_between(start, end)``: the frame least like speech between two samples, as its
-        score and its middle sample. Where speech pauses between two words, it dips there."""
-        probabilities = np.array(self.probabilities)
-
-        def dip_between(start: int, end: int) -> tuple[float, int]:
-            first = min(max(0, start // FRAME), probabilities.size - 1)
-            window = probabilities[first : max(first, end // FRAME) + 1]
-            frame = first + int(np.argmin(window))
-            return float(probabilities[frame]), frame * FRAME + FRAME // 2
-
-        return dip_between
-
-    def speech_after(self, threshold: float):
-        """Whether any frame from a sample on is speech: where a decode may look for more."""
-        scores = self.scores(threshold)
-        return lambda sample: bool(np.any(scores[sample // FRAME :] >= threshold))
+    decoded: Decoded
+    complete: bool = False
 
 
 class LocalSession(EngineSession):
@@ -189,6 +117,12 @@ class LocalSession(EngineSession):
         self.ids = itertools.count(1)
         self.item_id = ""
         self.recent = ""  # the speaker's latest finals: the decoder's context
+        self.turns = TurnDetector(local.turns)
+        # a final sent early (its turn judged complete) that speech may go on from: its text
+        # and the sample where it ended; the next utterance, if it starts within silence_ms,
+        # continues it (a false cut) and is decoded with that text as its prompt
+        self.early_text, self.early_end = "", 0
+        self.continues = ""
         self.worker = asyncio.create_task(self._run())
 
     # --- the interface -----------------------------------------------------------------
@@ -225,6 +159,8 @@ class LocalSession(EngineSession):
                     await self._finish()
                 elif item == "clear":
                     self._reset()
+                elif item == "turn" and self.utterance is not None and self._turn_over():
+                    await self._finish()
             if self.utterance is not None:
                 await self._finish()
         except Exception:
@@ -281,13 +217,14 @@ class LocalSession(EngineSession):
         if seconds >= LONG_UTTERANCE_S:
             pause_ms = min(pause_ms, LONG_UTTERANCE_PAUSE_MS)
         silent_ms = self.silent_samples * 1000 // SAMPLE_RATE
-        if silent_ms >= pause_ms:
+        if silent_ms >= pause_ms or self._turn_over():
             await self._finish()
         elif seconds >= MAX_UTTERANCE_S:
             await self._cut()
-        elif silent_ms >= SPECULATE_AFTER_MS and pause_ms > SPECULATE_AHEAD_OF_MS:
+        elif silent_ms >= self._speculate_after_ms() and pause_ms > SPECULATE_AHEAD_OF_MS:
             if self.speculation is None:
-                self.speculation = self._final_task()
+                self.speculation = self._final_task(judge=self.turns.enabled)
+                self.speculation.add_done_callback(self._speculated)
         elif self.clock >= self.next_partial_at and self.silent_samples == 0:
             self._request_partial()
         speaking = self.utterance is not None and self.silent_samples == 0
@@ -295,9 +232,36 @@ class LocalSession(EngineSession):
         if speaking and self.utterance.samples >= self.settle_at:
             self._request_head()
 
+    def _speculate_after_ms(self) -> int:
+        """Into a pause, when the final starts decoding: early for the end of turn, unless
+        that takes a core others wait for (a room's finals due together)."""
+        if self.turns.enabled and slots.free > 0 and not slots.waiting:
+            return TURN_SPECULATE_AFTER_MS
+        return SPECULATE_AFTER_MS
+
+    def _speculated(self, task: asyncio.Task) -> None:
+        """A speculative final judged complete: the worker looks at the pause again at once,
+        not at the next audio frame (clients send 100 ms at a time)."""
+        if not task.cancelled() and task.exception() is None and task.result().complete:
+            with contextlib.suppress(asyncio.QueueFull):  # the next frame looks anyway
+                self.audio.put_nowait("turn")
+
+    def _turn_over(self) -> bool:
+        """The pause is long enough for a turn judged complete, and its final is decoded."""
+        task = self.speculation
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return False
+        early = self.silent_samples >= self._samples(self.local.turns.early_ms)
+        return early and task.result().complete
+
     def _start(self, frames: Utterance) -> None:
         self.utterance, self.preroll = frames, Utterance()
         self.speech_start = self.clock - frames.samples
+        # speech again within the pause that would have ended it: a false cut, continued
+        gap = self.speech_start - self.early_end
+        resumed = gap < self._samples(self.config.silence_ms)
+        self.continues = self.early_text if resumed else ""
+        self.early_text = ""
         speech = frames.scores(self.threshold) >= self.threshold
         trailing = int(np.argmax(speech[::-1])) if speech.any() else len(speech)
         self.silent_samples = trailing * FRAME
@@ -347,23 +311,39 @@ class LocalSession(EngineSession):
             further = settled.samples + int(SETTLE_AFTER_S * SAMPLE_RATE)
             self.settle_at = max(self.settle_at, further)
 
-    def _final_task(self) -> asyncio.Task:
-        """The final of the utterance as it is now, decoding in the background."""
+    def _final_task(self, judge: bool = False) -> asyncio.Task:
+        """The final of the utterance as it is now, decoding in the background (a :class:`Turn`;
+        ``judge``: with its turn judged, if the detector heard speech in it)."""
         audio = self.utterance.audio(self.threshold)
         speech_after = self.utterance.speech_after(self.threshold)
         # Never on a long utterance: there a prompt made Whisper stop after the first of two
         # voices and drop the second.
         short = audio.size <= self.local.context_up_to_s * SAMPLE_RATE
         context = self.recent if short else ""
-        return asyncio.create_task(
-            slots.run(
-                DecodeSlots.FINAL, self._decode_final, audio, speech_after, context, self.head
-            )
-        )
+        if self.continues and audio.size <= LONG_UTTERANCE_S * SAMPLE_RATE:
+            context = self.continues  # the words before a false cut: Whisper reads on from them
+        judge = judge and self.utterance.heard
+        args = (audio, speech_after, context, self.head)
+        if judge and slots.free >= 2 and not slots.waiting:
+            return asyncio.create_task(self._decode_and_hear(*args))
+        return asyncio.create_task(slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge))
+
+    async def _decode_and_hear(self, audio: np.ndarray, *args) -> Turn:
+        """The final, and Smart Turn on the other core at the same time: with a core free, the
+        early final need not wait for one after the other. Smart Turn goes at the heads'
+        priority, so the final beside it still counts as alone (and keeps beam 5)."""
+        hearing = asyncio.create_task(slots.run(DecodeSlots.HEAD, self.turns.probability, audio))
+        try:
+            decoded = (await slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)).decoded
+            return Turn(decoded, self.turns.judge(decoded.text, await hearing))
+        finally:
+            hearing.cancel()
 
     async def _finish(self) -> None:
         """The speaker paused: the utterance is over, its final goes out."""
         end = self.clock - self.silent_samples
+        # ended by its turn, before the pause that would have ended it: speech may go on
+        early = self._turn_over() and self.silent_samples < self._samples(self.config.silence_ms)
         for task in (self.partial_task, self.head_task):
             if task is not None:
                 task.cancel()
@@ -371,7 +351,10 @@ class LocalSession(EngineSession):
         # The decode started during the pause already holds all of the speech.
         final = self.speculation or self._final_task()
         self.speculation = None
-        self._emit(self._judged(await final), end)
+        decoded = self._judged((await final).decoded)
+        self._emit(decoded, end)
+        if early and decoded.text:
+            self.early_text, self.early_end = decoded.text, end
         self._reset()
 
     async def _cut(self) -> None:
@@ -381,7 +364,7 @@ class LocalSession(EngineSession):
         end = self.clock - rest.samples
         self._cancel_decodes()
         self.out.put_nowait(SpeechStopped(self.item_id, self._ms(end)))
-        self._emit(self._judged(await self._final_task()), end)
+        self._emit(self._judged((await self._final_task()).decoded), end)
         self._reset()
         self._start(rest)
 
@@ -420,7 +403,9 @@ class LocalSession(EngineSession):
         paused = self.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
         return not paused and slots.no_final_waiting()
 
-    def _decode_final(self, samples: np.ndarray, speech_after, context: str, head: Head):
+    def _decode_final(
+        self, samples: np.ndarray, speech_after, context: str, head: Head, judge: bool = False
+    ) -> Turn:
         model, tok = realtime_model(self.local), tokenizer(self.local)
         beam = slots.final_beam()
         # A final decoded alone hears all of its utterance; one crowded by others decodes only
@@ -430,7 +415,8 @@ class LocalSession(EngineSession):
         elif head.text:
             with slots.lock:
                 slots.finals_after_head += 1
-        return decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
+        decoded = decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
+        return Turn(decoded, judge and self.turns.complete(samples, decoded.text))
 
     def _decode_head(self, samples: np.ndarray, head: Head, dips) -> Head:
         """In a decode thread. The same head when a final needs the core more, as for a
@@ -460,3 +446,7 @@ class LocalSession(EngineSession):
     @staticmethod
     def _ms(samples: int) -> int:
         return samples * 1000 // SAMPLE_RATE
+
+    @staticmethod
+    def _samples(ms: int) -> int:
+        return ms * SAMPLE_RATE // 1000

@@ -78,11 +78,15 @@ class SpeechServer:
             raise ValueError("the server needs an API key for its clients")
         if realtime_engine is None or batch_engine is None:
             from ..engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+            from ..engines.turns import TurnConfig
 
+            # OpenAI's server_vad ends a turn on silence alone: no early end of turn here (its
+            # semantic_vad would be the one to map onto it)
             local = LocalConfig(
                 model_path=config.model_path,
                 cache_dir=config.model_cache_dir,
                 threads=config.threads,
+                turns=TurnConfig(early_ms=0),
             )
             realtime_engine = realtime_engine or LocalRealtimeEngine(local)
             batch_engine = batch_engine or LocalBatchEngine(local)
