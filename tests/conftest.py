@@ -26,6 +26,7 @@ from django.db import connection
 from django.dispatch import receiver
 
 from transcription.engine_factory import batch_engine, realtime_engine
+from transcription.engines.local_models import DECODE_SLOTS, slots
 
 from .base import Cast
 from .servers import daphne_process, daphne_server, serve_https, transcription_worker
@@ -78,6 +79,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return cost_of_file[path], first_seen[path]
 
     items.sort(key=place)
+
+
+@pytest.fixture(autouse=True)
+def _all_decode_slots_free() -> None:
+    """Each test runs on an event loop of its own: a decode slot held or waited for on an
+    earlier test's loop can never be given back, so every test starts with all of them free
+    (a session left mid-decode by one test held up test_turns' wait for idle slots in CI)."""
+    slots.__init__(DECODE_SLOTS)
 
 
 @receiver(setting_changed)

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from openai.types.realtime import RealtimeServerEvent
@@ -27,7 +28,9 @@ from tests.servers import ROOT, SETTINGS_VARIABLES, free_port
 from tests.speech import clip
 
 API_KEY = "sk-test-realtime-server-0001"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
+# read-only: Starlette's TestClient writes its own handshake headers into the dict it is given,
+# and a shared one then carried an invalid Sec-WebSocket-Key into every later real handshake
+AUTH = MappingProxyType({"Authorization": f"Bearer {API_KEY}"})
 RATE = 24000
 CHUNK = RATE * 2 // 10  # 100 ms of 24 kHz PCM16
 

@@ -86,7 +86,7 @@ def test_a_refused_session_gets_an_error_then_its_close_code(speech):
         (REALTIME, wrong_key, "invalid_api_key", 3000),
         ("/v1/realtime", AUTH, "missing_model", 4000),
     ]:
-        with client.websocket_connect(path, headers=headers) as ws:
+        with client.websocket_connect(path, headers=dict(headers)) as ws:
             assert ws.receive_json()["error"]["code"] == code
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()
@@ -97,13 +97,13 @@ def test_a_refused_session_gets_an_error_then_its_close_code(speech):
 
 
 def test_a_stopping_server_closes_its_sessions_with_going_away(speech):
-    with TestClient(speech.app).websocket_connect(REALTIME, headers=AUTH) as ws:
+    with TestClient(speech.app).websocket_connect(REALTIME, headers=dict(AUTH)) as ws:
         assert ws.receive_json()["type"] == "session.created"
         ws.portal.call(speech.close_sessions)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 1001
-    with TestClient(speech.app).websocket_connect(REALTIME, headers=AUTH) as ws:
+    with TestClient(speech.app).websocket_connect(REALTIME, headers=dict(AUTH)) as ws:
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 1001, "no new session while it stops"

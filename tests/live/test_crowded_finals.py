@@ -15,7 +15,7 @@ import pytest
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
 from transcription.engines.local import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local_models import DECODE_SLOTS, realtime_model, slots, tokenizer
+from transcription.engines.local_models import realtime_model, slots, tokenizer
 from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
 from transcription.engines.whisper_decode import decode_partial
 
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.usefixtures("whisper")
 
 SAID = [clip("A_LS_1089-134691-0000"), clip("A_LS_61-70968-0000")]
 SPEAKERS = 4
-
-
-@pytest.fixture(autouse=True)
-def fresh_slots():
-    """These tests count what the process's decode slots see, and the slots are the whole
-    process's: what earlier tests left to them (in CI a lone final was once counted crowded
-    after the rest of the suite ran) must not count here."""
-    slots.__init__(DECODE_SLOTS)
 
 
 async def speak(engine: LocalRealtimeEngine, said: list[Clip] = SAID) -> str:
