@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.speech import clips  # noqa: E402
-from transcription.engines.whisper_decode import WINDOW_PADDING_S  # noqa: E402
+from transcription.engines.local.decode import WINDOW_PADDING_S  # noqa: E402
 
 CORES = 2
 

@@ -33,8 +33,8 @@ from tests.programme_scoring import (  # noqa: E402
     windowed_coverage,
 )
 from tests.programmes import programmes  # noqa: E402
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.whisper_decode import compression_ratio  # noqa: E402
+from transcription.engines.local.decode import compression_ratio  # noqa: E402
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
 
 CHOICES = {"none": 0.0, "utterances up to 5 s": 5.0, "every utterance": 1e9}
 SHORT_MS = 5000

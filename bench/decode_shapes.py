@@ -40,7 +40,7 @@ SETTINGS = {
 def round_windows_up(step_s: float) -> None:
     """Make the engine's windows a whole number of steps long (only for this measure): the
     audio gets the silence that takes its window to the next step."""
-    from transcription.engines import whisper_decode
+    from transcription.engines.local import decode as whisper_decode
 
     encode_window, rate = whisper_decode.encode_window, whisper_decode.SAMPLE_RATE
 
@@ -57,9 +57,9 @@ def child(decodes: int, every: int) -> None:
 
     configure_malloc()  # as the server does at start
     from tests.speech import clips
-    from transcription.engines import whisper_decode
     from transcription.engines.base import SessionConfig
-    from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
+    from transcription.engines.local import decode as whisper_decode
+    from transcription.engines.local.models import LocalConfig, realtime_model, tokenizer
 
     if os.environ.get("STEP"):
         round_windows_up(float(os.environ["STEP"]))

@@ -90,7 +90,7 @@ def load_clips(only: set[str] | None = None) -> list[Clip]:
 # The systems: each gives a clip's finals (text and times on the clip's clock)
 def plain_whisper(samples: np.ndarray) -> tuple[list[Final], list[tuple[str, int, int]]]:
     """Plain faster-whisper, beam 5, no VAD filter; its finals and its timed words."""
-    from transcription.engines.local_models import LocalConfig, whisper_model
+    from transcription.engines.local.models import LocalConfig, whisper_model
 
     segments, _ = whisper_model(LocalConfig(threads=2)).transcribe(
         samples, language="en", beam_size=5, vad_filter=False, word_timestamps=True

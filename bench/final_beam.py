@@ -30,9 +30,9 @@ from tests.programmes import programmes  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 from transcription.audio import decode_file  # noqa: E402
 from transcription.engines.base import SessionConfig  # noqa: E402
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local_models import realtime_model, slots, tokenizer  # noqa: E402
-from transcription.engines.whisper_decode import decode_final  # noqa: E402
+from transcription.engines.local.decode import decode_final  # noqa: E402
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
+from transcription.engines.local.models import realtime_model, slots, tokenizer  # noqa: E402
 
 
 def clip_finals(beam: int) -> None:

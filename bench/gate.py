@@ -54,7 +54,7 @@ async def clean_live() -> None:
     from tests.speech import clips, corpus_word_error_rate
     from transcription.audio import float_to_pcm16
     from transcription.engines.base import Final, SessionConfig, SpeechStopped
-    from transcription.engines.local import LocalConfig, LocalRealtimeEngine
+    from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
 
     spans, parts, at = [], [], 0.0
     for clip in clips():
@@ -110,7 +110,7 @@ def _clip_samples(clip) -> np.ndarray:
 async def live_text(samples: np.ndarray, tail_s: float = 0.0) -> str:
     from tests.programme_scoring import stream_pcm_finals
     from transcription.audio import float_to_pcm16
-    from transcription.engines.local import LocalConfig, LocalRealtimeEngine
+    from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
 
     pcm = float_to_pcm16(np.concatenate([samples, np.zeros(int(tail_s * RATE), np.float32)]))
     finals = await stream_pcm_finals(pcm, LocalRealtimeEngine(LocalConfig()))
@@ -118,7 +118,7 @@ async def live_text(samples: np.ndarray, tail_s: float = 0.0) -> str:
 
 
 def batch_text(samples: np.ndarray) -> str:
-    from transcription.engines.local import LocalBatchEngine, LocalConfig
+    from transcription.engines.local.engine import LocalBatchEngine, LocalConfig
 
     return LocalBatchEngine(LocalConfig()).transcribe(samples).text
 
@@ -164,7 +164,7 @@ async def main() -> None:
     parser.add_argument("--engines-from", default=None)
     args = parser.parse_args()
     setup_path(args.engines_from)
-    import transcription.engines.local as local
+    import transcription.engines.local.engine as local
 
     print(f"engines: {Path(local.__file__).parent}")
     parts = {"clean": clean_live, "rooms": rooms, "devset": devset}

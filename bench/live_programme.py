@@ -115,8 +115,8 @@ async def collect_finals(ws, me: int, run: ProgrammeRun) -> None:
 
 def batch_finals(programme: Programme) -> dict[str, list[Final]]:
     """Plain faster-whisper (beam 5, no VAD) and the project's batch engine, same audio."""
-    from transcription.engines.local import LocalBatchEngine, LocalConfig
-    from transcription.engines.local_models import whisper_model
+    from transcription.engines.local.engine import LocalBatchEngine, LocalConfig
+    from transcription.engines.local.models import whisper_model
 
     config = LocalConfig(threads=2)
     segments, _ = whisper_model(config).transcribe(

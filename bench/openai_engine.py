@@ -44,7 +44,7 @@ from transcription.engines.base import (  # noqa: E402
     Partial,
     SessionConfig,
 )
-from transcription.engines.openai_realtime import OpenAIRealtimeEngine  # noqa: E402
+from transcription.engines.openai.realtime import OpenAIRealtimeEngine  # noqa: E402
 
 INPUT_RATE = 16000  # the clips'
 ENGINE_RATE = 24000

@@ -33,9 +33,9 @@ from tests.programme_scoring import programme_wer, stream_pcm_finals  # noqa: E4
 from tests.programmes import programmes  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 from transcription.engines import local_stream  # noqa: E402
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local_models import slots  # noqa: E402
-from transcription.engines.whisper_decode import CROWDED_FINAL_BEAM_SIZE, SAMPLE_RATE  # noqa: E402
+from transcription.engines.local.decode import CROWDED_FINAL_BEAM_SIZE, SAMPLE_RATE  # noqa: E402
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
+from transcription.engines.local.models import slots  # noqa: E402
 
 
 class Tally:

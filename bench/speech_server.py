@@ -43,7 +43,7 @@ from bench.live import GAP_SECONDS, ClipTiming, percentile, speech_bounds  # noq
 from bench.pacing import send_in_real_time  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
 from transcription.audio import StreamResampler  # noqa: E402
-from transcription.engines.openai_protocol import STREAMING_MODELS  # noqa: E402
+from transcription.engines.openai.protocol import STREAMING_MODELS  # noqa: E402
 
 INPUT_RATE = 16000  # the clips'
 SERVER_RATE = 24000

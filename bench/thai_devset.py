@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.thai_speech import letters  # noqa: E402
 from transcription.engines.base import Final, SessionConfig  # noqa: E402
-from transcription.engines.local import LocalBatchEngine, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local_models import LocalConfig, model_path  # noqa: E402
+from transcription.engines.local.engine import LocalBatchEngine, LocalRealtimeEngine  # noqa: E402
+from transcription.engines.local.models import LocalConfig, model_path  # noqa: E402
 
 MANIFEST = ROOT / "bench" / "devset" / "thai.json"
 AUDIO = ROOT / "var" / "devset-thai"

@@ -1,5 +1,5 @@
 """Which signals tell a finished turn from a pause for breath: the measurement behind the rule of
-transcription/engines/turns.py.
+transcription/engines/local/turns.py.
 
 Offline, through the live engine's own parts: every clip is fed to Silero VAD on the session's
 32 ms frames, and at every moment the session would start a speculative final (``--after`` ms of
@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from transcription.engines.base import SessionConfig  # noqa: E402
-from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer  # noqa: E402
-from transcription.engines.local_stream import FRAME, StreamingVad, Utterance  # noqa: E402
-from transcription.engines.turns import (  # noqa: E402
+from transcription.engines.local.decode import decode_final  # noqa: E402
+from transcription.engines.local.models import LocalConfig, realtime_model, tokenizer  # noqa: E402
+from transcription.engines.local.stream import FRAME, StreamingVad, Utterance  # noqa: E402
+from transcription.engines.local.turns import (  # noqa: E402
     TurnConfig,
     sentence_ends,
     smart_turn,
 )
-from transcription.engines.whisper_decode import decode_final  # noqa: E402
 
 RATE = 16000
 END_MS = 500

@@ -7,7 +7,7 @@ pages of the arenas go back to the system. Mapping large blocks on their own (``
 would keep the process smaller still, but made every decode 10-80 % slower, and jemalloc was
 slower and no smaller (bench/malloc_settings.py). What made the process climb for half an hour
 in the soak benchmark was not malloc but a cache of oneDNN's, turned off where the live model
-loads (transcription/engines/local_models.py; docs/BENCHMARKS.md). Elsewhere than glibc (musl,
+loads (transcription/engines/local/models.py; docs/BENCHMARKS.md). Elsewhere than glibc (musl,
 macOS) there is nothing to call and nothing is done.
 """
 

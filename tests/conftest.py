@@ -26,7 +26,7 @@ from django.db import connection
 from django.dispatch import receiver
 
 from transcription.engine_factory import batch_engine, realtime_engine
-from transcription.engines.local_models import DECODE_SLOTS, slots
+from transcription.engines.local.models import DECODE_SLOTS, slots
 
 from .base import Cast
 from .servers import daphne_process, daphne_server, serve_https, transcription_worker

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from transcription.engines.local_models import DecodeSlots
-from transcription.engines.whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
+from transcription.engines.local.decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
+from transcription.engines.local.models import DecodeSlots
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from tests.servers import free_port
-from transcription.engines import endpoint_pool
-from transcription.engines.endpoint_pool import EndpointPool, pool_snapshots, split_endpoints
+from transcription.engines.openai import endpoint_pool
+from transcription.engines.openai.endpoint_pool import EndpointPool, pool_snapshots, split_endpoints
 
 
 def test_the_setting_is_split_on_commas_without_blanks_or_repeats():

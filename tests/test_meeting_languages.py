@@ -21,10 +21,10 @@ from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from meetings.models import Meeting
 from transcription.engine_factory import engine_config, transcribable_languages
-from transcription.engines.local import LocalRealtimeEngine
-from transcription.engines.local_models import languages_of, realtime_model, tokenizer
-from transcription.engines.openai_realtime import OpenAIRealtimeEngine
-from transcription.engines.whisper_decode import start_tokens
+from transcription.engines.local.decode import start_tokens
+from transcription.engines.local.engine import LocalRealtimeEngine
+from transcription.engines.local.models import languages_of, realtime_model, tokenizer
+from transcription.engines.openai.realtime import OpenAIRealtimeEngine
 
 THAI_REFUSED = (
     "This server's speech model transcribes English only: captions in Thai (th) need a "

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from transcription.engines import multilingual
 from transcription.engines.base import EngineUnavailable
-from transcription.engines.local_models import LocalConfig, model_path
-from transcription.engines.multilingual import PINNED, ModelMissing, Parts, model_dir
+from transcription.engines.local import multilingual
+from transcription.engines.local.models import LocalConfig, model_path
+from transcription.engines.local.multilingual import PINNED, ModelMissing, Parts, model_dir
 
 PIECES = {"model.bin": (b"first half of the weights ", b"and the second"), "config.json": (b"{}",)}
 

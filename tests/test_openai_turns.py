@@ -6,8 +6,8 @@ from itertools import pairwise
 
 from tests.live.streaming import at_rate
 from tests.speech import clip
-from transcription.engines.local_stream import MAX_UTTERANCE_S
-from transcription.engines.openai_turns import TurnDetector
+from transcription.engines.local.stream import MAX_UTTERANCE_S
+from transcription.engines.openai.turns import TurnDetector
 
 RATE = 24000
 CHUNK = RATE * 2 // 10  # 100 ms, as the engine is given audio

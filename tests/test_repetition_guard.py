@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transcription.engines.whisper_decode import compression_ratio, remove_repetitions
+from transcription.engines.local.decode import compression_ratio, remove_repetitions
 
 
 def test_it_cuts_a_word_said_over_and_over():

@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 def engine_config(name: str) -> Any:
     """The config object of the engine called ``name``, from the settings."""
     if name == "local":
-        from .engines.local import LocalConfig
-        from .engines.turns import TurnConfig
+        from .engines.local.engine import LocalConfig
+        from .engines.local.turns import TurnConfig
 
         turns = TurnConfig(
             early_ms=settings.LOCAL_TURN_EARLY_MS,
@@ -44,7 +44,7 @@ def engine_config(name: str) -> Any:
             turns=turns,
         )
     if name == "whispercpp":
-        from .engines.whispercpp import WhisperCppConfig
+        from .engines.whispercpp.engine import WhisperCppConfig
 
         return WhisperCppConfig(
             model_path=settings.WHISPER_CPP_MODEL,

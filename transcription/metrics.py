@@ -27,8 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from meetings.budget import CHAT_TOKENS, PAID_SECONDS, refusals
 
 from .engine_factory import realtime_engine
-from .engines.endpoint_pool import pool_snapshots
-from .engines.local_models import slots
+from .engines.local.models import slots
+from .engines.openai.endpoint_pool import pool_snapshots
 from .live.limits import seats
 
 registry = CollectorRegistry()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from transcription.engines.base import Final, SessionConfig
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
 
 from ..speech import clips, word_error_rate
 from .streaming import silence

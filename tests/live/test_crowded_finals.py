@@ -14,10 +14,10 @@ import pytest
 
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local_models import realtime_model, slots, tokenizer
-from transcription.engines.local_stream import STALE_PARTIAL_PAUSE_MS
-from transcription.engines.whisper_decode import decode_partial
+from transcription.engines.local.decode import decode_partial
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import realtime_model, slots, tokenizer
+from transcription.engines.local.stream import STALE_PARTIAL_PAUSE_MS
 
 from ..programme_scoring import stream_pcm_finals
 from ..speech import Clip, clip, word_error_rate

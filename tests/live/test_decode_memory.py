@@ -3,7 +3,7 @@
 A live window is the utterance so far plus padding, so nearly every decode has a length, and so
 matrix shapes, of its own. oneDNN, inside CTranslate2, kept a kernel for each shape, up to 1024
 of them: the soak's web process grew for half an hour, and evicting them fragmented its heap.
-The engine turns that cache off (transcription/engines/local_models.py). Each case runs the
+The engine turns that cache off (transcription/engines/local/models.py). Each case runs the
 benchmark's own measure (bench/decode_shapes.py) in a fresh process, since the setting is read
 when the first kernel is built.
 """

@@ -12,7 +12,7 @@ import pytest
 
 from tests.programme_scoring import stream_finals
 from tests.programmes import Programme
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 

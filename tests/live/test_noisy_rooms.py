@@ -15,7 +15,7 @@ from tests.noisy_rooms import in_room
 from tests.programme_scoring import stream_pcm_finals
 from tests.speech import clip, word_error_rate
 from transcription.audio import float_to_pcm16
-from transcription.engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.engine import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
 
 pytestmark = pytest.mark.usefixtures("whisper")
 

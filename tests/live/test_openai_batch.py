@@ -16,7 +16,7 @@ from tests.speech import clip, word_error_rate
 from tests.speech_server import AUTH, multipart, post
 from transcription.audio import pcm16_to_float
 from transcription.engine_factory import engine_config
-from transcription.engines.openai_batch import (
+from transcription.engines.openai.batch import (
     OpenAIBatchEngine,
     OpenAITranscriptionError,
     wav_bytes,

@@ -30,8 +30,8 @@ from transcription.engines.base import (
     SessionConfig,
     SpeechStarted,
 )
-from transcription.engines.openai_batch import OpenAIBatchEngine
-from transcription.engines.openai_realtime import OpenAIRealtimeEngine
+from transcription.engines.openai.batch import OpenAIBatchEngine
+from transcription.engines.openai.realtime import OpenAIRealtimeEngine
 
 from .streaming import collect, of_type, silence, stream
 

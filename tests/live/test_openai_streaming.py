@@ -28,7 +28,7 @@ from transcription.engines.base import (
     SpeechStarted,
     SpeechStopped,
 )
-from transcription.engines.openai_realtime import OpenAIRealtimeEngine
+from transcription.engines.openai.realtime import OpenAIRealtimeEngine
 
 from .streaming import collect, of_type, silence, stream
 

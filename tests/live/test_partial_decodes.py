@@ -7,8 +7,8 @@ import pytest
 from tests.speech import clips, normalise
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
-from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
-from transcription.engines.whisper_decode import SAMPLE_RATE, decode_partial
+from transcription.engines.local.decode import SAMPLE_RATE, decode_partial
+from transcription.engines.local.models import LocalConfig, realtime_model, tokenizer
 
 pytestmark = pytest.mark.usefixtures("whisper")
 

@@ -20,8 +20,8 @@ from tests.programme_scoring import (
 )
 from tests.programmes import BUILDERS, Programme
 from tests.speech import normalise
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local_stream import MAX_UTTERANCE_S
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.stream import MAX_UTTERANCE_S
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 

@@ -12,15 +12,7 @@ import pytest
 
 from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
-from transcription.engines.local import LocalRealtimeEngine
-from transcription.engines.local_models import LocalConfig, realtime_model, tokenizer
-from transcription.engines.local_stream import (
-    FRAME,
-    STALE_PARTIAL_PAUSE_MS,
-    StreamingVad,
-    Utterance,
-)
-from transcription.engines.whisper_decode import (
+from transcription.engines.local.decode import (
     CROWDED_FINAL_BEAM_SIZE,
     NO_HEAD,
     SAMPLE_RATE,
@@ -28,6 +20,14 @@ from transcription.engines.whisper_decode import (
     decode_final,
     decode_head,
     deepest_pause,
+)
+from transcription.engines.local.engine import LocalRealtimeEngine
+from transcription.engines.local.models import LocalConfig, realtime_model, tokenizer
+from transcription.engines.local.stream import (
+    FRAME,
+    STALE_PARTIAL_PAUSE_MS,
+    StreamingVad,
+    Utterance,
 )
 
 from ..speech import clip, normalise, word_error_rate

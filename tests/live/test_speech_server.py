@@ -41,7 +41,7 @@ from tests.speech_server import (
     validated,
 )
 from transcription.engines.base import SessionConfig
-from transcription.engines.openai_protocol import LOGPROBS, session_update
+from transcription.engines.openai.protocol import LOGPROBS, session_update
 
 from .streaming import of_type, silence
 

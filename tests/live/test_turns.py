@@ -21,10 +21,10 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 from transcription.audio import float_to_pcm16
 from transcription.engine_factory import engine_config
 from transcription.engines.base import Final, SessionConfig
-from transcription.engines.local import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local_models import DECODE_SLOTS, realtime_model, slots, tokenizer
-from transcription.engines.turns import TurnConfig, TurnDetector, install, sentence_ends
-from transcription.engines.whisper_decode import decode_final
+from transcription.engines.local.decode import decode_final
+from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import DECODE_SLOTS, realtime_model, slots, tokenizer
+from transcription.engines.local.turns import TurnConfig, TurnDetector, install, sentence_ends
 
 from ..speech import clip, normalise, wrong_words
 

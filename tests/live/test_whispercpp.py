@@ -19,17 +19,17 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from tests.speech import clips, corpus_word_error_rate, normalise
 from transcription.audio import decode_file
 from transcription.engines.base import EngineUnavailable, Transcript
-from transcription.engines.ggml import EOT, bundled_ggml_model, bundled_model_dir
-from transcription.engines.local import LocalConfig
-from transcription.engines.local_models import model_path as local_model_path
-from transcription.engines.local_models import whisper_model as local_whisper_model
-from transcription.engines.whispercpp import (
+from transcription.engines.local.engine import LocalConfig
+from transcription.engines.local.models import model_path as local_model_path
+from transcription.engines.local.models import whisper_model as local_whisper_model
+from transcription.engines.whispercpp.engine import (
     WhisperCppBatchEngine,
     WhisperCppConfig,
     WhisperCppModel,
     model_path,
     whisper_model,
 )
+from transcription.engines.whispercpp.ggml import EOT, bundled_ggml_model, bundled_model_dir
 
 pytestmark = pytest.mark.usefixtures("whisper")
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from caption_views.models import CaptionLink, CaptionSettings
 from meetings.models import ApiToken, Meeting, Membership, Segment, User
 from summaries.models import Summary
-from transcription.engines.openai_batch import wav_bytes
+from transcription.engines.openai.batch import wav_bytes
 from transcription.models import AudioUpload, TranscriptionJob
 
 pytestmark = pytest.mark.django_db

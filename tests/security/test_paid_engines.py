@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 
 from meetings.models import ApiToken
-from transcription.engines.openai_batch import wav_bytes
+from transcription.engines.openai.batch import wav_bytes
 from transcription.models import AudioUpload, TranscriptionJob
 
 SECOND_OF_SILENCE = wav_bytes(np.zeros(16000, np.float32))

@@ -29,7 +29,7 @@ from tests.security.rights_changes import LOSSES, make_bob_host
 from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say, use
 from transcription.batch.jobs import run_transcription_job
-from transcription.engines.openai_batch import wav_bytes
+from transcription.engines.openai.batch import wav_bytes
 from transcription.models import TranscriptionJob
 
 pytestmark = pytest.mark.django_db

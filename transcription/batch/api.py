@@ -34,7 +34,7 @@ from ..audio import (
 )
 from ..engines import BATCH_ENGINES
 from ..engines.base import EngineUnavailable, Transcript, TranscriptSegment
-from ..engines.openai_protocol import verbose_json
+from ..engines.openai.protocol import verbose_json
 from ..models import AudioUpload, TranscriptionJob, may_use_engine, paid_engine_refusal
 from . import costs, jobs
 

@@ -35,19 +35,19 @@ ENGINES = {
         EngineKind(
             "local",
             "faster-whisper (local)",
-            realtime="transcription.engines.local:LocalRealtimeEngine",
-            batch="transcription.engines.local:LocalBatchEngine",
+            realtime="transcription.engines.local.engine:LocalRealtimeEngine",
+            batch="transcription.engines.local.engine:LocalBatchEngine",
         ),
         EngineKind(
             "whispercpp",
             "whisper.cpp",
-            batch="transcription.engines.whispercpp:WhisperCppBatchEngine",
+            batch="transcription.engines.whispercpp.engine:WhisperCppBatchEngine",
         ),
         EngineKind(
             "openai",
             "OpenAI",
-            realtime="transcription.engines.openai_realtime:OpenAIRealtimeEngine",
-            batch="transcription.engines.openai_batch:OpenAIBatchEngine",
+            realtime="transcription.engines.openai.realtime:OpenAIRealtimeEngine",
+            batch="transcription.engines.openai.batch:OpenAIBatchEngine",
             paid=True,
         ),
         EngineKind(

@@ -9,16 +9,16 @@ One port speaks both of OpenAI's transcription APIs:
   ``conversation.item.added``/``done``; ``conversation.item.input_audio_transcription.delta``
   and ``completed`` (with ``logprobs`` when the session includes them); ``error`` events with
   OpenAI's codes, and the error-then-close (3000/4000) of a refused key or URL. Behind it runs
-  :class:`~transcription.engines.local.LocalRealtimeEngine`, fed 24 kHz audio resampled to 16 kHz
-  (:mod:`.session`).
+  :class:`~transcription.engines.local.engine.LocalRealtimeEngine`, fed 24 kHz audio resampled
+  to 16 kHz (:mod:`.session`).
 * ``POST /v1/audio/transcriptions``: multipart in; ``json``/``text``/``srt``/``vtt``/
   ``verbose_json``/``diarized_json`` out as each model allows, or server-sent events with
   ``stream=true``; OpenAI's error bodies. Behind it runs
-  :class:`~transcription.engines.local.LocalBatchEngine` (:mod:`.batch`).
+  :class:`~transcription.engines.local.engine.LocalBatchEngine` (:mod:`.batch`).
 * ``GET /healthz`` for health checks.
 
 The protocol itself (event names, the session schema, ids, logprobs, usage) is shared with the
-OpenAI engines: :mod:`transcription.engines.openai_protocol` and
+OpenAI engines: :mod:`transcription.engines.openai.protocol` and
 :mod:`transcription.speech_server.schema`.
 
 It lets the speech engine run on other hosts. Start it where the cores are::

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..audio import WHISPER_SAMPLE_RATE, float_to_pcm16, pcm16_to_float, resample
 from ..engines.base import Final, RealtimeEngine, SessionConfig
-from ..engines.openai_protocol import DEFAULT_MODEL, SAMPLE_RATE
+from ..engines.openai.protocol import DEFAULT_MODEL, SAMPLE_RATE
 
 G711_RATE = 8000
 SEMANTIC_SILENCE_MS = {"low": 1000, "medium": 600, "auto": 600, "high": 300}

@@ -27,7 +27,7 @@ from subtitles.formats import ExportLine, to_srt, to_vtt
 from ..audio import AudioDecodeError, AudioTooLong, describe_seconds
 from ..batch.files import transcribe_file
 from ..engines.base import BatchEngine, Transcript
-from ..engines.openai_protocol import (
+from ..engines.openai.protocol import (
     ProtocolError,
     segment_words,
     supports_logprobs,

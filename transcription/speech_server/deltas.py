@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from ..engines.openai_protocol import Item
+from ..engines.openai.protocol import Item
 
 #: delay → (hypotheses that must agree, newest words held back); None: finals only
 DELAYS: dict[str, tuple[int, int] | None] = {

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..engines.openai_protocol import ProtocolError
+from ..engines.openai.protocol import ProtocolError
 
 
 def reply(status: int, body: bytes, content_type: str) -> Response:

@@ -20,7 +20,7 @@ from openai.types.realtime import (
     InputAudioBufferSpeechStoppedEvent,
 )
 
-from ..engines.openai_protocol import (
+from ..engines.openai.protocol import (
     DEFAULT_MODEL,
     LOGPROBS,
     Item,

@@ -6,7 +6,7 @@ and so on): the speech server answers the same way, so clients written against O
 errors they expect. The SDK's models accept unknown fields and say nothing of OpenAI's codes,
 so they cannot do this; the session object built here is checked against them where it is sent.
 
-Built on :mod:`transcription.engines.openai_protocol`, the protocol the OpenAI engine speaks
+Built on :mod:`transcription.engines.openai.protocol`, the protocol the OpenAI engine speaks
 too; no Django.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..engines.openai_protocol import LOGPROBS, SAMPLE_RATE, STREAMING_MODELS, ProtocolError
+from ..engines.openai.protocol import LOGPROBS, SAMPLE_RATE, STREAMING_MODELS, ProtocolError
 
 # --- checks that raise OpenAI's errors -------------------------------------------------
 

@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..engines.base import BatchEngine, RealtimeEngine
-from ..engines.openai_protocol import ProtocolError
+from ..engines.openai.protocol import ProtocolError
 from .batch import MAX_UPLOAD_BYTES, BatchTranscriber
 from .http import BodyRefused, error_reply, json_reply, read_body
 from .session import TranscriptionSession
@@ -77,8 +77,8 @@ class SpeechServer:
         if not config.api_key:
             raise ValueError("the server needs an API key for its clients")
         if realtime_engine is None or batch_engine is None:
-            from ..engines.local import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
-            from ..engines.turns import TurnConfig
+            from ..engines.local.engine import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+            from ..engines.local.turns import TurnConfig
 
             # OpenAI's server_vad ends a turn on silence alone: no early end of turn here (its
             # semantic_vad would be the one to map onto it)

@@ -23,7 +23,7 @@ transcript differ there, and ``completed`` is the truth. No delta of an item fol
 scores only finals); the final's deltas and ``completed`` carry them, as before.
 
 Client events are handled one at a time, in order, as OpenAI does. Every event sent is built
-through the SDK's model of it (:func:`~transcription.engines.openai_protocol.server_event`).
+through the SDK's model of it (:func:`~transcription.engines.openai.protocol.server_event`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from ..engines.base import (
     SpeechStarted,
     SpeechStopped,
 )
-from ..engines.openai_protocol import (
+from ..engines.openai.protocol import (
     APPEND,
     CLEAR,
     CLIENT_EVENTS,

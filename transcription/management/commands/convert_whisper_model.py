@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from transcription.engines.ggml import (
+from transcription.engines.whispercpp.ggml import (
     ConversionError,
     bundled_cache_path,
     bundled_model_dir,

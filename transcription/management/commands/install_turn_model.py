@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from transcription.engines.turns import InstallError, install
+from transcription.engines.local.turns import InstallError, install
 
 
 class Command(BaseCommand):

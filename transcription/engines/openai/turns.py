@@ -21,15 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from ..audio import pcm16_to_float
-from .local_stream import (
+from ...audio import pcm16_to_float
+from ..local.stream import (
     FRAME,
     LONG_UTTERANCE_PAUSE_MS,
     LONG_UTTERANCE_S,
     MAX_UTTERANCE_S,
     StreamingVad,
 )
-from .openai_protocol import SAMPLE_RATE
+from .protocol import SAMPLE_RATE
 
 VAD_RATE = 16000  # Silero's
 FRAME_MS = FRAME * 1000 // VAD_RATE

@@ -22,8 +22,8 @@ from openai.types.websocket_reconnection import (
 )
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .base import EngineUnavailable, OpenAIConfig
-from .openai_protocol import ERROR, SESSION_UPDATED, describe_error, new_id
+from ..base import EngineUnavailable, OpenAIConfig
+from .protocol import ERROR, SESSION_UPDATED, describe_error, new_id
 
 CONNECT_TIMEOUT = 10.0
 CLOSE_HANDSHAKE_TIMEOUT = 2.0

@@ -46,7 +46,7 @@ from openai.types.websocket_reconnection import (
 )
 from websockets.exceptions import ConnectionClosed
 
-from .base import (
+from ..base import (
     EngineError,
     EngineSession,
     EngineUnavailable,
@@ -59,10 +59,10 @@ from .base import (
     SpeechStopped,
     whisper_languages,
 )
+from .connection import SessionRejected, configure, open_connection, websocket_base_url
 from .endpoint_pool import Endpoint, EndpointPool, split_endpoints
-from .openai_connection import SessionRejected, configure, open_connection, websocket_base_url
-from .openai_events import ServerEvents
-from .openai_protocol import (
+from .events import ServerEvents
+from .protocol import (
     BYTES_PER_MS,
     MIN_COMMIT_MS,
     SAMPLE_RATE,
@@ -70,8 +70,8 @@ from .openai_protocol import (
     new_id,
     session_update,
 )
-from .openai_replay import ReplayBuffer, Utterance
-from .openai_turns import TurnDetector
+from .replay import ReplayBuffer, Utterance
+from .turns import TurnDetector
 
 logger = logging.getLogger(__name__)
 

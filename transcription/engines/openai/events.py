@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .base import (
+from ..base import (
     EngineError,
     EventQueue,
     Final,
@@ -23,7 +23,7 @@ from .base import (
     SpeechStarted,
     SpeechStopped,
 )
-from .openai_protocol import (
+from .protocol import (
     BYTES_PER_MS,
     COMMITTED,
     COMPLETED,
@@ -38,7 +38,7 @@ from .openai_protocol import (
     mean,
     new_id,
 )
-from .openai_replay import ReplayBuffer, Utterance
+from .replay import ReplayBuffer, Utterance
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .openai_protocol import BYTES_PER_MS, Item
+from .protocol import BYTES_PER_MS, Item
 
 
 class ReplayBuffer:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import SessionConfig
+from ..base import SessionConfig
 
 SAMPLE_RATE = 16000
 # Whisper is trained on 30 s windows whose speech is followed by silence, and its encoder

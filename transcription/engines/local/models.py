@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from ..base import EngineUnavailable, Languages, whisper_languages
 from . import multilingual
-from .base import EngineUnavailable, Languages, whisper_languages
+from .decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 from .turns import TurnConfig
-from .whisper_decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 
 DECODE_SLOTS = 2  # two decodes at once, one thread each, fill two cores
 

@@ -26,8 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..audio import pcm16_to_float
-from .base import (
+from ...audio import pcm16_to_float
+from ..base import (
     EngineSession,
     EventQueue,
     Final,
@@ -36,11 +36,7 @@ from .base import (
     SpeechStarted,
     SpeechStopped,
 )
-from .gate import HighPass, NoiseFloor, confident
-from .local_models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
-from .turns import TurnDetector
-from .utterance import FRAME, StreamingVad, Utterance
-from .whisper_decode import (
+from .decode import (
     FINAL_BEAM_SIZE,
     NO_HEAD,
     SAMPLE_RATE,
@@ -50,6 +46,10 @@ from .whisper_decode import (
     decode_head,
     decode_partial,
 )
+from .gate import HighPass, NoiseFloor, confident
+from .models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .turns import TurnDetector
+from .utterance import FRAME, StreamingVad, Utterance
 
 logger = logging.getLogger(__name__)
 

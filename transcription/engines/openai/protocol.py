@@ -42,7 +42,7 @@ from openai.types.realtime import (
     SessionUpdateEventParam,
 )
 
-from .base import SessionConfig, Transcript, TranscriptSegment
+from ..base import SessionConfig, Transcript, TranscriptSegment
 
 #: the only PCM rate the Realtime API accepts
 SAMPLE_RATE = 24000

@@ -1,10 +1,10 @@
 """The whisper.cpp batch engine: the bundled Whisper through pywhispercpp, on the CPU.
 
 The model is ``WHISPER_CPP_MODEL`` when set (any ggml Whisper file), else the bundled tiny.en
-converted once to ggml (:mod:`transcription.engines.ggml`), so this engine and the local one run the
-same weights. It is loaded once per process. One whisper.cpp context decodes one recording at a
-time, so calls take turns on a lock; the bindings release the GIL while decoding, so the rest of
-the process keeps running.
+converted once to ggml (:mod:`.ggml`), so this engine and the local one run the same weights.
+It is loaded once per process. One whisper.cpp context decodes one recording at a time, so calls
+take turns on a lock; the bindings release the GIL while decoding, so the rest of the process
+keeps running.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import BatchEngine, EngineUnavailable, ProgressCallback, Transcript, TranscriptSegment
+from ..base import BatchEngine, EngineUnavailable, ProgressCallback, Transcript, TranscriptSegment
 from .ggml import ConversionError, bundled_ggml_model
 
 logger = logging.getLogger(__name__)

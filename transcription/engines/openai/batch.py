@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import openai
 
-from ..audio import WHISPER_SAMPLE_RATE, float_to_pcm16, quietest_cut
-from .base import BatchEngine, EngineUnavailable, OpenAIConfig, Transcript, TranscriptSegment
-from .openai_protocol import LANGUAGE_CODES, logprob_values, mean, supports_logprobs
+from ...audio import WHISPER_SAMPLE_RATE, float_to_pcm16, quietest_cut
+from ..base import BatchEngine, EngineUnavailable, OpenAIConfig, Transcript, TranscriptSegment
+from .protocol import LANGUAGE_CODES, logprob_values, mean, supports_logprobs
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .levels import even_levels
+from ..levels import even_levels
 
 FRAME = 512  # Silero's frame at 16 kHz: 32 ms
 CONTEXT = 64

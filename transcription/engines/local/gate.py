@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 from scipy import signal
 
-from .whisper_decode import (
+from .decode import (
     COMPRESSION_RATIO_LIMIT,
     LOGPROB_LIMIT,
     NO_SPEECH_LIMIT,

@@ -12,7 +12,7 @@ import asyncio
 
 import numpy as np
 
-from .base import (
+from ..base import (
     BatchEngine,
     EngineSession,
     Languages,
@@ -21,12 +21,12 @@ from .base import (
     Transcript,
     TranscriptSegment,
 )
+from ..levels import even_levels, speech_stretches
+from .decode import SAMPLE_RATE
 from .gate import confident, high_passed, loud_frames
-from .levels import even_levels, speech_stretches
-from .local_models import LocalConfig, executor, model_languages, realtime_model, whisper_model
-from .local_stream import FRAME, LocalSession
+from .models import LocalConfig, executor, model_languages, realtime_model, whisper_model
+from .stream import FRAME, LocalSession
 from .turns import smart_turn
-from .whisper_decode import SAMPLE_RATE
 
 __all__ = ["LocalBatchEngine", "LocalConfig", "LocalRealtimeEngine"]
 

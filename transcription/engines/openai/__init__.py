@@ -1,0 +1,7 @@
+"""The OpenAI engine: the Realtime API for live captions and the transcriptions API for batch.
+
+``realtime`` is one speaker's session (reconnects, endpoint moves, replay) over ``connection``,
+``events`` turns server events into the engine interface's, ``turns`` is our own turn detection
+for the streaming models, ``endpoint_pool`` spreads sessions over ``OPENAI_REALTIME_ENDPOINT``.
+``protocol`` and ``replay`` hold OpenAI's wire format, shared with the speech server.
+"""

@@ -1,0 +1,2 @@
+"""The whisper.cpp batch engine (``engine``) and the one-time conversion of the bundled
+CTranslate2 model to ggml (``ggml``)."""
