@@ -8,8 +8,8 @@ the error in words). The runner gives every kind the same guarantees:
   with it once the transaction commits; :func:`run` marks the row running only if it is still
   queued under that number, so a task queued twice, or for a request since replaced, does
   nothing;
-- **a heartbeat**: while the work runs a thread writes ``heartbeat_at``, and so does every
-  report of progress (:func:`report`);
+- **a heartbeat**: while the work runs one thread writes ``heartbeat_at`` (:class:`Heartbeat`),
+  whatever the work itself does;
 - **recovery**: :func:`recover_lost_jobs` (the worker, at start and then every half of
   ``TRANSCRIPTION_JOB_STALE_SECONDS``) queues again, under a new run number, a running job whose
   heartbeat stopped, up to the kind's ``max_attempts``, then fails it saying so;
@@ -203,11 +203,11 @@ def claim(model: type[Job], pk: int, run_number: int | None) -> Job | None:
 
 
 def report(job: Job, **fields: Any) -> None:
-    """Write fields of a running job (its progress), with a heartbeat; JobLost if the job is
-    no longer this run's."""
+    """Write fields of a running job (its progress); JobLost if the job is no longer this
+    run's."""
     # a savepoint: if the database refuses the write, the job's failure can still be stored
     with transaction.atomic():
-        updated = _current(job).update(heartbeat_at=timezone.now(), **fields)
+        updated = _current(job).update(**fields)
     if not updated:
         raise JobLost(f"{job._meta.verbose_name} {job.pk}: run {job.run} was taken over")
 

@@ -29,7 +29,14 @@ from transcription.engine_factory import batch_engine, realtime_engine
 from transcription.engines.local.models import DECODE_SLOTS, slots
 
 from .base import Cast
-from .servers import daphne_process, daphne_server, serve_https, transcription_worker
+from .servers import (
+    HttpsSite,
+    daphne_process,
+    daphne_server,
+    free_port,
+    serve_https,
+    transcription_worker,
+)
 from .speech_server import SpeechServerProcess
 
 #: fixture → the tiers of every test that uses it (directly or through another fixture)
@@ -41,6 +48,7 @@ TIERS_OF_FIXTURE = {
     "web_servers": ("server",),
     "web_server_processes": ("server",),
     "https_sites": ("server",),
+    "https_site": ("server",),
     "job_workers": ("server",),
     "demo_sites": ("server",),
     "browser": ("browser",),
@@ -49,13 +57,9 @@ TIERS_OF_FIXTURE = {
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    for tier in tiers_of(item):
-        item.add_marker(tier)
-
-
-def tiers_of(item: pytest.Item) -> set[str]:
     fixtures = getattr(item, "fixturenames", ())
-    return {tier for f in fixtures for tier in TIERS_OF_FIXTURE.get(f, ())}
+    for tier in {tier for f in fixtures for tier in TIERS_OF_FIXTURE.get(f, ())}:
+        item.add_marker(tier)
 
 
 #: the tiers' usual cost, heaviest first
@@ -68,7 +72,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     not end with one worker on a long file while the other has nothing left to do."""
     cost_of_file: dict[str, int] = {}
     for item in items:
-        tiers = tiers_of(item)
+        tiers = {mark.name for mark in item.iter_markers()}  # as pytest_itemcollected set them
         cost = min((TIERS_BY_COST.index(t) for t in tiers if t in TIERS_BY_COST), default=3)
         path = item.nodeid.split("::")[0]
         cost_of_file[path] = min(cost, cost_of_file.get(path, cost))
@@ -199,6 +203,21 @@ def web_server_processes(transactional_db) -> Callable[..., AbstractContextManag
 def https_sites(transactional_db) -> Callable[..., AbstractContextManager]:
     """`scripts/serve.py --https` (Caddy before N web processes): `https_sites(tmp_path, ...)`."""
     return serve_https
+
+
+@pytest.fixture(scope="module")
+def https_site(
+    request, django_db_setup, django_db_blocker, tmp_path_factory
+) -> Iterator[tuple[HttpsSite, str]]:
+    """One `serve.py --https` site for the tests of a module that do not restart it, as
+    (the site, its web process's own http base URL); the module's ``HTTPS_SITE_ENV`` is added to
+    its environment. Tests that use it take ``live_cast`` or ``transactional_db``: the site
+    serves the test database, emptied after each test."""
+    web_port = free_port()
+    env = getattr(request.module, "HTTPS_SITE_ENV", {})
+    tmp_path = tmp_path_factory.mktemp("https-site")
+    with django_db_blocker.unblock(), serve_https(tmp_path, "--port", str(web_port), **env) as site:
+        yield site, f"http://127.0.0.1:{web_port}"
 
 
 @pytest.fixture

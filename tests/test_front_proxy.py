@@ -20,9 +20,9 @@ import pytest
 import websockets
 
 from meetings.models import ApiToken
-from tests.servers import free_port
 
 UPLOAD_LIMIT = 1024 * 1024
+HTTPS_SITE_ENV = {"UPLOAD_MAX_BYTES": str(UPLOAD_LIMIT)}  # the module's one site (conftest)
 
 
 class Site(NamedTuple):
@@ -32,12 +32,10 @@ class Site(NamedTuple):
 
 
 @pytest.fixture
-def site(live_cast, tmp_path, https_sites):
-    """The site as `serve.py --https localhost:<port>` serves it."""
-    daphne_port = free_port()
-    serving = https_sites(tmp_path, "--port", str(daphne_port), UPLOAD_MAX_BYTES=str(UPLOAD_LIMIT))
-    with serving as https:
-        yield Site(https.base, https.context, f"http://127.0.0.1:{daphne_port}")
+def site(live_cast, https_site) -> Site:
+    """The site as `serve.py --https localhost:<port>` serves it (one for the module's tests)."""
+    https, daphne = https_site
+    return Site(https.base, https.context, daphne)
 
 
 def fetch(url: str, context: ssl.SSLContext, **request: object):

@@ -242,7 +242,7 @@ def describe_failure(exc: Exception) -> str:
 
 
 class ProgressReporter:
-    """Engine progress → the job's row, at most once a second (a heartbeat too)."""
+    """Engine progress → the job's row, at most once a second."""
 
     def __init__(self, job: TranscriptionJob) -> None:
         self.job = job
