@@ -45,8 +45,9 @@ DJANGO_SETTINGS_MODULE=config.test_settings \
 if [ ${#tiers[@]} -gt 0 ]; then
   exec .venv/bin/python -m pytest -n 2 --dist loadfile "${tiers[@]}" "$@"
 fi
-# The chaos tier times what happens during an outage (a partial while a final waits for the
-# database): it runs alone after the rest, so the other worker's decodes cannot crowd it out.
+# The chaos tier restarts PostgreSQL or Redis, which would fail the other worker's tests, and
+# times what happens during the outage (a partial while a final waits for the database): it
+# runs alone after the rest.
 # Exit status 5 is pytest's "no test was asked for" (a path without such tests).
 status=0
 .venv/bin/python -m pytest -n 2 --dist loadfile -m "not chaos" "$@" || status=$?

@@ -5,7 +5,8 @@ A test's tier follows from the fixtures it uses, never from a mark set by hand:
 * ``model``: the real speech model decodes (``whisper``, or the OpenAI engine's speech server);
 * ``server``: real server processes (``web_server``, ``web_servers``, ``speech_server``);
 * ``browser``: Debian's Chromium (``browser``);
-* ``chaos``: a service is killed or restarted under the test (``chaos``).
+* ``chaos``: a service every test shares, PostgreSQL or Redis, is restarted under the test
+  (``chaos``); tests that kill processes of their own are in the ``server`` tier.
 
 ``./scripts/test.sh --fast`` runs the tests in none of them: everything else uses the scripted
 engine (transcription/engines/scripted.py), so rooms, rights, security and exports are tested
@@ -156,7 +157,8 @@ def whisper(settings) -> None:
 
 @pytest.fixture
 def chaos() -> None:
-    """Declares that the test kills or restarts a service (and brings it back as it found it)."""
+    """Declares that the test restarts a service every test shares, PostgreSQL or Redis (and
+    brings it back as it found it): such tests run alone, after the others."""
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_a_denied_microphone_is_explained(live_cast, browser, web_server):
     screenshot(bob, "room-microphone-denied")
 
 
-def test_the_page_reconnects_after_the_server_restarts(live_cast, browser, web_servers, chaos):
+def test_the_page_reconnects_after_the_server_restarts(live_cast, browser, web_servers):
     port = free_port()
     with web_servers(port=port) as base:
         dave = logged_in_page(browser, base, "dave", microphone=False)

@@ -63,7 +63,7 @@ def final_text(page) -> str:
     return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
 
 
-def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site, chaos):
+def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site):
     base, ports = site
     bob = logged_in_page(
         browser, base, "bob", microphone=True, device={**DESKTOP, "ignore_https_errors": True}

@@ -207,7 +207,7 @@ def test_a_job_started_in_the_admin_adds_a_transcript_version(admin_client, live
     assert "side by side with live" in jobs_page and 'value="100.0"' in jobs_page
 
 
-def test_a_job_survives_its_worker_being_killed(live_cast, job_workers, chaos):
+def test_a_job_survives_its_worker_being_killed(live_cast, job_workers):
     names = [c.name for c in clips()][:8]  # about a minute of speech: time to kill the worker
     meeting_with_recordings(live_cast, names)
     job = start_job(engine="local", meeting=live_cast.meeting)

@@ -58,7 +58,7 @@ async def start_speaking(ws, rate: int) -> None:
 
 
 def test_a_speech_endpoint_killed_mid_utterance_loses_and_doubles_no_final(
-    live_cast, web_servers, speech_servers, chaos
+    live_cast, web_servers, speech_servers
 ):
     servers = [speech_servers(), speech_servers()]
     urls = [server.realtime_url for server in servers]

@@ -38,7 +38,7 @@ def first_event_or_close(ws: ClientConnection) -> tuple[str, int | None]:
 
 
 def test_a_killed_server_frees_its_users_connections_when_their_leases_lapse(
-    live_cast, web_server_processes, chaos
+    live_cast, web_server_processes
 ):
     _, token = ApiToken.issue(live_cast.bob)
     with web_server_processes(**LIMITS) as (base, server), ExitStack() as sockets:
