@@ -47,7 +47,7 @@ from .decode import (
     decode_partial,
 )
 from .gate import HighPass, NoiseFloor, confident
-from .models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .models import DecodeSlots, LocalConfig, realtime_model, tokenizer
 from .turns import TurnDetector
 from .utterance import FRAME, StreamingVad, Utterance
 
@@ -91,9 +91,10 @@ class Turn(NamedTuple):
 
 
 class LocalSession(EngineSession):
-    def __init__(self, config: SessionConfig, local: LocalConfig) -> None:
+    def __init__(self, config: SessionConfig, local: LocalConfig, slots: DecodeSlots) -> None:
         self.config = config
         self.local = local
+        self.slots = slots  # the process's decode scheduler
         self.threshold = config.vad_threshold
         self.vad = StreamingVad()
         self.high_pass = HighPass()  # what the detector hears (gate.py)
@@ -235,7 +236,7 @@ class LocalSession(EngineSession):
     def _speculate_after_ms(self) -> int:
         """Into a pause, when the final starts decoding: early for the end of turn, unless
         that takes a core others wait for (a room's finals due together)."""
-        if self.turns.enabled and slots.free > 0 and not slots.waiting:
+        if self.turns.enabled and self.slots.free > 0 and not self.slots.waiting:
             return TURN_SPECULATE_AFTER_MS
         return SPECULATE_AFTER_MS
 
@@ -275,15 +276,15 @@ class LocalSession(EngineSession):
             return  # no guess is shown before Whisper's second opinion on it
         # One partial in flight per speaker: when decoding lags, partials are skipped.
         if self.partial_task is not None and not self.partial_task.done():
-            slots.partials_skipped += 1
+            self.slots.partials_skipped += 1
             return
         audio = self.utterance.audio(self.threshold)
         self.partial_task = asyncio.create_task(self._partial(self.item_id, audio, self.head))
 
     async def _partial(self, item_id: str, samples: np.ndarray, head: Head) -> None:
-        decoded = await slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples, head)
+        decoded = await self.slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples, head)
         if decoded is None:
-            slots.partials_dropped += 1
+            self.slots.partials_dropped += 1
             return  # the next partial is asked for as soon as speech resumes
         if item_id != self.item_id:
             return  # that utterance is over
@@ -305,7 +306,7 @@ class LocalSession(EngineSession):
         self.head_task = asyncio.create_task(self._settle(self.item_id, self.head, audio, dips))
 
     async def _settle(self, item_id: str, head: Head, samples: np.ndarray, dips) -> None:
-        settled = await slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, dips)
+        settled = await self.slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, dips)
         if item_id == self.item_id and self.head is head and settled is not head:
             self.head = settled
             further = settled.samples + int(SETTLE_AFTER_S * SAMPLE_RATE)
@@ -324,17 +325,23 @@ class LocalSession(EngineSession):
             context = self.continues  # the words before a false cut: Whisper reads on from them
         judge = judge and self.utterance.heard
         args = (audio, speech_after, context, self.head)
-        if judge and slots.free >= 2 and not slots.waiting:
+        if judge and self.slots.free >= 2 and not self.slots.waiting:
             return asyncio.create_task(self._decode_and_hear(*args))
-        return asyncio.create_task(slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge))
+        return asyncio.create_task(
+            self.slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge)
+        )
 
     async def _decode_and_hear(self, audio: np.ndarray, *args) -> Turn:
         """The final, and Smart Turn on the other core at the same time: with a core free, the
         early final need not wait for one after the other. Smart Turn goes at the heads'
         priority, so the final beside it still counts as alone (and keeps beam 5)."""
-        hearing = asyncio.create_task(slots.run(DecodeSlots.HEAD, self.turns.probability, audio))
+        hearing = asyncio.create_task(
+            self.slots.run(DecodeSlots.HEAD, self.turns.probability, audio)
+        )
         try:
-            decoded = (await slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)).decoded
+            decoded = (
+                await self.slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)
+            ).decoded
             return Turn(decoded, self.turns.judge(decoded.text, await hearing))
         finally:
             hearing.cancel()
@@ -401,20 +408,20 @@ class LocalSession(EngineSession):
         """Whether a decode made while the speaker goes on (a partial, a head) may go on: the
         speaker has not paused, and no final waits for a core."""
         paused = self.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
-        return not paused and slots.no_final_waiting()
+        return not paused and self.slots.no_final_waiting()
 
     def _decode_final(
         self, samples: np.ndarray, speech_after, context: str, head: Head, judge: bool = False
     ) -> Turn:
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        beam = slots.final_beam()
+        beam = self.slots.final_beam()
         # A final decoded alone hears all of its utterance; one crowded by others decodes only
         # what follows the settled head: a shorter window, for a few tenths of a point of WER.
         if beam == FINAL_BEAM_SIZE:
             head = NO_HEAD
         elif head.text:
-            with slots.lock:
-                slots.finals_after_head += 1
+            with self.slots.lock:
+                self.slots.finals_after_head += 1
         decoded = decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
         return Turn(decoded, judge and self.turns.complete(samples, decoded.text))
 
@@ -424,7 +431,7 @@ class LocalSession(EngineSession):
         if not self._no_final_due():
             return head
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        beam = slots.final_beam(DecodeSlots.HEAD)
+        beam = self.slots.final_beam(DecodeSlots.HEAD)
         wanted = self._no_final_due
         return decode_head(model, tok, samples, self.config, head, dips, beam, wanted)
 
