@@ -74,7 +74,8 @@ async def test_a_partial_gives_way_to_the_final_when_its_speaker_pauses():
     samples = decode_file(SAID[1].path)
     try:
         assert "wizard" in session._decode_partial(samples).text
-        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16  # the pause that ends the sentence
+        # the pause that ends the sentence
+        session.listening.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
         assert session._decode_partial(samples) is None
     finally:
         await session.close()

@@ -115,7 +115,7 @@ async def test_a_head_gives_way_to_the_final_when_its_speaker_pauses():
     audio, dips = so_far.audio(THRESHOLD), so_far.dips()
     try:
         assert session._decode_head(audio, NO_HEAD, dips).text
-        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
+        session.listening.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
         assert session._decode_head(audio, NO_HEAD, dips) is NO_HEAD
     finally:
         await session.close()

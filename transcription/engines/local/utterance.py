@@ -1,5 +1,5 @@
 """One speaker's audio as the live session hears it: Silero VAD over a stream, and an utterance's
-frames with the speech probability of each (:mod:`.local_stream` decides what to do with them)."""
+frames with the speech probability of each (:mod:`.stream` decides what to do with them)."""
 
 from __future__ import annotations
 
