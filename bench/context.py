@@ -35,13 +35,16 @@ from tests.programme_scoring import (  # noqa: E402
 from tests.programmes import programmes  # noqa: E402
 from transcription.engines.local.decode import compression_ratio  # noqa: E402
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
+from transcription.engines.local.models import DecodeSlots  # noqa: E402
 
 CHOICES = {"none": 0.0, "utterances up to 5 s": 5.0, "every utterance": 1e9}
 SHORT_MS = 5000
 
 
 def measure(label: str, context_up_to_s: float) -> None:
-    engine = LocalRealtimeEngine(LocalConfig(threads=2, context_up_to_s=context_up_to_s))
+    engine = LocalRealtimeEngine(
+        LocalConfig(threads=2, context_up_to_s=context_up_to_s), DecodeSlots()
+    )
     pairs, short, windows, repeats, ratios, per_programme = [], [], [], 0, [], []
     for programme in programmes():
         finals = asyncio.run(stream_finals(programme, engine))

@@ -32,7 +32,7 @@ from transcription.audio import decode_file  # noqa: E402
 from transcription.engines.base import SessionConfig  # noqa: E402
 from transcription.engines.local.decode import decode_final  # noqa: E402
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local.models import realtime_model, slots, tokenizer  # noqa: E402
+from transcription.engines.local.models import DecodeSlots, realtime_model, tokenizer  # noqa: E402
 
 
 def clip_finals(beam: int) -> None:
@@ -53,8 +53,9 @@ def clip_finals(beam: int) -> None:
 
 
 def programme_finals(beam: int) -> None:
+    slots = DecodeSlots()
     slots.final_beam = lambda priority=0: beam  # every final of the engine, crowded or not
-    engine = LocalRealtimeEngine(LocalConfig(threads=2))
+    engine = LocalRealtimeEngine(LocalConfig(threads=2), slots)
     pairs, per_programme = [], []
     for programme in programmes():
         finals = asyncio.run(stream_finals(programme, engine))

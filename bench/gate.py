@@ -55,6 +55,7 @@ async def clean_live() -> None:
     from transcription.audio import float_to_pcm16
     from transcription.engines.base import Final, SessionConfig, SpeechStopped
     from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+    from transcription.engines.local.models import DecodeSlots
 
     spans, parts, at = [], [], 0.0
     for clip in clips():
@@ -63,7 +64,9 @@ async def clean_live() -> None:
         parts += [samples, np.zeros(int(GAP_S * RATE), np.float32)]
         at += samples.size / RATE + GAP_S
     pcm = float_to_pcm16(np.concatenate(parts))
-    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig(language="en"))
+    session = await LocalRealtimeEngine(LocalConfig(), DecodeSlots()).open(
+        SessionConfig(language="en")
+    )
     arrivals: list[tuple[float, Final]] = []
     stops: list[int] = []
 
@@ -111,9 +114,10 @@ async def live_text(samples: np.ndarray, tail_s: float = 0.0) -> str:
     from tests.programme_scoring import stream_pcm_finals
     from transcription.audio import float_to_pcm16
     from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+    from transcription.engines.local.models import DecodeSlots
 
     pcm = float_to_pcm16(np.concatenate([samples, np.zeros(int(tail_s * RATE), np.float32)]))
-    finals = await stream_pcm_finals(pcm, LocalRealtimeEngine(LocalConfig()))
+    finals = await stream_pcm_finals(pcm, LocalRealtimeEngine(LocalConfig(), DecodeSlots()))
     return " ".join(f.text for f in sorted(finals, key=lambda f: f.start_ms))
 
 

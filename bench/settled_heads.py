@@ -32,10 +32,10 @@ from bench.live_programme import pooled_wer  # noqa: E402
 from tests.programme_scoring import programme_wer, stream_pcm_finals  # noqa: E402
 from tests.programmes import programmes  # noqa: E402
 from tests.speech import clips, corpus_word_error_rate  # noqa: E402
-from transcription.engines import local_stream  # noqa: E402
+from transcription.engines.local import stream as local_stream  # noqa: E402
 from transcription.engines.local.decode import CROWDED_FINAL_BEAM_SIZE, SAMPLE_RATE  # noqa: E402
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local.models import slots  # noqa: E402
+from transcription.engines.local.models import DecodeSlots  # noqa: E402
 
 
 class Tally:
@@ -66,9 +66,10 @@ class Tally:
 
 def measure(label: str, settle_after: float, speed: float) -> None:
     local_stream.SETTLE_AFTER_S = settle_after
+    slots = DecodeSlots()
     slots.final_beam = lambda priority=0: CROWDED_FINAL_BEAM_SIZE
     tally = Tally()
-    engine = LocalRealtimeEngine(LocalConfig(threads=2))
+    engine = LocalRealtimeEngine(LocalConfig(threads=2), slots)
     silence = bytes(SAMPLE_RATE * 2)  # a second after each clip: its final is due in it
     clip_pairs = []
     for clip in clips():

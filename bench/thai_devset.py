@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from tests.thai_speech import letters  # noqa: E402
 from transcription.engines.base import Final, SessionConfig  # noqa: E402
 from transcription.engines.local.engine import LocalBatchEngine, LocalRealtimeEngine  # noqa: E402
-from transcription.engines.local.models import LocalConfig, model_path  # noqa: E402
+from transcription.engines.local.models import DecodeSlots, LocalConfig, model_path  # noqa: E402
 
 MANIFEST = ROOT / "bench" / "devset" / "thai.json"
 AUDIO = ROOT / "var" / "devset-thai"
@@ -74,7 +74,9 @@ def batch(language: str | None):
 
 
 def live(language: str | None):
-    engine = LocalRealtimeEngine(LocalConfig(model_path="multilingual-base", cache_dir=CACHE))
+    engine = LocalRealtimeEngine(
+        LocalConfig(model_path="multilingual-base", cache_dir=CACHE), DecodeSlots()
+    )
 
     async def finals(samples: np.ndarray) -> list[Final]:
         session = await engine.open(SessionConfig(language=language))

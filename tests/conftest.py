@@ -26,8 +26,7 @@ from django.core.signals import setting_changed
 from django.db import connection
 from django.dispatch import receiver
 
-from transcription.engine_factory import batch_engine, realtime_engine
-from transcription.engines.local.models import DECODE_SLOTS, slots
+from transcription.engine_factory import batch_engine, decode_slots, realtime_engine
 
 from .base import Cast
 from .servers import (
@@ -87,11 +86,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _all_decode_slots_free() -> None:
+def _decode_slots_of_its_own() -> None:
     """Each test runs on an event loop of its own: a decode slot held or waited for on an
-    earlier test's loop can never be given back, so every test starts with all of them free
-    (a session left mid-decode by one test held up test_turns' wait for idle slots in CI)."""
-    slots.__init__(DECODE_SLOTS)
+    earlier test's loop can never be given back, so every test starts with the process's
+    decode scheduler built anew, all of it free, and a realtime engine that holds that one (a
+    session left mid-decode by one test held up test_turns' wait for idle slots in CI)."""
+    decode_slots.cache_clear()
+    realtime_engine.cache_clear()
 
 
 @receiver(setting_changed)

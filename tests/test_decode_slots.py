@@ -1,4 +1,5 @@
-"""The decode slots under load: finals first, and what a decode is told when finals pile up.
+"""The decode slots under load: finals first, and what a decode is told when finals pile up;
+and the process's slots, which the local engine decodes through, as /metrics reports them.
 
 Real threads and a real event loop; the decodes are functions that hold their core until the
 test lets them go, so the order is the test's, not the machine's.
@@ -10,7 +11,11 @@ import asyncio
 import threading
 
 import pytest
+from channels.db import database_sync_to_async
+from prometheus_client.parser import text_string_to_metric_families
 
+from transcription import metrics
+from transcription.engine_factory import realtime_engine
 from transcription.engines.local.decode import CROWDED_FINAL_BEAM_SIZE, FINAL_BEAM_SIZE
 from transcription.engines.local.models import DecodeSlots
 
@@ -178,3 +183,28 @@ async def test_a_head_beside_a_final_takes_the_smaller_beam_but_is_not_a_crowded
     assert await final_run == FINAL_BEAM_SIZE  # it started alone
     assert await head_run == CROWDED_FINAL_BEAM_SIZE
     assert slots.crowded_finals == 0
+
+
+async def figures() -> dict[str, float]:
+    """This process's /metrics, by sample name."""
+    text = (await database_sync_to_async(metrics.generate_latest)(metrics.registry)).decode()
+    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+@pytest.mark.django_db
+async def test_the_process_engine_decodes_through_the_slots_metrics_reports():
+    slots = realtime_engine("local").slots  # as the rooms of this process get it
+    first, second, third = Held(slots), Held(slots), Held(slots)
+    runs = [asyncio.create_task(slots.run(DecodeSlots.FINAL, h.final)) for h in (first, second)]
+    await started(first)
+    await started(second)
+    runs.append(asyncio.create_task(slots.run(DecodeSlots.FINAL, third.final)))
+    await asyncio.sleep(0.05)
+    assert (await figures())["captions_decode_queue"] == 1  # the third final waits for a core
+    for held in (first, second, third):
+        held.go.set()
+    await asyncio.gather(*runs)
+    after = await figures()
+    assert after["captions_decode_queue"] == 0
+    # the second started beside the first: crowded, however the threads' starts interleave
+    assert after["captions_crowded_finals_total"] == slots.crowded_finals >= 1

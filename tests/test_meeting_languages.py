@@ -23,7 +23,7 @@ from meetings.models import Meeting
 from transcription.engine_factory import engine_config, transcribable_languages
 from transcription.engines.local.decode import start_tokens
 from transcription.engines.local.engine import LocalRealtimeEngine
-from transcription.engines.local.models import languages_of, realtime_model, tokenizer
+from transcription.engines.local.models import DecodeSlots, languages_of, realtime_model, tokenizer
 from transcription.engines.openai.realtime import OpenAIRealtimeEngine
 
 THAI_REFUSED = (
@@ -50,7 +50,7 @@ def errors(response) -> str:
 
 
 def test_the_bundled_model_transcribes_english_alone(whisper):
-    languages = LocalRealtimeEngine(engine_config("local")).languages()
+    languages = LocalRealtimeEngine(engine_config("local"), DecodeSlots()).languages()
     assert languages.codes == {"en"}
     assert not languages.detects
 

@@ -1,7 +1,8 @@
 """Engines built from the Django settings: the one place where settings meet the engines.
 
 The engines themselves (:mod:`transcription.engines`) know nothing of Django; each takes an
-explicit config object. Instances are cached per process, so their models load once.
+explicit config object. Instances are cached per process, so their models load once, and so is
+the local engine's decode scheduler, which :mod:`transcription.metrics` reads.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -22,6 +23,9 @@ from .engines.base import (
     RealtimeEngine,
     whisper_languages,
 )
+
+if TYPE_CHECKING:
+    from .engines.local.models import DecodeSlots
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +72,21 @@ def engine_config(name: str) -> Any:
 
 
 @cache
+def decode_slots() -> DecodeSlots:
+    """The process's local decode scheduler: every local session of this process decodes on
+    the same model and cores, so they queue in one place."""
+    from .engines.local.models import DecodeSlots
+
+    return DecodeSlots()
+
+
+@cache
 def realtime_engine(name: str) -> RealtimeEngine:
     """The process-wide realtime engine called ``name`` (models are shared)."""
-    return engine_class(name, "realtime")(engine_config(name))
+    engine_type = engine_class(name, "realtime")
+    if name == "local":
+        return engine_type(engine_config(name), decode_slots())
+    return engine_type(engine_config(name))
 
 
 @cache

@@ -26,8 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from meetings.budget import CHAT_TOKENS, PAID_SECONDS, refusals
 
-from .engine_factory import realtime_engine
-from .engines.local.models import slots
+from .engine_factory import decode_slots, realtime_engine
 from .engines.openai.endpoint_pool import pool_snapshots
 from .live.limits import seats
 
@@ -127,6 +126,7 @@ class EngineCollector:
             healthy.add_metric([endpoint], 1 if up else 0)
         yield sessions
         yield healthy
+        slots = decode_slots()
         yield CounterMetricFamily(
             "captions_partials_skipped",
             "Partials not decoded because the speaker's previous one was still decoding.",
@@ -182,7 +182,8 @@ registry.register(JobCollector())
 registry.register(BudgetCollector())
 registry.register(EngineCollector())
 speakers.set_function(lambda: len(seats.holders))
-decode_queue.set_function(lambda: sum(slots.queued))  # not the heap: it keeps given-up waiters
+# the counts, not the heap: it keeps given-up waiters
+decode_queue.set_function(lambda: sum(decode_slots().queued))
 
 
 LOOPBACK = {"127.0.0.1", "::1"}

@@ -13,6 +13,7 @@ import pytest
 
 from transcription.engines.base import Final, SessionConfig
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import DecodeSlots
 
 from ..speech import clips, word_error_rate
 from .streaming import silence
@@ -34,7 +35,7 @@ async def test_unread_events_hold_the_audio_and_nothing_is_lost():
     speech = clips()[:5]
     audio = b"".join(c.pcm16()[0] + silence(1.5) for c in speech)
     assert all(c.pcm16()[1] == 16000 for c in speech)
-    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
+    session = await LocalRealtimeEngine(LocalConfig(), DecodeSlots()).open(SessionConfig())
     session.out.limit = LIMIT
     feeder = asyncio.create_task(feed(session, audio))
 

@@ -16,7 +16,7 @@ from transcription.audio import decode_file
 from transcription.engines.base import SessionConfig
 from transcription.engines.local.decode import decode_partial
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local.models import realtime_model, slots, tokenizer
+from transcription.engines.local.models import DecodeSlots, realtime_model, tokenizer
 from transcription.engines.local.stream import STALE_PARTIAL_PAUSE_MS
 
 from ..programme_scoring import stream_pcm_finals
@@ -37,44 +37,45 @@ async def speak(engine: LocalRealtimeEngine, said: list[Clip] = SAID) -> str:
 
 @pytest.mark.asyncio
 async def test_finals_due_together_take_the_smaller_beam_and_stay_accurate():
-    engine = LocalRealtimeEngine(LocalConfig())
+    slots = DecodeSlots()
+    engine = LocalRealtimeEngine(LocalConfig(), slots)
     reference = " ".join(c.reference for c in SAID)
-    before = slots.crowded_finals
 
     alone = await speak(engine)
     assert word_error_rate(reference, alone) <= 0.1, alone
-    assert slots.crowded_finals == before  # nobody else's final was due
+    assert slots.crowded_finals == 0  # nobody else's final was due
 
     together = await asyncio.gather(*(speak(engine) for _ in range(SPEAKERS)))
     for text in together:
         assert word_error_rate(reference, text) <= 0.1, text
     # every pause came at once: at least the finals that waited for a core were crowded
-    assert slots.crowded_finals - before >= len(SAID) * (SPEAKERS - 2)
+    assert slots.crowded_finals >= len(SAID) * (SPEAKERS - 2)
 
 
 @pytest.mark.asyncio
 async def test_crowded_finals_of_a_long_utterance_decode_only_what_follows_its_head():
-    engine = LocalRealtimeEngine(LocalConfig())
+    slots = DecodeSlots()
+    engine = LocalRealtimeEngine(LocalConfig(), slots)
     long = [clip("A_LJ001-0001")]  # 9.7 s with no pause that would end it early
-    before = slots.finals_after_head
 
     alone = await speak(engine, long)
     assert word_error_rate(long[0].reference, alone) <= 0.1, alone
-    assert slots.finals_after_head == before  # a final alone hears all of its utterance
+    assert slots.finals_after_head == 0  # a final alone hears all of its utterance
 
     together = await asyncio.gather(*(speak(engine, long) for _ in range(SPEAKERS)))
     for text in together:
         assert word_error_rate(long[0].reference, text) <= 0.1, text
-    assert slots.finals_after_head - before >= SPEAKERS - 2
+    assert slots.finals_after_head >= SPEAKERS - 2
 
 
 @pytest.mark.asyncio
 async def test_a_partial_gives_way_to_the_final_when_its_speaker_pauses():
-    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
+    session = await LocalRealtimeEngine(LocalConfig(), DecodeSlots()).open(SessionConfig())
     samples = decode_file(SAID[1].path)
     try:
         assert "wizard" in session._decode_partial(samples).text
-        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16  # the pause that ends the sentence
+        # the pause that ends the sentence
+        session.listening.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
         assert session._decode_partial(samples) is None
     finally:
         await session.close()

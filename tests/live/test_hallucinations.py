@@ -13,6 +13,7 @@ import pytest
 from tests.programme_scoring import stream_finals
 from tests.programmes import Programme
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import DecodeSlots
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
@@ -41,5 +42,5 @@ async def test_coughs_give_no_caption():
     samples += rng.standard_normal(samples.size) * 1e-3  # a quiet room, −60 dBFS
     samples = np.clip(np.round(samples * 32768), -32768, 32767) / 32768  # as PCM16 carries it
     coughs = Programme("coughs", "five coughs", samples.astype(np.float32), [])
-    finals = await stream_finals(coughs, LocalRealtimeEngine(LocalConfig(threads=2)))
+    finals = await stream_finals(coughs, LocalRealtimeEngine(LocalConfig(threads=2), DecodeSlots()))
     assert finals == []

@@ -16,6 +16,7 @@ from tests.programme_scoring import stream_pcm_finals
 from tests.speech import clip, word_error_rate
 from transcription.audio import float_to_pcm16
 from transcription.engines.local.engine import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import DecodeSlots
 
 pytestmark = pytest.mark.usefixtures("whisper")
 
@@ -31,7 +32,9 @@ ROOM_ALONE_S = 12.0
 
 
 async def live_text(samples) -> str:
-    finals = await stream_pcm_finals(float_to_pcm16(samples), LocalRealtimeEngine(LocalConfig()))
+    finals = await stream_pcm_finals(
+        float_to_pcm16(samples), LocalRealtimeEngine(LocalConfig(), DecodeSlots())
+    )
     return " ".join(f.text for f in sorted(finals, key=lambda f: f.start_ms))
 
 

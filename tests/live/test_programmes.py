@@ -21,6 +21,7 @@ from tests.programme_scoring import (
 from tests.programmes import BUILDERS, Programme
 from tests.speech import normalise
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
+from transcription.engines.local.models import DecodeSlots
 from transcription.engines.local.stream import MAX_UTTERANCE_S
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
@@ -31,7 +32,9 @@ PROGRAMME_WER = 0.10
 
 
 async def live_finals(programme: Programme, **config) -> list[Final]:
-    return await stream_finals(programme, LocalRealtimeEngine(LocalConfig(threads=2, **config)))
+    return await stream_finals(
+        programme, LocalRealtimeEngine(LocalConfig(threads=2, **config), DecodeSlots())
+    )
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))

@@ -22,7 +22,7 @@ from transcription.engines.local.decode import (
     deepest_pause,
 )
 from transcription.engines.local.engine import LocalRealtimeEngine
-from transcription.engines.local.models import LocalConfig, realtime_model, tokenizer
+from transcription.engines.local.models import DecodeSlots, LocalConfig, realtime_model, tokenizer
 from transcription.engines.local.stream import (
     FRAME,
     STALE_PARTIAL_PAUSE_MS,
@@ -110,12 +110,12 @@ def test_a_head_no_longer_wanted_stops_after_its_encoder_pass():
 async def test_a_head_gives_way_to_the_final_when_its_speaker_pauses():
     """In lockstep a head's decode, asked for just before the room pauses, held a core that
     the finals waited for; and a head whose speaker paused is dropped with the utterance."""
-    session = await LocalRealtimeEngine(LocalConfig()).open(SessionConfig())
+    session = await LocalRealtimeEngine(LocalConfig(), DecodeSlots()).open(SessionConfig())
     so_far = mid_sentence()
     audio, dips = so_far.audio(THRESHOLD), so_far.dips()
     try:
         assert session._decode_head(audio, NO_HEAD, dips).text
-        session.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
+        session.listening.silent_samples = STALE_PARTIAL_PAUSE_MS * 16
         assert session._decode_head(audio, NO_HEAD, dips) is NO_HEAD
     finally:
         await session.close()

@@ -23,7 +23,7 @@ from transcription.engine_factory import engine_config
 from transcription.engines.base import Final, SessionConfig
 from transcription.engines.local.decode import decode_final
 from transcription.engines.local.engine import LocalConfig, LocalRealtimeEngine
-from transcription.engines.local.models import DECODE_SLOTS, realtime_model, slots, tokenizer
+from transcription.engines.local.models import DECODE_SLOTS, DecodeSlots, realtime_model, tokenizer
 from transcription.engines.local.turns import TurnConfig, TurnDetector, install, sentence_ends
 
 from ..speech import clip, normalise, wrong_words
@@ -85,6 +85,7 @@ async def until_idle(session, finals: list[Final]) -> None:
     speaker would have brought by now has been decoded (and a final judged complete sent)."""
     async with asyncio.timeout(120):
         # the decode slots signal no one when they fall idle: look every 50 ms
+        slots = session.slots
         while session.audio.qsize() or slots.free < DECODE_SLOTS or slots.waiting:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)  # the worker's last look at the pause, and the reader's
@@ -95,7 +96,9 @@ async def speak_with_a_false_cut(turns: TurnConfig, name: str) -> tuple[list[Fin
     the decodes during the pause have time to finish. Its finals, and how many were sent
     during that pause (before the speech went on)."""
     first, rest = with_a_longer_pause(name)
-    session = await LocalRealtimeEngine(LocalConfig(turns=turns)).open(SessionConfig())
+    session = await LocalRealtimeEngine(LocalConfig(turns=turns), DecodeSlots()).open(
+        SessionConfig()
+    )
     finals: list[Final] = []
 
     async def read() -> None:

@@ -1,8 +1,9 @@
 """The engine registry: the one list of engine names, and where each one's classes live.
 
 Engines are plain async Python: no Django, no Channels. Each class takes an explicit config
-object in its constructor; :mod:`transcription.engine_factory` reads the Django settings and
-builds them. Settings validation and the job model's choices derive from this list.
+object in its constructor (the local realtime engine also the process's decode scheduler);
+:mod:`transcription.engine_factory` reads the Django settings and builds them. Settings
+validation and the job model's choices derive from this list.
 
 Heavy optional imports (faster-whisper, pywhispercpp, websockets) happen only when an engine is
 actually loaded, so the site starts without them.

@@ -195,7 +195,9 @@ class Languages:
 def whisper_languages(multilingual: bool) -> Languages:
     """The languages of a Whisper model: every one it was trained on, or English alone.
 
-    The list is faster-whisper's (the tokenizer's language tokens), not one of our own.
+    The list is faster-whisper's (the tokenizer's language tokens), not one of our own: a
+    private tuple, as only a loaded model answers publicly (pinned, and checked by
+    tests/test_faster_whisper_reaches.py).
     """
     if not multilingual:
         return Languages(frozenset({"en"}), detects=False)

@@ -78,6 +78,7 @@ class SpeechServer:
             raise ValueError("the server needs an API key for its clients")
         if realtime_engine is None or batch_engine is None:
             from ..engines.local.engine import LocalBatchEngine, LocalConfig, LocalRealtimeEngine
+            from ..engines.local.models import DecodeSlots
             from ..engines.local.turns import TurnConfig
 
             # OpenAI's server_vad ends a turn on silence alone: no early end of turn here (its
@@ -88,7 +89,8 @@ class SpeechServer:
                 threads=config.threads,
                 turns=TurnConfig(early_ms=0),
             )
-            realtime_engine = realtime_engine or LocalRealtimeEngine(local)
+            # one server per process: its engine's decode scheduler is the process's
+            realtime_engine = realtime_engine or LocalRealtimeEngine(local, DecodeSlots())
             batch_engine = batch_engine or LocalBatchEngine(local)
         self.config = config
         self.realtime_engine = realtime_engine

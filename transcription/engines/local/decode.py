@@ -137,6 +137,8 @@ def start_tokens(model: Any, tok: Any, samples: np.ndarray, language: str | None
 
 
 def generate(model: Any, tok: Any, window: Any, prefix: list[int], beam: int) -> Any:
+    # the tokens faster-whisper suppresses by default (not public: pinned, and checked by
+    # tests/test_faster_whisper_reaches.py, as is merge_punctuations below)
     from faster_whisper.transcribe import get_suppressed_tokens
 
     return model.model.generate(

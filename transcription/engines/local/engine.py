@@ -1,9 +1,10 @@
 """The local engines: faster-whisper with the bundled Whisper tiny.en, no key and no network.
 
-Live: :class:`~.local_stream.LocalSession` (speech detection, partials, finals). Batch:
+Live: :class:`~.stream.LocalSession` (speech detection, partials, finals), its decodes
+scheduled by the :class:`~.models.DecodeSlots` the engine is given. Batch:
 faster-whisper's own long-form transcription of the audio high-passed, with every voice brought
 to one level first, and Whisper's second opinion on the loud stretches its speech detector
-dropped (:mod:`.gate`). The models and the cores they share: :mod:`.local_models`.
+dropped (:mod:`.gate`). The models and the cores they share: :mod:`.models`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from ..base import (
 from ..levels import even_levels, speech_stretches
 from .decode import SAMPLE_RATE
 from .gate import confident, high_passed, loud_frames
-from .models import LocalConfig, executor, model_languages, realtime_model, whisper_model
+from .models import (
+    DecodeSlots,
+    LocalConfig,
+    executor,
+    model_languages,
+    realtime_model,
+    whisper_model,
+)
 from .stream import FRAME, LocalSession
 from .turns import smart_turn
 
@@ -44,8 +52,11 @@ class LocalRealtimeEngine(RealtimeEngine):
     name = "local"
     input_sample_rate = SAMPLE_RATE
 
-    def __init__(self, config: LocalConfig) -> None:
+    def __init__(self, config: LocalConfig, slots: DecodeSlots) -> None:
+        """``slots``: the process's decode scheduler, shared by every session of the engine
+        (and of any other engine on the same model: one per process)."""
         self.config = config
+        self.slots = slots
 
     async def open(self, config: SessionConfig) -> EngineSession:
         loop = asyncio.get_running_loop()
@@ -53,7 +64,7 @@ class LocalRealtimeEngine(RealtimeEngine):
         await loop.run_in_executor(executor(), realtime_model, self.config)
         if self.config.turns.enabled:
             await loop.run_in_executor(executor(), smart_turn, self.config.turns.path())
-        return LocalSession(config, self.config)
+        return LocalSession(config, self.config, self.slots)
 
     def languages(self) -> Languages:
         return model_languages(self.config)

@@ -2,7 +2,8 @@
 multilingual extra's Whisper base (:mod:`.multilingual`), or any CTranslate2 Whisper directory.
 
 No key and no network. One batch model and one live model per process and config; the live
-decodes share the cores through :class:`DecodeSlots`.
+decodes share the cores through a :class:`DecodeSlots`, one per process, built by whoever builds
+the realtime engine (``engine_factory``, the speech server, a bench or a test) and handed to it.
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class DecodeSlots:
     """Who decodes next when every core is busy: finals first, then the settled heads of long
     utterances still being said, then partials, oldest first.
 
+    One per process and event loop: the decodes it admits run on the process's live model and
+    thread pool, so a second scheduler beside it would hand out the same cores again. Its
+    futures belong to the loop its sessions run on.
+
     A waiter that gives up (a partial overtaken by its final) leaves the queue; a decode whose
     waiter gave up still holds its slot until the thread is done, so the cores are never
     oversubscribed. It also counts, per priority, the decodes waiting and running (not those
@@ -137,7 +142,7 @@ class DecodeSlots:
 
     FINAL, HEAD, PARTIAL = 0, 1, 2
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int = DECODE_SLOTS) -> None:
         self.free = slots
         self.waiting: list[tuple[int, int, asyncio.Future]] = []
         self.partials_skipped = 0  # a partial was due while the last one was still decoding
@@ -202,6 +207,3 @@ class DecodeSlots:
                 turn.set_result(None)
                 return
         self.free += 1
-
-
-slots = DecodeSlots(DECODE_SLOTS)

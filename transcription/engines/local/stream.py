@@ -11,9 +11,10 @@ at all, at its quietest moment near ``MAX_UTTERANCE_S``: the rest of the audio s
 utterance, so no word is lost or doubled at a cut. While a long utterance goes on, its head is
 settled (decoded, and kept up to a pause between words well before the audio's end), so that its
 partials, and its final when others crowd it, decode only the rest. Finals are decoded as Whisper
-decodes long audio (:mod:`.whisper_decode`), with every voice brought to one level first
-(:mod:`.levels`) and, if the config asks, the speaker's recent finals as the prompt. Decoding runs
-in the process's thread pool, so the event loop never waits.
+decodes long audio (:mod:`.decode`), with every voice brought to one level first
+(:mod:`..levels`) and, if the config asks, the speaker's recent finals as the prompt. Decoding runs
+in the process's thread pool, so the event loop never waits. What a session holds, and the
+phases it goes through, are written down in :mod:`.state`.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ from .decode import (
     decode_head,
     decode_partial,
 )
-from .gate import HighPass, NoiseFloor, confident
-from .models import DecodeSlots, LocalConfig, realtime_model, slots, tokenizer
+from .gate import confident
+from .models import DecodeSlots, LocalConfig, realtime_model, tokenizer
+from .state import EarlyFinal, Listening, Phase, Speech
 from .turns import TurnDetector
-from .utterance import FRAME, StreamingVad, Utterance
+from .utterance import FRAME, StreamingVad, Utterance  # noqa: F401 (openai/turns.py's detector)
 
 logger = logging.getLogger(__name__)
 
@@ -91,39 +93,30 @@ class Turn(NamedTuple):
 
 
 class LocalSession(EngineSession):
-    def __init__(self, config: SessionConfig, local: LocalConfig) -> None:
+    """One speaker's session: its hearing (:class:`~.state.Listening`), the utterance being
+    heard (:class:`~.state.Speech`, with its decodes in flight), an early final that speech may
+    go on from, and the speaker's recent finals; :attr:`phase` says what it is doing."""
+
+    def __init__(self, config: SessionConfig, local: LocalConfig, slots: DecodeSlots) -> None:
         self.config = config
         self.local = local
+        self.slots = slots  # the process's decode scheduler
         self.threshold = config.vad_threshold
-        self.vad = StreamingVad()
-        self.high_pass = HighPass()  # what the detector hears (gate.py)
-        self.floor = NoiseFloor()
-        self.loud_run = 0  # loud frames in a row the detector did not take for speech
+        self.turns = TurnDetector(local.turns)
         self.audio: asyncio.Queue[np.ndarray | str | None] = asyncio.Queue(maxsize=200)
         self.out = EventQueue()
-        self.pending = np.zeros(0, dtype=np.float32)
-        self.clock = 0  # samples seen
-        self.preroll = Utterance()
-        self.utterance: Utterance | None = None
-        self.speech_start = 0
-        self.silent_samples = 0
-        self.next_partial_at = 0
-        self.partial_text = ""
-        self.partial_task: asyncio.Task | None = None
-        self.speculation: asyncio.Task | None = None
-        self.head = NO_HEAD  # of the utterance: settled while it goes on
-        self.head_task: asyncio.Task | None = None
-        self.settle_at = 0  # samples into the utterance
+        self.listening = Listening()
+        self.speech: Speech | None = None
+        self.early: EarlyFinal | None = None
         self.ids = itertools.count(1)
-        self.item_id = ""
         self.recent = ""  # the speaker's latest finals: the decoder's context
-        self.turns = TurnDetector(local.turns)
-        # a final sent early (its turn judged complete) that speech may go on from: its text
-        # and the sample where it ended; the next utterance, if it starts within silence_ms,
-        # continues it (a false cut) and is decoded with that text as its prompt
-        self.early_text, self.early_end = "", 0
-        self.continues = ""
         self.worker = asyncio.create_task(self._run())
+
+    @property
+    def phase(self) -> Phase:
+        if self.speech is None:
+            return Phase.QUIET
+        return Phase.SPEAKING if self.listening.silent_samples == 0 else Phase.PAUSING
 
     # --- the interface -----------------------------------------------------------------
 
@@ -155,13 +148,13 @@ class LocalSession(EngineSession):
                 await self.out.room()  # events unread: hold the audio (its queue is bounded)
                 if not isinstance(item, str):
                     await self._feed(item)
-                elif item == "commit" and self.utterance is not None:
+                elif item == "commit" and self.phase is not Phase.QUIET:
                     await self._finish()
                 elif item == "clear":
                     self._reset()
-                elif item == "turn" and self.utterance is not None and self._turn_over():
+                elif item == "turn" and self.phase is not Phase.QUIET and self._turn_over():
                     await self._finish()
-            if self.utterance is not None:
+            if self.phase is not Phase.QUIET:
                 await self._finish()
         except Exception:
             # The events end here; the consumer sees them end early and starts a new session.
@@ -171,9 +164,10 @@ class LocalSession(EngineSession):
             self.out.put_nowait(None)
 
     async def _feed(self, samples: np.ndarray) -> None:
-        self.pending = np.concatenate([self.pending, samples])
-        while self.pending.size >= FRAME:
-            frame, self.pending = self.pending[:FRAME], self.pending[FRAME:]
+        ear = self.listening
+        ear.pending = np.concatenate([ear.pending, samples])
+        while ear.pending.size >= FRAME:
+            frame, ear.pending = ear.pending[:FRAME], ear.pending[FRAME:]
             await self._frame(frame)
 
     async def _frame(self, frame: np.ndarray) -> None:
@@ -182,60 +176,62 @@ class LocalSession(EngineSession):
         # words under a fan, and before the detector it split JFK's "ask not" off on its own, to
         # be garbled (tests/live/test_backpressure.py on machine B); the loud frames above the
         # floor are what bring back speech the detector rejects (docs/BENCHMARKS.md).
-        filtered = self.high_pass(frame)
-        probability = self.vad.probability(frame)
+        ear = self.listening
+        filtered = ear.high_pass(frame)
+        probability = ear.vad.probability(frame)
         heard = probability >= self.threshold
-        loud = self.floor.loud(filtered)
-        self.loud_run = self.loud_run + 1 if loud and not heard else 0
-        self.clock += FRAME
-        if self.utterance is None:
-            self.preroll.add(frame, probability, loud)
+        loud = ear.floor.loud(filtered)
+        ear.loud_run = ear.loud_run + 1 if loud and not heard else 0
+        ear.clock += FRAME
+        speech = self.speech
+        if speech is None:
+            ear.preroll.add(frame, probability, loud)
             keep = self.config.prefix_padding_ms * SAMPLE_RATE // 1000 // FRAME + 1
-            self.preroll = self.preroll.split(max(0, len(self.preroll.frames) - keep))
-            if heard or self.loud_run >= LOUD_OPENS_AFTER:
-                self.preroll.heard = heard
-                self._start(self.preroll)
+            ear.preroll = ear.preroll.split(max(0, len(ear.preroll.frames) - keep))
+            if heard or ear.loud_run >= LOUD_OPENS_AFTER:
+                ear.preroll.heard = heard
+                self._start(ear.preroll)
             return
-        self.utterance.add(frame, probability, loud)
-        self.utterance.heard |= heard
+        speech.frames.add(frame, probability, loud)
+        speech.frames.heard |= heard
         # A loud frame is no pause, whatever the detector says: it rejects speech it finds
         # unusual (a telephone line, a rumble under it), and a pause would end the utterance.
-        speech = heard or loud
-        if speech:
-            self.silent_samples = 0
-            if self.speculation is not None:  # the pause was not the end after all
-                self.speculation.cancel()
-                self.speculation = None
+        if heard or loud:
+            ear.silent_samples = 0
+            if speech.decodes.final is not None:  # the pause was not the end after all
+                speech.decodes.final.cancel()
+                speech.decodes.final = None
         else:
-            self.silent_samples += FRAME
-        await self._decide()
+            ear.silent_samples += FRAME
+        await self._decide(speech)
 
-    async def _decide(self) -> None:
+    async def _decide(self, speech: Speech) -> None:
         """End the utterance, cut it, start its final early, or decode a partial."""
-        seconds = self.utterance.samples / SAMPLE_RATE
+        ear = self.listening
+        seconds = speech.frames.samples / SAMPLE_RATE
         pause_ms = self.config.silence_ms
         if seconds >= LONG_UTTERANCE_S:
             pause_ms = min(pause_ms, LONG_UTTERANCE_PAUSE_MS)
-        silent_ms = self.silent_samples * 1000 // SAMPLE_RATE
+        silent_ms = ear.silent_samples * 1000 // SAMPLE_RATE
         if silent_ms >= pause_ms or self._turn_over():
             await self._finish()
         elif seconds >= MAX_UTTERANCE_S:
             await self._cut()
         elif silent_ms >= self._speculate_after_ms() and pause_ms > SPECULATE_AHEAD_OF_MS:
-            if self.speculation is None:
-                self.speculation = self._final_task(judge=self.turns.enabled)
-                self.speculation.add_done_callback(self._speculated)
-        elif self.clock >= self.next_partial_at and self.silent_samples == 0:
+            if speech.decodes.final is None:
+                speech.decodes.final = self._final_task(judge=self.turns.enabled)
+                speech.decodes.final.add_done_callback(self._speculated)
+        elif ear.clock >= speech.next_partial_at and self.phase is Phase.SPEAKING:
             self._request_partial()
-        speaking = self.utterance is not None and self.silent_samples == 0
-        speaking = speaking and self.utterance.heard
-        if speaking and self.utterance.samples >= self.settle_at:
+        # the utterance may have ended by now, or been cut and another begun
+        speaking = self.phase is Phase.SPEAKING and self.speech.frames.heard
+        if speaking and self.speech.frames.samples >= self.speech.settle_at:
             self._request_head()
 
     def _speculate_after_ms(self) -> int:
         """Into a pause, when the final starts decoding: early for the end of turn, unless
         that takes a core others wait for (a room's finals due together)."""
-        if self.turns.enabled and slots.free > 0 and not slots.waiting:
+        if self.turns.enabled and self.slots.free > 0 and not self.slots.waiting:
             return TURN_SPECULATE_AFTER_MS
         return SPECULATE_AFTER_MS
 
@@ -248,122 +244,137 @@ class LocalSession(EngineSession):
 
     def _turn_over(self) -> bool:
         """The pause is long enough for a turn judged complete, and its final is decoded."""
-        task = self.speculation
+        task = self.speech.decodes.final
         if task is None or not task.done() or task.cancelled() or task.exception():
             return False
-        early = self.silent_samples >= self._samples(self.local.turns.early_ms)
+        early = self.listening.silent_samples >= self._samples(self.local.turns.early_ms)
         return early and task.result().complete
 
     def _start(self, frames: Utterance) -> None:
-        self.utterance, self.preroll = frames, Utterance()
-        self.speech_start = self.clock - frames.samples
+        ear = self.listening
+        ear.preroll = Utterance()
+        start = ear.clock - frames.samples
         # speech again within the pause that would have ended it: a false cut, continued
-        gap = self.speech_start - self.early_end
-        resumed = gap < self._samples(self.config.silence_ms)
-        self.continues = self.early_text if resumed else ""
-        self.early_text = ""
-        speech = frames.scores(self.threshold) >= self.threshold
-        trailing = int(np.argmax(speech[::-1])) if speech.any() else len(speech)
-        self.silent_samples = trailing * FRAME
-        self.next_partial_at = self.clock + int(FIRST_PARTIAL_S * SAMPLE_RATE)
-        self.settle_at = int(SETTLE_AFTER_S * SAMPLE_RATE)
-        self.item_id = f"item_{next(self.ids)}"
-        self.out.put_nowait(SpeechStarted(self.item_id, self._ms(self.speech_start)))
+        early, self.early = self.early, None
+        resumed = early is not None and start - early.end < self._samples(self.config.silence_ms)
+        is_speech = frames.scores(self.threshold) >= self.threshold
+        trailing = int(np.argmax(is_speech[::-1])) if is_speech.any() else len(is_speech)
+        ear.silent_samples = trailing * FRAME
+        self.speech = Speech(
+            item_id=f"item_{next(self.ids)}",
+            frames=frames,
+            start=start,
+            next_partial_at=ear.clock + int(FIRST_PARTIAL_S * SAMPLE_RATE),
+            settle_at=int(SETTLE_AFTER_S * SAMPLE_RATE),
+            continues=early.text if resumed else "",
+        )
+        self.out.put_nowait(SpeechStarted(self.speech.item_id, self._ms(start)))
 
     def _request_partial(self) -> None:
-        if not self.utterance.heard:
+        speech = self.speech
+        if not speech.frames.heard:
             return  # no guess is shown before Whisper's second opinion on it
         # One partial in flight per speaker: when decoding lags, partials are skipped.
-        if self.partial_task is not None and not self.partial_task.done():
-            slots.partials_skipped += 1
+        if speech.decodes.partial is not None and not speech.decodes.partial.done():
+            self.slots.partials_skipped += 1
             return
-        audio = self.utterance.audio(self.threshold)
-        self.partial_task = asyncio.create_task(self._partial(self.item_id, audio, self.head))
+        audio = speech.frames.audio(self.threshold)
+        speech.decodes.partial = asyncio.create_task(self._partial(speech, audio, speech.head))
 
-    async def _partial(self, item_id: str, samples: np.ndarray, head: Head) -> None:
-        decoded = await slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples, head)
+    async def _partial(self, speech: Speech, samples: np.ndarray, head: Head) -> None:
+        decoded = await self.slots.run(DecodeSlots.PARTIAL, self._decode_partial, samples, head)
         if decoded is None:
-            slots.partials_dropped += 1
+            self.slots.partials_dropped += 1
             return  # the next partial is asked for as soon as speech resumes
-        if item_id != self.item_id:
+        if speech is not self.speech:
             return  # that utterance is over
         # The next one waits a full interval after this one is done, so a loaded server
         # sends partials less often and keeps its cores for the finals.
-        self.next_partial_at = self.clock + int(PARTIAL_EVERY_S * SAMPLE_RATE)
+        speech.next_partial_at = self.listening.clock + int(PARTIAL_EVERY_S * SAMPLE_RATE)
         # partials only move forward: a shorter guess would make the line jump back
-        if len(decoded.text) > len(self.partial_text):
-            self.partial_text = decoded.text
-            self.out.put_nowait(Partial(item_id, decoded.text))
+        if len(decoded.text) > len(speech.partial_text):
+            speech.partial_text = decoded.text
+            self.out.put_nowait(Partial(speech.item_id, decoded.text))
 
     def _request_head(self) -> None:
         """Settle more of a long utterance while it is said: one such decode at a time."""
-        if self.head_task is not None and not self.head_task.done():
+        speech = self.speech
+        if speech.decodes.head is not None and not speech.decodes.head.done():
             return
-        audio = self.utterance.audio(self.threshold)
-        dips = self.utterance.dips()
-        self.settle_at = self.utterance.samples + int(SETTLE_RETRY_S * SAMPLE_RATE)
-        self.head_task = asyncio.create_task(self._settle(self.item_id, self.head, audio, dips))
+        audio = speech.frames.audio(self.threshold)
+        dips = speech.frames.dips()
+        speech.settle_at = speech.frames.samples + int(SETTLE_RETRY_S * SAMPLE_RATE)
+        speech.decodes.head = asyncio.create_task(self._settle(speech, speech.head, audio, dips))
 
-    async def _settle(self, item_id: str, head: Head, samples: np.ndarray, dips) -> None:
-        settled = await slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, dips)
-        if item_id == self.item_id and self.head is head and settled is not head:
-            self.head = settled
+    async def _settle(self, speech: Speech, head: Head, samples: np.ndarray, dips) -> None:
+        settled = await self.slots.run(DecodeSlots.HEAD, self._decode_head, samples, head, dips)
+        if speech is self.speech and speech.head is head and settled is not head:
+            speech.head = settled
             further = settled.samples + int(SETTLE_AFTER_S * SAMPLE_RATE)
-            self.settle_at = max(self.settle_at, further)
+            speech.settle_at = max(speech.settle_at, further)
 
     def _final_task(self, judge: bool = False) -> asyncio.Task:
         """The final of the utterance as it is now, decoding in the background (a :class:`Turn`;
         ``judge``: with its turn judged, if the detector heard speech in it)."""
-        audio = self.utterance.audio(self.threshold)
-        speech_after = self.utterance.speech_after(self.threshold)
+        speech = self.speech
+        audio = speech.frames.audio(self.threshold)
+        speech_after = speech.frames.speech_after(self.threshold)
         # Never on a long utterance: there a prompt made Whisper stop after the first of two
         # voices and drop the second.
         short = audio.size <= self.local.context_up_to_s * SAMPLE_RATE
         context = self.recent if short else ""
-        if self.continues and audio.size <= LONG_UTTERANCE_S * SAMPLE_RATE:
-            context = self.continues  # the words before a false cut: Whisper reads on from them
-        judge = judge and self.utterance.heard
-        args = (audio, speech_after, context, self.head)
-        if judge and slots.free >= 2 and not slots.waiting:
+        if speech.continues and audio.size <= LONG_UTTERANCE_S * SAMPLE_RATE:
+            context = speech.continues  # the words before a false cut: Whisper reads on from them
+        judge = judge and speech.frames.heard
+        args = (audio, speech_after, context, speech.head)
+        if judge and self.slots.free >= 2 and not self.slots.waiting:
             return asyncio.create_task(self._decode_and_hear(*args))
-        return asyncio.create_task(slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge))
+        return asyncio.create_task(
+            self.slots.run(DecodeSlots.FINAL, self._decode_final, *args, judge)
+        )
 
     async def _decode_and_hear(self, audio: np.ndarray, *args) -> Turn:
         """The final, and Smart Turn on the other core at the same time: with a core free, the
         early final need not wait for one after the other. Smart Turn goes at the heads'
         priority, so the final beside it still counts as alone (and keeps beam 5)."""
-        hearing = asyncio.create_task(slots.run(DecodeSlots.HEAD, self.turns.probability, audio))
+        hearing = asyncio.create_task(
+            self.slots.run(DecodeSlots.HEAD, self.turns.probability, audio)
+        )
         try:
-            decoded = (await slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)).decoded
+            decoded = (
+                await self.slots.run(DecodeSlots.FINAL, self._decode_final, audio, *args)
+            ).decoded
             return Turn(decoded, self.turns.judge(decoded.text, await hearing))
         finally:
             hearing.cancel()
 
     async def _finish(self) -> None:
         """The speaker paused: the utterance is over, its final goes out."""
-        end = self.clock - self.silent_samples
+        speech, ear = self.speech, self.listening
+        end = ear.clock - ear.silent_samples
         # ended by its turn, before the pause that would have ended it: speech may go on
-        early = self._turn_over() and self.silent_samples < self._samples(self.config.silence_ms)
-        for task in (self.partial_task, self.head_task):
+        early = self._turn_over() and ear.silent_samples < self._samples(self.config.silence_ms)
+        for task in (speech.decodes.partial, speech.decodes.head):
             if task is not None:
                 task.cancel()
-        self.out.put_nowait(SpeechStopped(self.item_id, self._ms(self.clock)))
+        self.out.put_nowait(SpeechStopped(speech.item_id, self._ms(ear.clock)))
         # The decode started during the pause already holds all of the speech.
-        final = self.speculation or self._final_task()
-        self.speculation = None
+        final = speech.decodes.final or self._final_task()
+        speech.decodes.final = None
         decoded = self._judged((await final).decoded)
         self._emit(decoded, end)
         if early and decoded.text:
-            self.early_text, self.early_end = decoded.text, end
+            self.early = EarlyFinal(decoded.text, end)
         self._reset()
 
     async def _cut(self) -> None:
         """No pause came: end the utterance at its quietest moment; the rest goes on."""
-        at = self.utterance.quietest_frame(int(CUT_SEARCH_S * SAMPLE_RATE) // FRAME)
-        rest = self.utterance.split(at)
-        end = self.clock - rest.samples
-        self._cancel_decodes()
-        self.out.put_nowait(SpeechStopped(self.item_id, self._ms(end)))
+        speech = self.speech
+        at = speech.frames.quietest_frame(int(CUT_SEARCH_S * SAMPLE_RATE) // FRAME)
+        rest = speech.frames.split(at)
+        end = self.listening.clock - rest.samples
+        speech.decodes.cancel()
+        self.out.put_nowait(SpeechStopped(speech.item_id, self._ms(end)))
         self._emit(self._judged((await self._final_task()).decoded), end)
         self._reset()
         self._start(rest)
@@ -371,7 +382,7 @@ class LocalSession(EngineSession):
     def _judged(self, decoded: Decoded) -> Decoded:
         """The final, or nothing when the detector never heard the utterance and Whisper is not
         sure it held speech (a fan's gust, a hum, a cough)."""
-        if self.utterance.heard:
+        if self.speech.frames.heard:
             return decoded
         if confident(decoded.text, decoded.no_speech_prob, decoded.avg_logprob):
             return decoded
@@ -380,10 +391,16 @@ class LocalSession(EngineSession):
     def _emit(self, decoded: Decoded, end: int) -> None:
         if not decoded.text:
             return
-        start_ms, end_ms = self._ms(self.speech_start), self._ms(end)
+        speech = self.speech
+        start_ms, end_ms = self._ms(speech.start), self._ms(end)
         self.out.put_nowait(
             Final(
-                self.item_id, decoded.text, start_ms, end_ms, decoded.avg_logprob, decoded.language
+                speech.item_id,
+                decoded.text,
+                start_ms,
+                end_ms,
+                decoded.avg_logprob,
+                decoded.language,
             )
         )
         self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:]
@@ -400,21 +417,21 @@ class LocalSession(EngineSession):
     def _no_final_due(self) -> bool:
         """Whether a decode made while the speaker goes on (a partial, a head) may go on: the
         speaker has not paused, and no final waits for a core."""
-        paused = self.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
-        return not paused and slots.no_final_waiting()
+        paused = self.listening.silent_samples * 1000 >= STALE_PARTIAL_PAUSE_MS * SAMPLE_RATE
+        return not paused and self.slots.no_final_waiting()
 
     def _decode_final(
         self, samples: np.ndarray, speech_after, context: str, head: Head, judge: bool = False
     ) -> Turn:
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        beam = slots.final_beam()
+        beam = self.slots.final_beam()
         # A final decoded alone hears all of its utterance; one crowded by others decodes only
         # what follows the settled head: a shorter window, for a few tenths of a point of WER.
         if beam == FINAL_BEAM_SIZE:
             head = NO_HEAD
         elif head.text:
-            with slots.lock:
-                slots.finals_after_head += 1
+            with self.slots.lock:
+                self.slots.finals_after_head += 1
         decoded = decode_final(model, tok, samples, self.config, context, speech_after, beam, head)
         return Turn(decoded, judge and self.turns.complete(samples, decoded.text))
 
@@ -424,24 +441,20 @@ class LocalSession(EngineSession):
         if not self._no_final_due():
             return head
         model, tok = realtime_model(self.local), tokenizer(self.local)
-        beam = slots.final_beam(DecodeSlots.HEAD)
+        beam = self.slots.final_beam(DecodeSlots.HEAD)
         wanted = self._no_final_due
         return decode_head(model, tok, samples, self.config, head, dips, beam, wanted)
 
     def _cancel_decodes(self) -> None:
-        for task in (self.partial_task, self.speculation, self.head_task):
-            if task is not None:
-                task.cancel()
-        self.partial_task = self.speculation = self.head_task = None
+        if self.speech is not None:
+            self.speech.decodes.cancel()
 
     def _reset(self) -> None:
+        """Back to ``QUIET``: the utterance dropped, its decodes with it."""
         self._cancel_decodes()
-        self.utterance = None
-        self.preroll = Utterance()
-        self.partial_text = ""
-        self.head = NO_HEAD
-        self.silent_samples = 0
-        self.item_id = ""
+        self.speech = None
+        self.listening.preroll = Utterance()
+        self.listening.silent_samples = 0
 
     @staticmethod
     def _ms(samples: int) -> int:

@@ -1,5 +1,5 @@
 """One speaker's audio as the live session hears it: Silero VAD over a stream, and an utterance's
-frames with the speech probability of each (:mod:`.local_stream` decides what to do with them)."""
+frames with the speech probability of each (:mod:`.stream` decides what to do with them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ CONTEXT = 64
 
 
 class StreamingVad:
-    """Silero VAD over a stream: the model's recurrent state is kept between frames."""
+    """Silero VAD over a stream: the model's recurrent state is kept between frames.
+
+    faster-whisper's detector runs a whole recording at once; this runs its ONNX session (not
+    public: pinned, and its inputs checked by tests/test_faster_whisper_reaches.py) a frame at
+    a time, each after the last 64 samples of the one before, as that call feeds it.
+    """
 
     def __init__(self) -> None:
         from faster_whisper.vad import get_vad_model
