@@ -21,13 +21,15 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 
-# Debian's Chromium drives the browser test (Playwright never downloads a browser here).
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
-  fi
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here), with
+# Debian's Thai fonts for the pages in Thai.
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+fc-list 2>/dev/null | grep -qi "tlwg" || packages+=(fonts-thai-tlwg-otf)
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 .venv/bin/ruff check .
