@@ -30,6 +30,16 @@ class ExportRefused(Exception):
         self.status = status
 
 
+class ExportPending(Exception):
+    """The export's file needs work that the worker is doing (a translation): the request
+    answers 202 with where that work is, and the file comes once it is done. ``job`` is its
+    JSON (at least ``status``, ``progress`` and ``status_url``); the message is for people."""
+
+    def __init__(self, message: str, job: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.job = job
+
+
 class ExportSection(Protocol):
     """A section that JSON, TXT and DOCX exports carry before the transcript (a summary)."""
 
@@ -49,7 +59,8 @@ class TranslatedLines(Protocol):
         refusal: Callable[[], str | None],
     ) -> list[ExportLine]:
         """Export lines of ``segments`` with their translation into ``language``; raises
-        :class:`ExportRefused`. ``refusal`` says why missing ones may not be made now, if so."""
+        :class:`ExportPending` while missing ones are being made (never in the request), and
+        :class:`ExportRefused`. ``refusal`` says why this request may not start making them."""
         ...
 
 
@@ -71,7 +82,7 @@ class Extensions:
     export_summary: Callable[[Meeting], ExportSection | None] = _no_section
     #: the transcript's lines with a translation, for ``?translation=`` exports (translations)
     translated_lines: TranslatedLines | None = None
-    #: why an export may not have missing translations made now, for this request (translations)
+    #: why this request may not start making an export's missing translations (translations)
     translation_refusal: Callable[[HttpRequest, int], str | None] = _no_refusal
     #: more of the room page's and the transcript page's context, by name (translations)
     room_context: dict[str, Callable[[Meeting], Any]] = field(default_factory=dict)
@@ -86,7 +97,8 @@ class Extensions:
     def translate(
         self, segments: Iterable[Segment], language: str, fmt: str, refusal: Callable
     ) -> list[ExportLine]:
-        """The export's lines with their translation into ``language``; raises ExportRefused."""
+        """The export's lines with their translation into ``language``; raises ExportPending
+        or ExportRefused."""
         if self.translated_lines is None:
             raise ExportRefused(f"There is no translation into {language[:10]!r}.", 400)
         return self.translated_lines(segments, language, fmt, refusal)
