@@ -166,8 +166,6 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "words": request.user.mention_words,
             "notify": request.user.mention_notifications,
         },
-        # the translation picker (translations)
-        **extensions.room_page(meeting),
     }
     return render(request, "meetings/room.html", ctx)
 
@@ -213,8 +211,6 @@ def render_transcript(
         "subtitle_formats": ("srt", "vtt"),
         "subtitle_line_length": exports.SUBTITLE_LINE_LENGTH,
         "pending": pending or {},
-        # the languages its exports are offered in (translations)
-        **extensions.transcript_page(meeting),
     }
     return render(request, "meetings/transcript.html", ctx, status=status)
 
