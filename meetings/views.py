@@ -276,12 +276,13 @@ EXPORT_PENDING_REFRESH_SECONDS = 10
 def _export_pending(request: HttpRequest, meeting: Meeting, pending: ExportPending) -> HttpResponse:
     """202 while the worker makes what the export needs: the job's JSON for a client that asks
     for JSON, else a page that asks again until the file comes (a download, which leaves it)."""
+    job = {**pending.job, "status_url": request.build_absolute_uri(pending.job["status_url"])}
     if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
-        return JsonResponse({"job": pending.job, "message": str(pending)}, status=202)
+        return JsonResponse({"job": job, "message": str(pending)}, status=202)
     ctx = {
         "meeting": meeting,
         "message": str(pending),
-        "job": pending.job,
+        "job": job,
         "refresh_seconds": EXPORT_PENDING_REFRESH_SECONDS,
     }
     response = render(request, "meetings/export_pending.html", ctx, status=202)

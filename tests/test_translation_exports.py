@@ -75,7 +75,7 @@ def test_the_export_asks_the_model_nothing_while_the_person_waits(client, transc
     assert chat.requests == []
     assert response.status_code == 202
     job = TranscriptTranslation.objects.get(meeting=transcript.meeting, language="fr")
-    status_url = "/m/weekly-sync/translations/fr/status.json"
+    status_url = "http://testserver/m/weekly-sync/translations/fr/status.json"
     assert response.json() == {
         "job": {
             "id": job.pk,

@@ -58,7 +58,8 @@ def start_transcript_translation(
 
 
 def job_json(job: TranscriptTranslation) -> dict[str, Any]:
-    """Where the job is, for people and clients waiting for an export (and its status URL)."""
+    """Where the job is, for people and clients waiting for an export; its status URL as a
+    path (the views make it absolute)."""
     total = len(job.segment_ids)
     return {
         "id": job.pk,

@@ -29,4 +29,6 @@ def transcript_translation_status(request: HttpRequest, slug: str, language: str
     )
     if job is None:
         raise Http404("This transcript has not been translated into that language for an export.")
-    return JsonResponse({"job": job_json(job)})
+    progress = job_json(job)
+    progress["status_url"] = request.build_absolute_uri(progress["status_url"])
+    return JsonResponse({"job": progress})
