@@ -11,5 +11,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", include("caption_views.urls")),
     path("m/<slug:slug>/summary/", include("summaries.urls")),
+    path("m/<slug:slug>/translations/", include("translations.urls")),
     path("", include("meetings.urls")),
 ]

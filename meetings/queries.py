@@ -71,10 +71,11 @@ def transcript_export(
     line_length: int | None = None,
 ) -> tuple[bytes, str]:
     """One transcript version of a meeting as a file in one format, and the file's name;
-    with a ``translation`` language, its translation too (translations.exports), whose
-    missing segments are translated unless ``refusal`` says why not; with its summary, if it
-    has one (summaries.exports). Both come through :mod:`meetings.extensions`. SRT and WebVTT
-    break their lines at ``line_length`` characters if given."""
+    with a ``translation`` language, its stored translation too (translations.exports), or
+    ExportPending while the worker makes missing ones (started unless ``refusal`` says why
+    not); with its summary, if it has one (summaries.exports). Both come through
+    :mod:`meetings.extensions`. SRT and WebVTT break their lines at ``line_length`` characters
+    if given."""
     segments = Segment.objects.of_version(meeting, version)
     if translation:
         lines = extensions.translate(segments, translation, fmt, refusal)

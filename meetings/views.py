@@ -25,7 +25,7 @@ from django_ratelimit.decorators import ratelimit
 
 from . import actions, exports, languages, queries
 from .access import Access, get_meeting_for_user
-from .extensions import ExportRefused, extensions
+from .extensions import ExportPending, ExportRefused, extensions
 from .forms import (
     CorrectSegmentForm,
     InviteForm,
@@ -166,8 +166,6 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             "words": request.user.mention_words,
             "notify": request.user.mention_notifications,
         },
-        # the translation picker (translations)
-        **extensions.room_page(meeting),
     }
     return render(request, "meetings/room.html", ctx)
 
@@ -213,8 +211,6 @@ def render_transcript(
         "subtitle_formats": ("srt", "vtt"),
         "subtitle_line_length": exports.SUBTITLE_LINE_LENGTH,
         "pending": pending or {},
-        # the languages its exports are offered in (translations)
-        **extensions.transcript_page(meeting),
     }
     return render(request, "meetings/transcript.html", ctx, status=status)
 
@@ -262,12 +258,35 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
             refusal=lambda: extensions.translation_refusal(request, access.meeting.pk),
             line_length=int(line_length) if line_length else None,
         )
+    except ExportPending as pending:
+        return _export_pending(request, access.meeting, pending)
     except ExportRefused as refused:
         return HttpResponse(
             str(refused), status=refused.status, content_type="text/plain; charset=utf-8"
         )
     response = HttpResponse(body, content_type=exports.FORMATS[fmt].content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+#: how often the page of an export being made asks again
+EXPORT_PENDING_REFRESH_SECONDS = 10
+
+
+def _export_pending(request: HttpRequest, meeting: Meeting, pending: ExportPending) -> HttpResponse:
+    """202 while the worker makes what the export needs: the job's JSON for a client that asks
+    for JSON, else a page that asks again until the file comes (a download, which leaves it)."""
+    job = {**pending.job, "status_url": request.build_absolute_uri(pending.job["status_url"])}
+    if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+        return JsonResponse({"job": job, "message": str(pending)}, status=202)
+    ctx = {
+        "meeting": meeting,
+        "message": str(pending),
+        "job": job,
+        "refresh_seconds": EXPORT_PENDING_REFRESH_SECONDS,
+    }
+    response = render(request, "meetings/export_pending.html", ctx, status=202)
+    response["Refresh"] = str(EXPORT_PENDING_REFRESH_SECONDS)
     return response
 
 

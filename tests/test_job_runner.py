@@ -18,7 +18,7 @@ from tests.summary_model import minutes_model
 from tests.test_summaries import SHORT_MEETING, say, use
 from transcription.batch.jobs import run_transcription_job, start_job
 from transcription.models import TranscriptionJob
-from translations.jobs import queue_transcript_translation
+from translations.jobs import NotStarted, start_transcript_translation
 from translations.models import TranscriptTranslation
 
 
@@ -109,14 +109,31 @@ def test_asking_again_starts_a_new_request_with_its_own_attempts(cast, settings)
 
 def test_a_transcript_translation_is_queued_once_while_under_way(live_cast):
     segment = live_cast.factory.make_segment(live_cast.meeting, live_cast.bob)
-    assert queue_transcript_translation(live_cast.meeting.pk, [segment.pk], "fr")
-    assert not queue_transcript_translation(live_cast.meeting.pk, [segment.pk], "fr")
-    job = TranscriptTranslation.objects.get()
+    asked: list[int] = []
+
+    def start() -> TranscriptTranslation:
+        # the refusal allows it (None), and counts how often it was asked
+        return start_transcript_translation(
+            live_cast.meeting.pk, [segment.pk], "fr", lambda: asked.append(1)
+        )
+
+    job = start()
+    assert (job.status, job.run) == ("queued", 1)
+    assert start().run == 1  # found under way: nothing queued
     jobs.claim(TranscriptTranslation, job.pk, job.run)
-    assert not queue_transcript_translation(live_cast.meeting.pk, [segment.pk], "fr")
+    assert start().run == 1
     lose_its_worker(job)
     # one whose worker died is asked for again rather than waited for
-    assert queue_transcript_translation(live_cast.meeting.pk, [segment.pk], "fr")
+    assert start().run == 2
     job.refresh_from_db()
     assert (job.status, job.run) == ("queued", 2)
     assert len(queued_args()) == 2
+    assert len(asked) == 2  # whether it may was asked of the two starts, not of the finds
+
+
+def test_a_refused_start_queues_nothing_and_keeps_no_row(live_cast):
+    segment = live_cast.factory.make_segment(live_cast.meeting, live_cast.bob)
+    with pytest.raises(NotStarted, match="try later"):
+        start_transcript_translation(live_cast.meeting.pk, [segment.pk], "fr", lambda: "try later")
+    assert not TranscriptTranslation.objects.exists()
+    assert queued_args() == []

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["meetings", "transcription", "caption_views", "summaries", "translations", "subtitles"]
+#: the apps on top, which the core and transcription hear of only through extension points
+FEATURES = ["caption_views", "summaries", "translations"]
+TEMPLATES = ROOT / "templates"
 #: the modules of the WebSocket consumers and the mixins that make them up
 CONSUMER_MODULES = {
     "transcription/live/consumers.py",
@@ -71,3 +75,35 @@ def _imports_channels_consumer(tree: ast.Module) -> bool:
         isinstance(node, ast.ImportFrom) and (node.module or "").startswith("channels.generic")
         for node in ast.walk(tree)
     )
+
+
+def test_no_core_template_names_a_features_template():
+    # the core's pages show what the features add through {% extension_parts "<place>" %}
+    # (meetings.extensions): no include of theirs, no tag library or URL name of theirs
+    features = "|".join(FEATURES)
+    libraries = "|".join(
+        path.stem
+        for feature in FEATURES
+        for path in (ROOT / feature).glob("templatetags/*.py")
+        if path.stem != "__init__"
+    )
+    url_prefixes = "|".join(feature.replace("_", "-") for feature in FEATURES)
+    naming = [
+        rf"[\"'](?:{features})/",  # a template of theirs, by its path
+        rf"{{%\s*url\s+[\"'](?:{url_prefixes})-",  # a page of theirs, by its URL's name
+    ]
+    if libraries:
+        naming.append(rf"{{%\s*load\b[^%]*\b(?:{libraries})\b")  # a tag library of theirs
+    core_templates = [
+        path
+        for path in TEMPLATES.rglob("*.html")
+        if path.relative_to(TEMPLATES).parts[0] not in FEATURES
+    ]
+    assert len(core_templates) > 10  # the room, the transcript, ... were found
+    found = {
+        str(path.relative_to(TEMPLATES)): match.group(0)
+        for path in core_templates
+        for pattern in naming
+        if (match := re.search(pattern, path.read_text()))
+    }
+    assert found == {}

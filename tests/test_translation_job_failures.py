@@ -18,14 +18,12 @@ from django_tasks_db.models import DBTaskResult
 
 from meetings.models import Segment
 from tests.chat_server import chat_server
-from tests.test_translation_exports import use_chat
+from tests.test_translation_exports import run_queued_job, use_chat
 from tests.test_translation_glossary import reply
-from translations.exports import TRANSLATE_WHILE_WAITING
-from translations.jobs import run_transcript_translation
-from translations.models import TranscriptTranslation, Translation
+from translations.models import Translation
 
 EXPORT = "/m/weekly-sync/transcript/export.json?translation=fr"
-SAID = [f"The budget of item {n}." for n in range(TRANSLATE_WHILE_WAITING + 10)]
+SAID = [f"The budget of item {n}." for n in range(30)]
 
 
 @pytest.fixture
@@ -44,18 +42,12 @@ def dave(live_cast) -> Client:
     return client
 
 
-def run_queued_job() -> str:
-    """What the worker does with the job the export queued, in this process."""
-    job = TranscriptTranslation.objects.get(language="fr")
-    return run_transcript_translation.call(job.pk, job.run)
-
-
 def test_the_chat_endpoints_failure_is_told_on_the_next_export(
     live_cast, settings, transcript, dave
 ):
     with chat_server(reply, failing=True) as server:
         use_chat(settings, server)
-        assert dave.get(EXPORT).status_code == 503  # queued
+        assert dave.get(EXPORT).status_code == 202  # queued
         assert run_queued_job() == "failed"
 
         told = dave.get(EXPORT)
@@ -71,7 +63,8 @@ def test_the_chat_endpoints_failure_is_told_on_the_next_export(
 
         server.failing = False
         again = dave.get(EXPORT)
-        assert again.content.decode().startswith("The transcript is being translated into")
+        assert again.status_code == 202
+        assert "The transcript is being translated into French" in again.content.decode()
         assert DBTaskResult.objects.count() == 2
 
 
@@ -88,7 +81,7 @@ def test_an_unexpected_error_is_told_without_its_details(
 
     with chat_server(reply_as_the_meeting_loses_a_segment) as server:
         use_chat(settings, server)
-        assert dave.get(EXPORT).status_code == 503
+        assert dave.get(EXPORT).status_code == 202
         # still the task's failure, and logged, for the operator
         with caplog.at_level(logging.ERROR, logger="meetings.jobs"):
             assert run_queued_job() == "failed"

@@ -1,7 +1,7 @@
-"""An export asking for more translations than a person should wait for: the worker makes them.
+"""An export asking for translations nobody made yet: the worker makes them.
 
 A listener exports a 30-segment transcript in French that nobody translated live. The export
-answers at once that the transcript is being translated and how far it is, without a chat
+answers at once (202) that the transcript is being translated and how far it is, without a chat
 request of its own; the real worker process translates each segment once; the next export has
 them all.
 """
@@ -16,11 +16,10 @@ from django_tasks_db.models import DBTaskResult
 from tests.chat_server import chat_server, llm_settings
 from tests.test_translation_exports import use_chat
 from tests.test_translation_glossary import captions_sent, reply, to_french
-from translations.exports import TRANSLATE_WHILE_WAITING
 from translations.models import Translation
 
 EXPORT = "/m/weekly-sync/transcript/export.json?translation=fr"
-SAID = [f"The budget of item {n}." for n in range(TRANSLATE_WHILE_WAITING + 10)]
+SAID = [f"The budget of item {n}." for n in range(30)]
 
 
 def test_a_long_export_is_translated_by_the_worker_and_says_how_far(
@@ -33,14 +32,13 @@ def test_a_long_export_is_translated_by_the_worker_and_says_how_far(
     client.force_login(live_cast.dave)
     with chat_server(reply) as server:
         use_chat(settings, server)
-        response = client.get(EXPORT)
-        assert response.status_code == 503
-        assert response.content.decode() == (
-            f"The transcript is being translated into French: 0 of {len(SAID)} segments are "
-            "done. Try the export again in a few minutes."
+        response = client.get(EXPORT, HTTP_ACCEPT="application/json")
+        assert response.status_code == 202
+        assert response.json()["message"] == (
+            f"The transcript is being translated into French: 0 of {len(SAID)} segments are done."
         )
         assert server.requests == []  # nothing while the person waited
-        assert client.get(EXPORT).status_code == 503
+        assert client.get(EXPORT).status_code == 202
         assert DBTaskResult.objects.count() == 1  # asked twice, queued once
 
         with job_workers(**llm_settings(server)):

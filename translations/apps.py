@@ -13,5 +13,9 @@ class TranslationsConfig(AppConfig):
 
         extensions.translated_lines = exports.translated_lines
         extensions.translation_refusal = exports.translation_refusal
-        extensions.room_context["translation"] = pages.room_picker
-        extensions.transcript_context["translation_languages"] = pages.export_languages
+        extensions.add_template_part(
+            "room.settings", "translations/_room_picker.html", pages.room_picker
+        )
+        extensions.add_template_part(
+            "transcript.exports", "translations/_export_links.html", pages.export_languages
+        )

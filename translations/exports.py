@@ -2,39 +2,36 @@
 
 TXT and DOCX show each segment's translation under its original, JSON gives each segment a
 ``translation`` field, and SRT and WebVTT are subtitles in the translation's language (the
-translation instead of the original). A few segments not translated yet are translated now,
-once, and stored as the room's live translations are; more than a person should wait for are
-translated by the worker, and the export says so and how far it is. When that cannot be done
-the export is refused with the reason, rather than given with segments silently untranslated.
+translation instead of the original). Exports read the stored translations only: a request
+never calls the chat model. Where segments have none yet, the worker makes them (a
+:class:`.models.TranscriptTranslation` job, found or started) and the export answers where it
+is (:class:`ExportPending`) until the file can be made. When that cannot be done the export is
+refused with the reason, rather than given with segments silently untranslated.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest
 
-from chat.client import ChatFailed
-from meetings.budget import CHAT_TOKENS, BudgetSpent
+from meetings.budget import CHAT_TOKENS
 from meetings.exports import ExportLine
-from meetings.extensions import ExportRefused
+from meetings.extensions import ExportPending, ExportRefused
 from meetings.language_model import chat_endpoint
 from meetings.languages import name
 from meetings.models import Segment
 from meetings.rates import describe_rate, over_rate_per_user_and_meeting
 from meetings.text import one_line
 
-from .jobs import queue_transcript_translation, take_failure
+from .jobs import NotStarted, job_json, start_transcript_translation, take_failure
 from .models import Translation
-from .translate import translate_once
 
 #: the formats that are subtitles: the translation replaces the original
 SUBTITLES = ("srt", "vtt")
-#: missing translations an export makes while the person waits (a chat request each); more
-#: go to the worker
-TRANSLATE_WHILE_WAITING = 20
 
 
 def translated_lines(
@@ -43,22 +40,15 @@ def translated_lines(
     fmt: str,
     refusal: Callable[[], str | None] = lambda: None,
 ) -> list[ExportLine]:
-    """Export lines of ``segments`` with their translations into ``language``, in spoken
-    order; raises ExportRefused. Before missing translations are made (paid chat calls),
-    ``refusal`` says why they may not be, if so (see :func:`translation_refusal`)."""
+    """Export lines of ``segments`` with their stored translations into ``language``, in
+    spoken order. While some are missing it raises ExportPending, having started the worker's
+    job that makes them unless ``refusal`` says why this request may not (see
+    :func:`translation_refusal`); raises ExportRefused when they cannot be made."""
     segments = [s for s in segments if one_line(s.text)]
     stored = _check_language(segments, language)
     missing = [s for s in segments if s.pk not in stored]
-    if missing and chat_endpoint() is not None and (why := refusal()) is not None:
-        raise ExportRefused(
-            f"{len(missing)} segments have no {name(language)} translation yet, and they cannot "
-            f"be made now: {why}",
-            429,
-        )
-    if len(missing) > TRANSLATE_WHILE_WAITING:
-        _translate_later(missing, len(segments), language)
     if missing:
-        stored |= _translate_missing(missing, language)
+        _translate_in_the_worker(missing, len(segments), language, refusal)
     lines = []
     for s in segments:
         translation = stored[s.pk].text
@@ -69,8 +59,9 @@ def translated_lines(
 
 
 def translation_refusal(request: HttpRequest, meeting_id: int) -> str | None:
-    """Why an export may not have missing translations made now: TRANSLATED_EXPORT_RATE_LIMIT,
-    counted per user and per meeting (django-ratelimit), or the chat-token budget spent."""
+    """Why this export may not start making missing translations (the worker's paid chat
+    calls): TRANSLATED_EXPORT_RATE_LIMIT, counted per user and per meeting (django-ratelimit),
+    or the chat-token budget spent. An export that finds them under way asks nothing."""
     rate = settings.TRANSLATED_EXPORT_RATE_LIMIT
     if over_rate_per_user_and_meeting(request, "exports", rate, meeting_id):
         return f"exports that translate can be asked for {describe_rate(rate)}; try later."
@@ -91,55 +82,38 @@ def _check_language(segments: list[Segment], language: str) -> dict[int, Transla
     return Translation.objects.for_segments(segments, language)
 
 
-def _translate_later(missing: list[Segment], total: int, language: str) -> None:
+def _translate_in_the_worker(
+    missing: list[Segment], total: int, language: str, refusal: Callable[[], str | None]
+) -> NoReturn:
+    """Raises ExportPending with the job that makes the missing translations, found or
+    started now; ExportRefused when there can be none (no endpoint, the last one stopped,
+    this request may not start one)."""
     if chat_endpoint() is None:
-        return
-    done = f"{total - len(missing)} of {total} segments are done"
-    meeting_id = missing[0].meeting_id
-    if (failure := take_failure(meeting_id, language)) is not None:
-        # the worker's last try stopped: say why, rather than queue it again unexplained
-        raise ExportRefused(
-            f"Translating the transcript into {name(language)} stopped: {failure} {done}; "
-            "export again to ask for it again.",
-            503,
-        )
-    queue_transcript_translation(meeting_id, [s.pk for s in missing], language)
-    raise ExportRefused(
-        f"The transcript is being translated into {name(language)}: {done}. "
-        "Try the export again in a few minutes.",
-        503,
-    )
-
-
-def _translate_missing(missing: list[Segment], language: str) -> dict[int, Translation]:
-    endpoint = chat_endpoint()
-    if endpoint is None:
         raise ExportRefused(
             f"{len(missing)} segments have no {name(language)} translation yet, and translation "
             "is not set up on this server to make them.",
             503,
         )
-    made = {}
-    for segment in missing:
-        try:
-            translation = translate_once(endpoint, segment, language, wait=True)
-        except BudgetSpent as exc:
-            raise ExportRefused(
-                f"The transcript could not be translated into {name(language)}: {exc} "
-                f"The {len(made)} segments translated just now are kept.",
-                429,
-            ) from exc
-        except ChatFailed as exc:
-            raise ExportRefused(
-                f"The transcript could not be translated into {name(language)}: {exc} "
-                f"The {len(made)} segments translated just now are kept; try again later.",
-                503,
-            ) from exc
-        if translation is None:  # another process still at it after a minute
-            raise ExportRefused(
-                f"The transcript is still being translated into {name(language)}: "
-                "try again in a minute.",
-                503,
-            )
-        made[segment.pk] = translation
-    return made
+    meeting_id = missing[0].meeting_id
+    if (failure := take_failure(meeting_id, language)) is not None:
+        # the worker's last try stopped: say why, rather than queue it again unexplained
+        raise ExportRefused(
+            f"Translating the transcript into {name(language)} stopped: {failure} "
+            f"{total - len(missing)} of {total} segments are done; export again to ask for it "
+            "again.",
+            503,
+        )
+    try:
+        job = start_transcript_translation(meeting_id, [s.pk for s in missing], language, refusal)
+    except NotStarted as exc:
+        raise ExportRefused(
+            f"{len(missing)} segments have no {name(language)} translation yet, and they cannot "
+            f"be made now: {exc}",
+            429,
+        ) from exc
+    progress = job_json(job)
+    raise ExportPending(
+        f"The transcript is being translated into {name(language)}: {progress['done']} of "
+        f"{progress['total']} segments are done.",
+        progress,
+    )

@@ -1,6 +1,7 @@
-"""Translating a whole transcript in the worker, for an export that asked for more than a
-person should wait for: a :class:`.models.TranscriptTranslation` job, run by the job runner
-(:mod:`meetings.jobs`, in ``manage.py transcription_worker``).
+"""Translating a transcript in the worker, for an export that found segments without a
+translation (an export never calls the chat model itself): a
+:class:`.models.TranscriptTranslation` job, run by the job runner (:mod:`meetings.jobs`, in
+``manage.py transcription_worker``).
 
 When it stops short its reason stays on the job, and the next export says it
 (:func:`take_failure`): the person who asked is the one who exports again.
@@ -8,9 +9,12 @@ When it stops short its reason stays on the job, and the next export says it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
@@ -30,16 +34,43 @@ UNEXPECTED = "an error on the server stopped it (it is logged for the operator).
 Status = TranscriptTranslation.Status
 
 
-def queue_transcript_translation(meeting_id: int, segment_ids: list[int], language: str) -> bool:
-    """Queue the translation of these segments; False when one is under way already."""
+class NotStarted(Exception):
+    """This request may not start the translation; the message says why, for people."""
+
+
+def start_transcript_translation(
+    meeting_id: int, segment_ids: list[int], language: str, refusal: Callable[[], str | None]
+) -> TranscriptTranslation:
+    """The job translating the meeting into ``language``: the one under way, found as it is,
+    or a new one for these segments, queued unless ``refusal`` says why this request may not
+    start it (:class:`NotStarted`). Finding one costs nothing, so it is never refused."""
     with transaction.atomic():
+        # locked: of two exports at once, one queues it and the other finds it
         job, _ = TranscriptTranslation.objects.select_for_update().get_or_create(
             meeting_id=meeting_id, language=language
         )
-        if job.in_progress and job.run and not job.lost:
-            return False
+        if job.under_way:
+            return job
+        if (why := refusal()) is not None:
+            raise NotStarted(why)  # and a row made just now is not kept
         jobs.queue(job, segment_ids=segment_ids, done=0, failure_told=False)
-    return True
+    return job
+
+
+def job_json(job: TranscriptTranslation) -> dict[str, Any]:
+    """Where the job is, for people and clients waiting for an export; its status URL as a
+    path (the views make it absolute)."""
+    total = len(job.segment_ids)
+    return {
+        "id": job.pk,
+        "language": job.language,
+        "status": job.status,
+        "done": job.done,
+        "total": total,
+        "progress": round(100 * job.done / total) if total else 0,
+        "error": job.error,
+        "status_url": reverse("translations-status", args=[job.meeting.slug, job.language]),
+    }
 
 
 def take_failure(meeting_id: int, language: str) -> str | None:

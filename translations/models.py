@@ -58,8 +58,8 @@ class Translation(models.Model):
 
 class TranscriptTranslation(Job):
     """A transcript's translation into one language, made by the worker (``jobs.py``) for an
-    export that asked for more than a person should wait for; one per meeting and language,
-    asked for again by the next export once it has ended."""
+    export that found segments without one; one per meeting and language, asked for again by
+    the next export once it has ended."""
 
     task_path = "translations.jobs.run_transcript_translation"
 
@@ -82,6 +82,12 @@ class TranscriptTranslation(Job):
 
     def __str__(self) -> str:
         return f"Translation of meeting {self.meeting_id} into {self.language} ({self.status})"
+
+    @property
+    def under_way(self) -> bool:
+        """Queued or running with a worker alive: an export waits for it rather than ask again
+        (a new row, never queued, has run 0)."""
+        return self.in_progress and self.run > 0 and not self.lost
 
     def reset_progress(self) -> list[str]:
         self.done = 0

@@ -1,27 +1,31 @@
-"""What the room and transcript pages show of translation: the pages are the core's views,
-which ask for it through :mod:`meetings.extensions`."""
+"""What the room and transcript pages show of translation: the pages are the core's, which
+render the parts registered for their places (:mod:`meetings.extensions`)."""
 
 from __future__ import annotations
 
+from django.template import Context
+
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.languages import name
-from meetings.models import Meeting
 
 from .languages import offered
 from .models import Translation
 
 
-def room_picker(meeting: Meeting) -> dict:
+def room_picker(context: Context) -> dict:
     """The room's "Translate captions to…" picker, the same in every room: off when no chat
     endpoint is set up."""
     return {
-        "configured": chat_endpoint() is not None,
-        "languages": offered(),
-        "how_to_enable": HOW_TO_ENABLE,
+        "translation": {
+            "configured": chat_endpoint() is not None,
+            "languages": offered(),
+            "how_to_enable": HOW_TO_ENABLE,
+        }
     }
 
 
-def export_languages(meeting: Meeting) -> list[tuple[str, str]]:
+def export_languages(context: Context) -> dict:
     """(code, name) of the languages the meeting has translations in: the transcript page
     offers its exports with each."""
-    return [(code, name(code)) for code in Translation.objects.languages_of(meeting)]
+    languages = Translation.objects.languages_of(context["meeting"])
+    return {"translation_languages": [(code, name(code)) for code in languages]}

@@ -12,7 +12,6 @@ budget of chat tokens (:mod:`meetings.budget`), and is refused once one is spent
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
@@ -29,8 +28,6 @@ from .models import Translation
 
 #: longer than a chat request may take with its retries (ChatEndpoint.timeout, 2 retries)
 CLAIM_SECONDS = 400
-#: how long an export waits for a translation another process is making
-WAIT_SECONDS = 60.0
 
 # The consumers' chat calls wait for the model in threads of their own: a slow model then holds
 # up no other work of the event loop's default threads (claims, Redis, other rooms).
@@ -73,27 +70,21 @@ def translate_once(
     segment: Segment,
     language: str,
     *,
-    wait: bool = False,
     claimant: str | None = None,
 ) -> Translation | None:
     """The segment's stored translation into ``language``, translating it if none is (or
-    the one stored is of its text before a correction). Sync: for views and jobs.
+    the one stored is of its text before a correction). Sync: for jobs (a request never
+    calls the chat model: exports leave it to the worker).
 
     None when another process is translating it right now (its listeners get it from that
-    process), unless ``wait``: then this waits for that one, up to :data:`WAIT_SECONDS`.
-    A claim held under the same ``claimant`` is this caller's own: a job run again after its
-    worker died takes over the claims the dead run left. Raises ChatFailed when the chat
-    endpoint fails.
+    process). A claim held under the same ``claimant`` is this caller's own: a job run again
+    after its worker died takes over the claims the dead run left. Raises ChatFailed when the
+    chat endpoint fails.
     """
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        if (stored := _current(segment, language)) is not None:
-            return stored
-        if _claim(segment.pk, language, claimant):
-            break
-        if not wait or time.monotonic() > deadline:
-            return None
-        time.sleep(0.5)
+    if (stored := _current(segment, language)) is not None:
+        return stored
+    if not _claim(segment.pk, language, claimant):
+        return None
     try:
         # stored between the look and the claim by a process that has let go of it since
         if (stored := _current(segment, language)) is not None:
@@ -107,7 +98,7 @@ def translate_once(
 async def translate_once_async(
     endpoint: ChatEndpoint, segment: Segment, language: str
 ) -> Translation | None:
-    """:func:`translate_once` for the consumers (without ``wait``): the queries in the
+    """:func:`translate_once` for the consumers: the queries in the
     database thread, the chat request in a thread of its own, so a slow model holds up nobody's
     queries.
 

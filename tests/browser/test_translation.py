@@ -15,8 +15,9 @@ from playwright.sync_api import expect
 
 from tests.chat_server import chat_server, llm_settings
 from tests.test_translation_glossary import captions_sent, reply, to_french
+from translations.models import Translation
 
-from .pages import assert_accessible, logged_in_page, screenshot
+from .pages import assert_accessible, logged_in_page, off_the_event_loop, screenshot
 
 
 def settled(requests: list, quiet: float = 3.0) -> int:
@@ -82,3 +83,37 @@ def test_a_listener_reads_the_captions_in_french(live_cast, browser, web_servers
             "href", "/m/weekly-sync/transcript/export.txt?translation=fr"
         )
         assert_accessible(dave)
+
+
+def test_an_export_waits_on_a_page_and_downloads_once_the_worker_translated(
+    live_cast, browser, web_servers, job_workers
+):
+    def one_said_in_french_and_one_not():
+        make = live_cast.factory.make_segment
+        welcome = make(live_cast.meeting, live_cast.alice, text="Welcome, everyone.")
+        Translation.objects.create(
+            segment=welcome, language="fr", text=to_french(welcome.text), source_text=welcome.text
+        )
+        make(live_cast.meeting, live_cast.bob, text="The budget.", start_ms=3_000)
+
+    off_the_event_loop(one_said_in_french_and_one_not)
+    with chat_server(reply) as chat, web_servers(**llm_settings(chat)) as base:
+        dave = logged_in_page(browser, base, "dave", microphone=False)
+        dave.goto("/m/weekly-sync/transcript/")
+        dave.get_by_role("link", name="TXT with the French translation").click()
+        # not the file yet: a page that says why, while the request asked the model nothing
+        expect(dave.get_by_role("heading", name="Export on its way: Weekly sync")).to_be_visible()
+        expect(dave.get_by_role("status")).to_have_text(
+            "The transcript is being translated into French: 0 of 1 segments are done."
+        )
+        assert chat.requests == []
+        assert_accessible(dave)
+        screenshot(dave, "export-pending")
+
+        # the worker translates it; the page, asking again, gets the file
+        with job_workers(**llm_settings(chat)):
+            download = dave.wait_for_event("download", timeout=60_000)
+        assert download.suggested_filename == "weekly-sync.fr.txt"
+        with open(download.path(), encoding="utf-8") as file:
+            assert "    le budget.\n" in file.read()
+        assert captions_sent(chat) == ["The budget."]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tests.speech import Clip, clip
 from transcription.audio import float_to_pcm16, pcm16_to_float, resample
 
 CHUNK_MS = 100
@@ -62,3 +63,21 @@ async def collect(comm, until: Callable[[dict[str, Any]], bool], within: float =
 
 def of_type(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["type"] == kind]
+
+
+async def speak_clip(
+    comm, speech: str | Clip, *, real_time: bool = False, lead: float = 0.0, tail: float = 1.0
+) -> list[dict]:
+    """One utterance in its own upstream session: ``lead`` seconds of silence, the clip (one
+    of tests/speech.py by name, or any clip), a pause of ``tail`` seconds, then session.stop;
+    every event until session.stopped.
+
+    As fast as the engine takes it, unless `real_time`: partials are sent while someone
+    speaks, so only audio paced like speech is sure to get them before its final.
+    """
+    pcm, rate = (clip(speech) if isinstance(speech, str) else speech).pcm16()
+    await comm.send_json_to({"type": "session.start", "sample_rate": rate})
+    audio = silence(lead, rate) + pcm + silence(tail, rate)
+    await stream(comm, audio, rate, pace=CHUNK_MS / 1000 if real_time else 0)
+    await comm.send_json_to({"type": "session.stop"})
+    return await collect(comm, lambda e: e["type"] == "session.stopped")

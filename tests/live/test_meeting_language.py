@@ -14,7 +14,7 @@ from meetings.models import Meeting, Segment
 from tests.base import communicator
 from tests.speech import clip, wrong_words
 
-from .streaming import collect, of_type, silence, stream
+from .streaming import of_type, speak_clip
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
@@ -31,11 +31,7 @@ async def test_an_english_only_model_captions_english_and_says_so(live_cast, lan
     assert connected
     assert (await comm.receive_json_from(timeout=5))["type"] == "session.ready"
 
-    pcm, rate = SPEECH.pcm16()
-    await comm.send_json_to({"type": "session.start", "sample_rate": rate})
-    await stream(comm, pcm + silence(1.0, rate), rate, pace=0)
-    await comm.send_json_to({"type": "session.stop"})
-    events = await collect(comm, lambda e: e["type"] == "session.stopped")
+    events = await speak_clip(comm, SPEECH)
     await comm.disconnect()
 
     finals = of_type(events, "caption.final")

@@ -18,7 +18,7 @@ from tests.speech import (
     wrong_words,
 )
 
-from .streaming import CHUNK_MS, collect, noise, of_type, silence, stream
+from .streaming import collect, noise, of_type, silence, speak_clip, stream
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 
@@ -28,19 +28,6 @@ CORPUS_WER_BOUND = 0.05
 # "stuff it into you" comes out as "stuffered into you", two words of eight.)
 CLIP_WER_BOUND = 0.2
 CLIP_WRONG_WORDS = 2
-
-
-async def speak_clip(comm, name: str, *, real_time: bool = False) -> list[dict]:
-    """One utterance in its own upstream session: the clip, a pause, then session.stop.
-
-    As fast as the engine takes it, unless `real_time`: partials are sent while someone
-    speaks, so only audio paced like speech is sure to get them before its final.
-    """
-    pcm, rate = clip(name).pcm16()
-    await comm.send_json_to({"type": "session.start", "sample_rate": rate})
-    await stream(comm, pcm + silence(1.0, rate), rate, pace=CHUNK_MS / 1000 if real_time else 0)
-    await comm.send_json_to({"type": "session.stop"})
-    return await collect(comm, lambda e: e["type"] == "session.stopped")
 
 
 async def test_it_captions_every_clip_close_to_the_reference(live_cast):

@@ -17,7 +17,7 @@ from tests.base import communicator
 from tests.thai_speech import character_error_rate, is_thai, thai_clip
 from transcription.engine_factory import batch_engine
 
-from .streaming import collect, of_type, silence, stream
+from .streaming import of_type, speak_clip
 
 SPEECH = thai_clip("cv-th-25686161")
 
@@ -53,11 +53,7 @@ async def test_a_thai_room_is_captioned_in_thai(multilingual, live_cast, languag
     assert connected
     assert (await comm.receive_json_from(timeout=30))["type"] == "session.ready"
 
-    pcm, rate = SPEECH.pcm16()
-    await comm.send_json_to({"type": "session.start", "sample_rate": rate})
-    await stream(comm, silence(0.5, rate) + pcm + silence(1.5, rate), rate, pace=0)
-    await comm.send_json_to({"type": "session.stop"})
-    events = await collect(comm, lambda e: e["type"] == "session.stopped")
+    events = await speak_clip(comm, SPEECH, lead=0.5, tail=1.5)
     await comm.disconnect()
 
     finals = of_type(events, "caption.final")

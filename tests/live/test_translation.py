@@ -20,8 +20,7 @@ from tests.chat_server import API_KEY, MODEL, chat_server, llm_settings
 from tests.test_translation_glossary import captions_sent, reply, to_french
 from translations.models import Translation
 
-from .streaming import collect, of_type
-from .test_room_captions import speak_clip
+from .streaming import collect, of_type, speak_clip
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("whisper")]
 

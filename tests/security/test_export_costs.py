@@ -1,7 +1,9 @@
 """Nobody runs up the operator's chat costs through exports with a translation.
 
 Before the fix every export with ``?translation=`` that found segments not translated yet had
-them translated then (a chat request each), as often as anyone asked, past any budget.
+them translated then (a chat request each), as often as anyone asked, past any budget. Now an
+export that starts the worker's translation of them is counted; one that finds it under way,
+or needs none, is not.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import pytest
 from django.test import Client
 
 from tests.chat_server import chat_server
-from tests.test_translation_exports import use_chat
+from tests.test_translation_exports import run_queued_job, use_chat
 from tests.test_translation_glossary import captions_sent, reply
 from translations.models import Translation
 
@@ -55,6 +57,9 @@ def test_exports_that_translate_are_rate_limited_per_user_and_per_meeting(
 ):
     settings.TRANSLATED_EXPORT_RATE_LIMIT = "2/h"
     for _ in range(2):
+        assert export(transcript.dave).status_code == 202  # started: counted
+        assert export(transcript.dave).status_code == 202  # found under way: not counted
+        assert run_queued_job() == "done"
         assert export(transcript.dave).status_code == 200
         untranslate(transcript)
     refused = export(transcript.dave)
@@ -78,7 +83,8 @@ def test_exports_that_translate_are_rate_limited_per_user_and_per_meeting(
 
 def test_an_export_past_the_budget_asks_nothing_and_says_so(transcript, chat, settings):
     settings.LLM_TOKENS_PER_MEETING = 1
-    assert export(transcript.dave).status_code == 200  # the first translation spends it
+    assert export(transcript.dave).status_code == 202
+    assert run_queued_job() == "done"  # the first translation spends it
     untranslate(transcript)
     refused = export(transcript.dave)
     assert refused.status_code == 429

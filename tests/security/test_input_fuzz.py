@@ -11,6 +11,7 @@ fails the example that caused it.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -274,6 +275,8 @@ def test_pages_that_read_the_query_string_answer(cast, query, version, compare, 
         "/m/weekly-sync/transcript/export.srt", {"version": version, "translation": translation}
     )
     refused_or_done(export, 200)
+    status = client.get(f"/m/weekly-sync/translations/{quote(translation, safe='')}/status.json")
+    refused_or_done(status)  # no translation job: 404, whatever the language is
     # 301: a code with "?" or "#" in it leaves a path without its slash, which Django adds
     refused_or_done(client.get(f"/m/weekly-sync/join/{code or 'x'}/"), 301, 302)
     assert Membership.objects.filter(user=cast.charlie).count() == 0

@@ -1,15 +1,15 @@
+"""What the room page shows of caption views: the room is the core's page, which renders the
+parts registered for its places (:mod:`meetings.extensions`)."""
+
 from __future__ import annotations
 
-from django import template
+from django.template import Context
 
-from caption_views import options
-from caption_views.models import CaptionSettings
-
-register = template.Library()
+from . import options
+from .models import CaptionSettings
 
 
-@register.inclusion_tag("caption_views/_settings_panel.html", takes_context=True)
-def caption_settings_panel(context) -> dict:
+def settings_panel(context: Context) -> dict:
     """The room's "Caption settings" panel, filled with the person's saved settings."""
     chosen = CaptionSettings.as_dict_for(context["request"].user)
     fields = [
@@ -20,7 +20,6 @@ def caption_settings_panel(context) -> dict:
         ("lines", "Lines shown", options.LINES),
     ]
     return {
-        "csrf_token": context.get("csrf_token"),
         "settings": chosen,
         "fields": [
             {
