@@ -3,7 +3,7 @@
 ``gpt-realtime-whisper`` and ``gpt-live-transcribe`` transcribe while speech goes on, but only
 with ``turn_detection: null``: the client says where an utterance ends by committing the input
 buffer. :class:`TurnDetector` decides that on the audio the engine sends, with the same Silero
-VAD the local engine uses (:class:`~.local_stream.StreamingVad`, 32 ms frames at 16 kHz), and the
+VAD the local engine uses (:class:`~..local.stream.StreamingVad`, 32 ms frames at 16 kHz), and the
 same rules for ending an utterance:
 
 * after ``silence_ms`` of silence (the setting server VAD uses), or a shorter pause once the
