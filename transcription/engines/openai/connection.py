@@ -3,11 +3,13 @@
 The official SDK opens it (``AsyncOpenAI(...).realtime.connect()``) with ``intent=transcription``
 and no ``model``, which would make it a conversation session. Each endpoint gives the SDK its
 ``websocket_base_url`` (the SDK adds ``/realtime``): OpenAI's, or the speech server's.
+:class:`Link` is a session's connection: its state, its endpoint in the pool, the SDK's objects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,7 +25,9 @@ from openai.types.websocket_reconnection import (
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ..base import EngineUnavailable, OpenAIConfig
+from .endpoint_pool import Endpoint, EndpointPool
 from .protocol import ERROR, SESSION_UPDATED, describe_error, new_id
+from .state import LinkState, check_move
 
 CONNECT_TIMEOUT = 10.0
 CLOSE_HANDSHAKE_TIMEOUT = 2.0
@@ -141,3 +145,91 @@ async def configure(conn: AsyncRealtimeConnection, first: Any, update: SessionUp
         if kind == ERROR:
             code, message = describe_error(event)
             raise SessionRejected(f"OpenAI refused the settings ({code}): {message}")
+
+
+class Link:
+    """One session's connection: its :class:`LinkState`, its endpoint, the SDK's objects.
+
+    Every change of state goes through :meth:`move_to`, checked against
+    :data:`~.state.LINK_MOVES`. The endpoint is counted in the pool while the link holds it.
+    """
+
+    def __init__(
+        self,
+        pool: EndpointPool,
+        openai: OpenAIConfig,
+        update: SessionUpdateEventParam,
+        on_reconnecting: ReconnectHook,
+    ) -> None:
+        self.pool = pool
+        self.openai = openai
+        self.update = update  # sent again to every new server session
+        self.on_reconnecting = on_reconnecting
+        self.state = LinkState.CONNECTING
+        self.endpoint: Endpoint | None = None  # where the current connection goes
+        self.client: AsyncOpenAI | None = None
+        self.conn: AsyncRealtimeConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Configured: audio may be sent (not while reconnecting)."""
+        return self.state is LinkState.CONNECTED
+
+    def move_to(self, state: LinkState) -> None:
+        check_move(self.state, state)
+        self.state = state
+
+    async def open(self, avoid: str | None = None) -> AsyncRealtimeConnection:
+        """A configured connection at the best endpoint of the pool that takes one."""
+        errors: list[Exception] = []
+        for endpoint in self.pool.choices(avoid):
+            try:
+                client, conn = await open_connection(
+                    endpoint.url, self.openai, self.update, self.on_reconnecting
+                )
+            except SessionRejected as exc:  # the port answers: the endpoint is not down
+                errors.append(exc)
+                continue
+            except EngineUnavailable as exc:
+                self.pool.failed(endpoint)
+                errors.append(exc)
+                continue
+            self.pool.succeeded(endpoint)
+            self.pool.acquire(endpoint)
+            self.endpoint, self.client, self.conn = endpoint, client, conn
+            return conn
+        raise EngineUnavailable("; ".join(str(error) for error in errors))
+
+    def dropped(self) -> None:
+        """The socket dropped while connected: the SDK reconnects, the endpoint is set aside."""
+        self.move_to(LinkState.RECONNECTING)
+        if self.endpoint is not None:
+            self.pool.failed(self.endpoint)
+
+    def should_move(self) -> bool:
+        """Whether to leave this endpoint for another healthy one (the link is then MOVING)."""
+        if self.endpoint is not None and self.pool.has_other_healthy(self.endpoint.url):
+            self.move_to(LinkState.MOVING)
+            return True
+        return False
+
+    def reconnected(self) -> None:
+        """The SDK's new connection is configured and replayed to: the endpoint is well."""
+        if self.endpoint is not None:
+            self.pool.succeeded(self.endpoint)
+
+    async def close(self) -> None:
+        """Close the connection and its client (the SDK does not reconnect a closed one)."""
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+        if self.client is not None:
+            await self.client.close()
+
+    def leave(self) -> str | None:
+        """Give the endpoint back to the pool; its URL, to avoid when opening another."""
+        endpoint, self.endpoint = self.endpoint, None
+        if endpoint is None:
+            return None
+        self.pool.release(endpoint)
+        return endpoint.url

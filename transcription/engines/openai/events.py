@@ -2,7 +2,7 @@
 
 With server VAD, the server says where utterances start and stop, and each of its item ids is an
 utterance. With a streaming model the engine commits each utterance itself
-(:mod:`.openai_turns`); the server sends deltas while speech goes on, under an item id it
+(:mod:`.turns`); the server sends deltas while speech goes on, under an item id it
 allocated before the commit that will report it, so an unknown id is matched to our utterances
 by order: the oldest one committed whose ``committed`` has not come yet, else the one being
 spoken (``committed`` events come in commit order, and a server handles client events in order,
@@ -23,6 +23,7 @@ from ..base import (
     SpeechStarted,
     SpeechStopped,
 )
+from .connection import Link
 from .protocol import (
     BYTES_PER_MS,
     COMMITTED,
@@ -39,6 +40,8 @@ from .protocol import (
     new_id,
 )
 from .replay import ReplayBuffer, Utterance
+from .state import ServerSession, Utterances
+from .turns import StreamingTurns
 
 logger = logging.getLogger(__name__)
 
@@ -50,36 +53,44 @@ DELTA_LAG_MS = 1500
 
 
 class ServerEvents:
-    """The part of :class:`~.openai_realtime.OpenAIRealtimeSession` that reads server events."""
+    """Reads one session's server events into the engine interface's, on the state it is handed.
 
-    config: SessionConfig
-    out: EventQueue
-    buffer: ReplayBuffer
-    connected: bool
-    streaming: bool
-    sent: int
-    offset: int
-    heard: int
-    last_commit: int
-    items: dict[str, Utterance]
-    lost: list[Utterance]
-    current: Utterance | None
-    awaiting: list[Utterance]
-    marks: list[Utterance]
-    fence: str | None
-    fence_acked: bool
+    The session (:class:`~.realtime.OpenAIRealtimeSession`) hands it what both change: the
+    link, the current server session, the utterances in flight, the replay buffer, the event
+    queue and, with a streaming model, its own turns.
+    """
 
-    def _handle(self, event: Any) -> None:
+    def __init__(
+        self,
+        config: SessionConfig,
+        link: Link,
+        server: ServerSession,
+        utterances: Utterances,
+        buffer: ReplayBuffer,
+        out: EventQueue,
+        turns: StreamingTurns | None,
+    ) -> None:
+        self.config = config
+        self.link = link
+        self.server = server
+        self.utterances = utterances
+        self.buffer = buffer
+        self.out = out
+        self.turns = turns
+        self.streaming = turns is not None
+
+    def handle(self, event: Any) -> None:
         kind = getattr(event, "type", None)
         item_id = str(getattr(event, "item_id", None) or "")
         if kind == SPEECH_STARTED:
-            self._speech_started(item_id, self._ms(getattr(event, "audio_start_ms", None)))
+            start_ms = self.server.ms(getattr(event, "audio_start_ms", None))
+            self._speech_started(item_id, start_ms)
         elif kind == SPEECH_STOPPED:
             item = self._item(item_id)
-            item.end_ms = self._ms(getattr(event, "audio_end_ms", None))
-            self._heard(item.end_ms)
+            item.end_ms = self.server.ms(getattr(event, "audio_end_ms", None))
+            self.server.hear(item.end_ms)
             self.out.put_nowait(SpeechStopped(item.id, item.end_ms))
-            self._trim()
+            self.trim()
         elif kind == COMMITTED:
             if self.streaming:
                 self._stream_committed(item_id)
@@ -91,25 +102,40 @@ class ServerEvents:
         elif kind == COMPLETED:
             self._completed(item_id, event)
         elif kind == FAILED:
-            item = self.items.pop(item_id, None)
+            item = self.utterances.items.pop(item_id, None)
             code, message = describe_error(event)
             self.out.put_nowait(EngineError(code, f"{item.id if item else item_id}: {message}"))
-            self._trim()
+            self.trim()
         elif kind == SESSION_UPDATED:
-            if self.fence is not None:
-                self.fence_acked = True
+            if self.server.fence is not None:
+                self.server.fence_acked = True
         elif kind == ERROR:
             self._error(event)
 
+    def trim(self) -> None:
+        """Forget audio the server is done with: what precedes every pending utterance."""
+        if not self.link.connected:
+            return
+        sent = self.server.sent
+        starts = [item.start_ms * BYTES_PER_MS for item in self.utterances.pending()]
+        if starts:
+            keep = min(starts)
+        elif self.streaming:  # nobody speaks: keep what a new utterance's padding may need
+            keep = sent - self.config.prefix_padding_ms * BYTES_PER_MS
+        else:
+            keep = self.server.heard
+        self.buffer.drop_until(min(keep, sent))
+
     def _error(self, event: Any) -> None:
         code, message = describe_error(event)
+        utterances = self.utterances
         if code != "input_audio_buffer_commit_empty":
             logger.warning("realtime error %s: %s", code, message)
             self.out.put_nowait(EngineError(code, message))
-        elif self.streaming and (item := self._next_unbound()) is not None:
+        elif self.streaming and (item := utterances.next_unbound()) is not None:
             # too little audio for a commit of its own: it joins the next utterance's
             logger.info("an utterance too short to commit: %s", message)
-            self.awaiting = [u for u in self.awaiting if u is not item]
+            utterances.awaiting = [u for u in utterances.awaiting if u is not item]
         else:
             # close() commits the tail, which is often empty: nothing was lost
             logger.debug("empty commit: %s", message)
@@ -117,64 +143,60 @@ class ServerEvents:
     # --- server VAD ----------------------------------------------------------------------
 
     def _speech_started(self, item_id: str, start_ms: int) -> None:
-        self._heard(start_ms)
+        self.server.hear(start_ms)
         # after a reconnect the replayed speech gets new ids from the server; keep ours, so
         # that the partials already shown are finished by this utterance's final
-        while self.lost and self.lost[0].end_ms is not None and self.lost[0].end_ms <= start_ms:
-            self.lost.pop(0)
-        if self.lost and self.lost[0].start_ms <= start_ms + SAME_UTTERANCE_MS:
-            old = self.lost.pop(0)
-            self.items[item_id] = Utterance(old.id, start_ms, shown=old.shown)
+        lost, items = self.utterances.lost, self.utterances.items
+        while lost and lost[0].end_ms is not None and lost[0].end_ms <= start_ms:
+            lost.pop(0)
+        if lost and lost[0].start_ms <= start_ms + SAME_UTTERANCE_MS:
+            old = lost.pop(0)
+            items[item_id] = Utterance(old.id, start_ms, shown=old.shown)
             return
-        self.items[item_id] = Utterance(item_id, start_ms)
+        items[item_id] = Utterance(item_id, start_ms)
         self.out.put_nowait(SpeechStarted(item_id, start_ms))
 
     def _committed(self, item_id: str) -> None:
-        item = self.items.get(item_id)
+        items = self.utterances.items
+        item = items.get(item_id)
         if item is None:
             # a manual commit while the VAD heard speech may get an id of its own
-            speaking = [i for i in self.items.values() if i.end_ms is None and not i.committed]
+            speaking = [i for i in items.values() if i.end_ms is None and not i.committed]
             if speaking:
-                item = self.items[item_id] = speaking[0]
+                item = items[item_id] = speaking[0]
             else:
                 item = self._item(item_id)
         item.committed = True
         if item.end_ms is None:
-            item.end_ms = self.sent // BYTES_PER_MS
+            item.end_ms = self.server.sent // BYTES_PER_MS
 
     # --- streaming models: our commits -----------------------------------------------------
 
-    def _start_turn(self, start_ms: int) -> Utterance:
-        """An utterance begins (our VAD heard it, or a delta came first): it is ``current``."""
-        item = self.current = Utterance(new_id("item"), start_ms)
-        self.out.put_nowait(SpeechStarted(item.id, start_ms))
-        return item
-
-    def _next_unbound(self) -> Utterance | None:
-        """The oldest utterance committed whose ``committed`` has not come yet."""
-        return next((u for u in self.awaiting if not u.server_id), None)
-
     def _streamed_item(self, item_id: str) -> Utterance:
-        item = self.items.get(item_id)
+        assert self.turns is not None
+        utterances, sent = self.utterances, self.server.sent
+        item = utterances.items.get(item_id)
         if item is None:
-            item = self._next_unbound() or self.current
+            item = utterances.next_unbound() or utterances.current
             if item is None:
-                since_ms = self.sent // BYTES_PER_MS - DELTA_LAG_MS
-                item = self._start_turn(max(self.last_commit // BYTES_PER_MS, since_ms))
+                since_ms = sent // BYTES_PER_MS - DELTA_LAG_MS
+                item = self.turns.start(max(utterances.last_commit // BYTES_PER_MS, since_ms))
             item.server_id = item_id
-            self.items[item_id] = item
-        item.heard_at = self.sent
+            utterances.items[item_id] = item
+        item.heard_at = sent
         return item
 
     def _stream_committed(self, item_id: str) -> None:
-        item = self.items.get(item_id) or self._next_unbound()
+        utterances = self.utterances
+        item = utterances.items.get(item_id) or utterances.next_unbound()
         if item is None:  # not a commit of ours: transcribed all the same
-            item = Utterance(new_id("item"), self.last_commit // BYTES_PER_MS, announced=False)
-            item.end_ms = self.sent // BYTES_PER_MS
+            start_ms = utterances.last_commit // BYTES_PER_MS
+            item = Utterance(new_id("item"), start_ms, announced=False)
+            item.end_ms = self.server.sent // BYTES_PER_MS
         item.server_id = item_id
         item.committed = True
-        self.items[item_id] = item
-        self.awaiting = [u for u in self.awaiting if u is not item]
+        utterances.items[item_id] = item
+        utterances.awaiting = [u for u in utterances.awaiting if u is not item]
 
     # --- every model ---------------------------------------------------------------------
 
@@ -190,9 +212,10 @@ class ServerEvents:
             self.out.put_nowait(Partial(item.id, text))
 
     def _completed(self, item_id: str, event: Any) -> None:
-        item = self.items.pop(item_id, None) or Utterance(item_id, self.heard // BYTES_PER_MS)
-        for other_id in [k for k, v in self.items.items() if v is item]:
-            del self.items[other_id]
+        items = self.utterances.items
+        item = items.pop(item_id, None) or Utterance(item_id, self.server.heard // BYTES_PER_MS)
+        for other_id in [k for k, v in items.items() if v is item]:
+            del items[other_id]
         text = str(getattr(event, "transcript", None) or "").strip()
         logprobs = logprob_values(getattr(event, "logprobs", None)) or item.logprobs
         if text:
@@ -204,36 +227,10 @@ class ServerEvents:
             self.out.put_nowait(
                 Final(item.id, text, item.start_ms, end_ms, mean(logprobs), language)
             )
-        self._trim()
+        self.trim()
 
     def _item(self, item_id: str) -> Utterance:
-        if item_id not in self.items:
-            self.items[item_id] = Utterance(item_id, self.heard // BYTES_PER_MS)
-        return self.items[item_id]
-
-    def _ms(self, server_ms: Any) -> int:
-        """A server clock reading → our clock (the server's restarts with every connection)."""
-        try:
-            value = int(server_ms)
-        except (TypeError, ValueError):
-            value = (self.heard - self.offset) // BYTES_PER_MS
-        return value + self.offset // BYTES_PER_MS
-
-    def _heard(self, ms: int) -> None:
-        self.heard = max(self.heard, ms * BYTES_PER_MS)
-
-    def _trim(self) -> None:
-        """Forget audio the server is done with: what precedes every pending utterance."""
-        if not self.connected:
-            return
-        pending = list(self.items.values())
-        if self.streaming:
-            pending += [*self.marks, *self.awaiting, *([self.current] if self.current else [])]
-        starts = [item.start_ms * BYTES_PER_MS for item in pending]
-        if starts:
-            keep = min(starts)
-        elif self.streaming:  # nobody speaks: keep what a new utterance's padding may need
-            keep = self.sent - self.config.prefix_padding_ms * BYTES_PER_MS
-        else:
-            keep = self.heard
-        self.buffer.drop_until(min(keep, self.sent))
+        items = self.utterances.items
+        if item_id not in items:
+            items[item_id] = Utterance(item_id, self.server.heard // BYTES_PER_MS)
+        return items[item_id]

@@ -3,7 +3,7 @@
 ``gpt-realtime-whisper`` and ``gpt-live-transcribe`` transcribe while speech goes on, but only
 with ``turn_detection: null``: the client says where an utterance ends by committing the input
 buffer. :class:`TurnDetector` decides that on the audio the engine sends, with the same Silero
-VAD the local engine uses (:class:`~.local_stream.StreamingVad`, 32 ms frames at 16 kHz), and the
+VAD the local engine uses (:class:`~..local.stream.StreamingVad`, 32 ms frames at 16 kHz), and the
 same rules for ending an utterance:
 
 * after ``silence_ms`` of silence (the setting server VAD uses), or a shorter pause once the
@@ -12,6 +12,9 @@ same rules for ending an utterance:
   :data:`QUIET_CUT_AFTER_S`, and at :data:`MAX_UTTERANCE_S` at the latest. The local engine cuts
   at the quietest frame of the last seconds, because it holds the audio; here that audio has
   already gone to OpenAI, and a commit can only end the buffer where it is now.
+
+:class:`StreamingTurns` turns the detector's decisions into the session's utterances: it starts
+them, and ends each with a commit mark that the session sends after the audio it ends.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import soxr
 
 from ...audio import pcm16_to_float
+from ..base import EventQueue, SessionConfig, SpeechStarted, SpeechStopped
 from ..local.stream import (
     FRAME,
     LONG_UTTERANCE_PAUSE_MS,
@@ -29,12 +33,17 @@ from ..local.stream import (
     MAX_UTTERANCE_S,
     StreamingVad,
 )
-from .protocol import SAMPLE_RATE
+from .protocol import BYTES_PER_MS, SAMPLE_RATE, new_id
+from .replay import ReplayBuffer, Utterance
+from .state import Utterances
 
 VAD_RATE = 16000  # Silero's
 FRAME_MS = FRAME * 1000 // VAD_RATE
 #: past this length, any frame that is not speech ends the utterance
 QUIET_CUT_AFTER_S = MAX_UTTERANCE_S - 3.0
+#: an utterance only the model heard (deltas, no speech for our VAD) ends when none came for
+#: this long, or for the session's ``silence_ms`` if that is longer
+DELTA_QUIET_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -102,3 +111,66 @@ class TurnDetector:
             self.turn_start_ms = self.clock_ms
             return TurnEvent("cut", self.clock_ms)
         return None
+
+
+class StreamingTurns:
+    """A streaming model's utterances, begun and ended on our side.
+
+    The session hands it the utterances in flight, its replay buffer (whose ``end`` is where a
+    commit made now would end) and its event queue. An utterance begins when the detector hears
+    speech, or when a delta comes first (:meth:`start`); it ends with a commit mark in
+    ``utterances.marks`` and :class:`SpeechStopped`.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        utterances: Utterances,
+        buffer: ReplayBuffer,
+        out: EventQueue,
+    ) -> None:
+        self.config = config
+        self.detector = TurnDetector(config.vad_threshold, config.silence_ms)
+        self.utterances = utterances
+        self.buffer = buffer
+        self.out = out
+
+    def follow(self, pcm16: bytes) -> None:
+        """Run our VAD over new audio: start utterances, and end them with a commit mark."""
+        utterances = self.utterances
+        for turn in self.detector.feed(pcm16):
+            if turn.kind == "start":
+                if utterances.current is None:  # else a delta started it already
+                    padding = self.config.prefix_padding_ms
+                    self.start(max(utterances.last_commit // BYTES_PER_MS, turn.ms - padding))
+                continue
+            if utterances.current is not None:
+                self.end()
+            if turn.kind == "cut":  # no pause: the speech after the commit goes on
+                self.start(utterances.last_commit // BYTES_PER_MS)
+        current = utterances.current
+        if current is not None and not self.detector.speaking:
+            # only the model heard this one: it ends when its deltas stop coming
+            quiet = self.buffer.end - max(current.heard_at, current.start_ms * BYTES_PER_MS)
+            if quiet >= max(self.config.silence_ms, DELTA_QUIET_MS) * BYTES_PER_MS:
+                self.end()
+
+    def start(self, start_ms: int) -> Utterance:
+        """An utterance begins (our VAD heard it, or a delta came first): it is ``current``."""
+        item = self.utterances.current = Utterance(new_id("item"), start_ms)
+        self.out.put_nowait(SpeechStarted(item.id, start_ms))
+        return item
+
+    def end(self) -> None:
+        """End the utterance being spoken: a commit after the audio appended so far."""
+        utterances = self.utterances
+        item, utterances.current = utterances.current, None
+        assert item is not None
+        item.commit_at = utterances.last_commit = self.buffer.end
+        item.end_ms = item.commit_at // BYTES_PER_MS
+        utterances.marks.append(item)
+        self.out.put_nowait(SpeechStopped(item.id, item.end_ms))
+
+    def reset(self) -> None:
+        """The utterance was ended from outside (a commit or clear): listen for the next one."""
+        self.detector.reset()
