@@ -23,8 +23,8 @@ def page(client, user, url: str) -> str:
 
 def test_the_room_shows_each_apps_part_at_its_place(client, cast):
     room = page(client, cast.alice, "/m/weekly-sync/")
-    settings_panel = room.index('<details class="caption-settings" id="caption-settings">')
-    picker = room.index('<details class="translation-controls" id="translation">')
+    settings_panel = room.index('<details class="caption-settings" id="caption-settings"')
+    picker = room.index('<details class="translation-controls" id="translation"')
     end_button = room.index('id="meeting-end"')
     links = room.index('<a href="/m/weekly-sync/caption-links/">Caption links')
     # in the order the apps are installed, each under the core's own markup of its place

@@ -107,3 +107,36 @@ def test_no_core_template_names_a_features_template():
         if (match := re.search(pattern, path.read_text()))
     }
     assert found == {}
+
+
+JS = ROOT / "static" / "js"
+IMPORT = re.compile(r"""^import\b[^"']*["']\./([\w.-]+\.js)["']""", re.MULTILINE)
+FEATURE_MODULE = re.compile(r"""data-feature-module="\{%\s*static\s+'js/([\w.-]+\.js)'""")
+
+
+def test_no_core_page_module_imports_a_features_module():
+    # a feature's template part names its module (data-feature-module) and the page's entry
+    # imports it through features.js: the core's entries and what they import name none
+    feature_modules = {
+        match
+        for feature in FEATURES
+        for path in (TEMPLATES / feature).rglob("*.html")
+        for match in FEATURE_MODULE.findall(path.read_text())
+    }
+    assert {"translation.js", "caption-settings.js", "summary.js"} <= feature_modules
+
+    def imported_by(entry: str) -> set[str]:
+        found, todo = set(), [entry]
+        while todo:
+            for name in IMPORT.findall((JS / todo.pop()).read_text()):
+                if name not in found:
+                    found.add(name)
+                    todo.append(name)
+        return found
+
+    core_entries = ["room.js", "transcript.js"]
+    assert {
+        entry: imported_by(entry) & feature_modules
+        for entry in core_entries
+        if imported_by(entry) & feature_modules
+    } == {}

@@ -104,3 +104,13 @@ export class CaptionSettings {
     larger.addEventListener("click", () => step(0.25));
   }
 }
+
+/**
+ * The room's feature (features.js): the panel and the page's A− / A+ buttons.
+ * @param {{keepNewestInView: () => void}} room
+ */
+export function start({ keepNewestInView }) {
+  const settings = new CaptionSettings({ onApply: keepNewestInView });
+  settings.sizeButtons(document.getElementById("text-smaller"), document.getElementById("text-larger"));
+  return null;
+}

@@ -1,16 +1,16 @@
 // The live part of the room page, and the page's entry: one WebSocket to /ws/meetings/<slug>/
 // (docs/PROTOCOL.md) that brings every participant's captions and, after Start, carries this
-// microphone. The room's features (mentions, bookmarks, translation) are called directly: each
-// hears every server event and every final before it is shown, and sends through `send`.
+// microphone. The room's features (its own, mentions and bookmarks, and those the apps above the
+// core add, features.js) each hear every server event and every final before it is shown, and
+// send through `send`.
 import { startBookmarks } from "./bookmarks.js";
-import { CaptionSettings } from "./caption-settings.js";
 import { CaptionList } from "./captions.js";
 import { closeCodes } from "./close-codes.js";
+import { startFeatures } from "./features.js";
 import { MeetingState } from "./meeting-end.js";
 import { startMentions } from "./mentions.js";
 import { keepMicProcessingChoice } from "./mic-processing.js";
 import { ParticipantList } from "./participants.js";
-import { startTranslation } from "./translation.js";
 import { UnfinishedSpeech } from "./unfinished-speech.js";
 
 /**
@@ -31,8 +31,6 @@ const els = {
   meter: document.getElementById("mic-level"),
   processing: document.getElementById("mic-processing"),
   participants: document.getElementById("participants"),
-  smaller: document.getElementById("text-smaller"),
-  larger: document.getElementById("text-larger"),
 };
 const canSpeak = room?.dataset.canSpeak === "true";
 
@@ -409,23 +407,20 @@ function hideAlert() {
   els.alert.textContent = "";
 }
 
-function start() {
+async function start() {
   // the person's own microphone processing, restored before the microphone can start
   if (els.processing) keepMicProcessingChoice(els.processing);
-  features = [
-    startFeature(startMentions),
-    startFeature(() => startBookmarks(send)),
-    startFeature(() => startTranslation(send)),
-  ].filter(Boolean);
   meeting = new MeetingState(room, { send, microphone: allowMicrophone, alert: showAlert });
   captions = new CaptionList(els.captions, {
     lowConfidence: Number(room.dataset.lowConfidence),
     // in this order: mentions marks the line, then translation may hide it until translated
     beforeFinal: (shown) => tellFeatures("beforeFinal", shown),
   });
+  const added = await startFeatures({ send, keepNewestInView: () => captions.keepNewestInView() });
+  features = [startFeature(startMentions), startFeature(() => startBookmarks(send)), ...added].filter(
+    Boolean,
+  );
   participants = new ParticipantList(els.participants);
-  const settings = new CaptionSettings({ onApply: () => captions.keepNewestInView() });
-  settings.sizeButtons(els.smaller, els.larger);
   if (canSpeak) {
     els.start.hidden = false;
     els.start.addEventListener("click", startCapture);

@@ -39,3 +39,9 @@ export function followSummaryProgress() {
   if (!status || !status.dataset.statusUrl) return;
   window.setTimeout(poll, POLL_MS);
 }
+
+/** The transcript page's feature (features.js). */
+export function start() {
+  followSummaryProgress();
+  return null;
+}

@@ -1,7 +1,8 @@
-// The transcript page's entry: its player, where segments have recordings, and the summary's
-// progress while one is being written. Each starts only where the page has it.
-import { followSummaryProgress } from "./summary.js";
+// The transcript page's entry: its player, where segments have recordings, and what the apps
+// above the core add to it (features.js: a summary's progress while one is being written). Each
+// starts only where the page has it.
+import { startFeatures } from "./features.js";
 import { startTranscriptAudio } from "./transcript-audio.js";
 
 startTranscriptAudio();
-followSummaryProgress();
+startFeatures({});

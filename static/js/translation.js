@@ -115,3 +115,8 @@ export function startTranslation(send) {
   keepDisplayChoice(controls, captions);
   return { handle, beforeFinal };
 }
+
+/** The room's feature (features.js). @param {{send: (message: object) => boolean}} room */
+export function start({ send }) {
+  return startTranslation(send);
+}

@@ -22,15 +22,20 @@ from tests.servers import ROOT, production_env
 
 # what a template names as its page's entry: <script type="module" src="{% static '…' %}">
 ENTRY = re.compile(r"""<script type="module" src="\{% static '([^']+)' %\}"></script>""")
+# what a feature's template part names as its module, which the page's entry imports
+# (static/js/features.js): data-feature-module="{% static '…' %}"
+FEATURE_ENTRY = re.compile(r"data-feature-module=\"\{% static '([^']+)' %\}\"")
 SCRIPT = re.compile(r"<script\b[^>]*>(?:</script>)?")
 # loaded by audioWorklet.addModule (room.html's data-worklet-url), not imported
 WORKLET = "js/capture-worklet.js"
 
 
 def page_entries() -> set[str]:
-    """The entries the templates name, as static paths (js/room.js, …)."""
-    templates = (ROOT / "templates").rglob("*.html")
-    return {name for path in templates for name in ENTRY.findall(path.read_text())}
+    """The entries the templates name, as static paths (js/room.js, …), and the modules the
+    features' template parts name."""
+    texts = [path.read_text() for path in (ROOT / "templates").rglob("*.html")]
+    patterns = (ENTRY, FEATURE_ENTRY)
+    return {name for text in texts for pattern in patterns for name in pattern.findall(text)}
 
 
 def collect(static_root: Path) -> dict[str, str]:
