@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import wave
 from dataclasses import dataclass
 from functools import cache
@@ -45,7 +46,11 @@ _normalise = EnglishTextNormalizer()
 
 
 def normalise(text: str) -> str:
-    return _normalise(text)
+    """Whisper's English normaliser, with two changes for references that are read text: words in
+    parentheses are kept (the normaliser drops them as sounds, but here they were read out), and
+    digits it leaves apart are joined, as it joins number words ("five five" and "5 5": 55)."""
+    read = text.replace("(", ", ").replace(")", ", ")
+    return re.sub(r"(?<=\d) (?=\d)", "", _normalise(read))
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
