@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from chat.client import ChatEndpoint
 
-HOW_TO_ENABLE = (
+HOW_TO_ENABLE = _(
     "Set LLM_BASE_URL, LLM_MODEL and (for OpenAI and other hosted services) LLM_API_KEY to an "
     "OpenAI-compatible chat endpoint such as OpenAI, Ollama or vLLM, then restart the service "
     "(docs/OPERATIONS.md, “Summaries and translation”)."

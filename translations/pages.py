@@ -4,7 +4,7 @@ which ask for it through :mod:`meetings.extensions`."""
 from __future__ import annotations
 
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
-from meetings.languages import name
+from meetings.languages import shown_name
 from meetings.models import Meeting
 
 from .languages import offered
@@ -16,7 +16,7 @@ def room_picker(meeting: Meeting) -> dict:
     endpoint is set up."""
     return {
         "configured": chat_endpoint() is not None,
-        "languages": offered(),
+        "languages": [(code, shown_name(code)) for code, _name in offered()],
         "how_to_enable": HOW_TO_ENABLE,
     }
 
@@ -24,4 +24,4 @@ def room_picker(meeting: Meeting) -> dict:
 def export_languages(meeting: Meeting) -> list[tuple[str, str]]:
     """(code, name) of the languages the meeting has translations in: the transcript page
     offers its exports with each."""
-    return [(code, name(code)) for code in Translation.objects.languages_of(meeting)]
+    return [(code, shown_name(code)) for code in Translation.objects.languages_of(meeting)]

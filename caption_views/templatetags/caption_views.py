@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from caption_views import options
 from caption_views.models import CaptionSettings
@@ -13,11 +14,11 @@ def caption_settings_panel(context) -> dict:
     """The room's "Caption settings" panel, filled with the person's saved settings."""
     chosen = CaptionSettings.as_dict_for(context["request"].user)
     fields = [
-        ("scheme", "Colours", options.SCHEMES),
-        ("font", "Font", options.FONTS),
-        ("spacing", "Line spacing", options.SPACINGS),
-        ("placement", "Lines sit at the", options.PLACEMENTS),
-        ("lines", "Lines shown", options.LINES),
+        ("scheme", _("Colours"), options.SCHEMES),
+        ("font", _("Font"), options.FONTS),
+        ("spacing", _("Line spacing"), options.SPACINGS),
+        ("placement", _("Lines sit at the"), options.PLACEMENTS),
+        ("lines", _("Lines shown"), options.LINES),
     ]
     return {
         "csrf_token": context.get("csrf_token"),

@@ -12,7 +12,7 @@ register = template.Library()
 
 # The project's own catalogue (LOCALE_PATHS, which Django adds to any package's), not every
 # installed app's: the admin's calendar strings have no place in the room page.
-project_catalog = JSONCatalog.as_view(packages=["meetings"])
+PACKAGES = ["meetings"]
 
 
 @register.simple_tag(takes_context=True)
@@ -25,5 +25,7 @@ def js_catalog(context: template.Context) -> SafeString:
     request: HttpRequest | None = context.get("request")
     if request is None:  # an error page rendered without its request: English
         return json_script({"catalog": {}, "plural": None}, "js-catalog")
-    served = json.loads(project_catalog(request).content)
+    # its GET, whatever the page's method (a refused form is a POST); a view per call, as
+    # get() keeps the catalogue on the view
+    served = json.loads(JSONCatalog(packages=PACKAGES).get(request).content)
     return json_script({"catalog": served["catalog"], "plural": served["plural"]}, "js-catalog")
