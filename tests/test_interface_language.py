@@ -79,3 +79,14 @@ def test_the_switch_is_a_labelled_form_on_every_page(client, db):
     assert '<select id="language-switch" name="language">' in page
     assert '<option value="th" lang="th" selected>ภาษาไทย</option>' in page
     assert '<option value="en" lang="en">English</option>' in page
+
+
+def test_the_switch_goes_back_to_the_page_it_was_used_on(client, cast):
+    # the form has no `next`: the browser's same-origin Referer says where it was used
+    client.force_login(cast.bob)
+    here = "http://testserver/search/?q=budget"
+    response = client.post("/accounts/language/", {"language": "th"}, HTTP_REFERER=here)
+    assert response.status_code == 302 and response["Location"] == here
+    elsewhere = "https://evil.example/search/?q=budget"
+    response = client.post("/accounts/language/", {"language": "th"}, HTTP_REFERER=elsewhere)
+    assert response["Location"] == "/"
