@@ -33,7 +33,7 @@ def ask(request: HttpRequest, slug: str) -> HttpResponse:
     if not access.can_edit:
         return HttpResponseForbidden(gettext("Only hosts can ask for a summary."))
     if chat_endpoint() is None:
-        messages.error(request, gettext("Summaries are not set up.") + " " + HOW_TO_ENABLE)
+        messages.error(request, gettext("Summaries are not set up.") + " " + gettext(HOW_TO_ENABLE))
         return redirect(_summary_url(slug))
     if (refusal := _refusal(request, access.meeting.pk)) is not None:
         messages.error(request, refusal)

@@ -3,6 +3,8 @@ which ask for it through :mod:`meetings.extensions`."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 from meetings.languages import shown_name
 from meetings.models import Meeting
@@ -17,7 +19,7 @@ def room_picker(meeting: Meeting) -> dict:
     return {
         "configured": chat_endpoint() is not None,
         "languages": [(code, shown_name(code)) for code, _name in offered()],
-        "how_to_enable": HOW_TO_ENABLE,
+        "how_to_enable": gettext(HOW_TO_ENABLE),
     }
 
 

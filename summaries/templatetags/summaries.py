@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.conf import settings
+from django.utils.translation import gettext
 
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 
@@ -22,7 +23,7 @@ def summary_section(context) -> dict:
         "can_edit": access.can_edit,
         "summary": summary,
         "configured": chat_endpoint() is not None,
-        "how_to_enable": HOW_TO_ENABLE,
+        "how_to_enable": gettext(HOW_TO_ENABLE),
         "docs_url": settings.CAPTIONS_DOCS_URL,
         "csrf_token": context.get("csrf_token"),
     }
