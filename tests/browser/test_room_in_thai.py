@@ -1,5 +1,6 @@
-"""A Thai browser (locale th-TH) gets the room in Thai, its scripts' words too; the page passes
-axe-core, and the keyboard reaches the language switch and changes the language with it."""
+"""A Thai browser (locale th-TH) gets the room in Thai, its scripts' words too; the room and the
+other pages a member sees pass axe-core, and the keyboard reaches the language switch and
+changes the language with it."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ def test_the_room_in_thai_with_the_keyboard(live_cast, browser, web_server):
     expect(page.get_by_role("heading", name="ผู้เข้าร่วม")).to_be_visible()
     screenshot(page, "room-in-thai")
     assert_accessible(page)
+
+    # the other pages a member sees, in Thai and clean too (the room's features come back below)
+    for path, heading in (
+        ("/", "การประชุมของฉัน"),
+        ("/meetings/new/", "การประชุมใหม่"),
+        ("/m/weekly-sync/transcript/", "บันทึกถ้อยคำ: Weekly sync"),
+        ("/search/?q=budget", "ค้นหาบันทึกถ้อยคำ"),
+        ("/accounts/profile/", "โปรไฟล์ของคุณ"),
+        ("/m/weekly-sync/caption-links/", "ลิงก์คำบรรยาย: Weekly sync"),
+    ):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert_accessible(page)
+    page.goto(ROOM)
+    expect(page.locator("#connection-status")).to_have_text("เชื่อมต่อแล้ว", timeout=15_000)
 
     # from the top of the page, Tab reaches the switch: labelled, then its button
     page.locator("body").focus()
