@@ -8,23 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 SCHEMES = {
-    "default": "Default (white on black)",
-    "light-on-dark": "Light on dark",
-    "dark-on-light": "Dark on light",
-    "high-contrast": "High contrast (yellow on black)",
+    "default": _("Default (white on black)"),
+    "light-on-dark": _("Light on dark"),
+    "dark-on-light": _("Dark on light"),
+    "high-contrast": _("High contrast (yellow on black)"),
 }
 FONTS = {
-    "system": "System sans-serif",
-    "serif": "Serif",
-    "monospace": "Monospace",
-    "readable": "Easy to read (Atkinson Hyperlegible, Verdana)",
+    "system": _("System sans-serif"),
+    "serif": _("Serif"),
+    "monospace": _("Monospace"),
+    "readable": _("Easy to read (Atkinson Hyperlegible, Verdana)"),
 }
-SPACINGS = {"compact": "Compact", "normal": "Normal", "relaxed": "Relaxed", "double": "Double"}
-PLACEMENTS = {"bottom": "Bottom", "top": "Top"}
+SPACINGS = {
+    "compact": _("Compact"),
+    "normal": _("Normal"),
+    "relaxed": _("Relaxed"),
+    "double": _("Double"),
+}
+PLACEMENTS = {"bottom": _("Bottom"), "top": _("Top")}
 #: 0 is "all": every line kept, with a scroll bar
-LINES = {0: "All (scroll)", **{n: str(n) for n in range(2, 11)}}
-BACKGROUNDS = {"default": "The scheme's background", "transparent": "Transparent"}
+LINES = {0: _("All (scroll)"), **{n: str(n) for n in range(2, 11)}}
+BACKGROUNDS = {"default": _("The scheme's background"), "transparent": _("Transparent")}
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 1.0, 3.5, 0.25
 
@@ -64,7 +72,9 @@ def clean(values: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
         if name not in allowed:
-            errors[name] = f"unknown setting (known: {', '.join(sorted(allowed))})"
+            errors[name] = gettext("unknown setting (known: %(known)s)") % {
+                "known": ", ".join(sorted(allowed))
+            }
             continue
         try:
             cleaned[name] = _clean_one(name, value)
@@ -84,22 +94,25 @@ def _clean_one(name: str, value: Any) -> Any:
             return 0
         # "5" from a URL, 5 from JSON; True is an int to Python but no number of lines
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValueError("must be 2 to 10, or all")
+            raise ValueError(gettext("must be 2 to 10, or all"))
         try:
             value = int(value)
         except ValueError:
-            raise ValueError("must be 2 to 10, or all") from None
+            raise ValueError(gettext("must be 2 to 10, or all")) from None
         if value not in choices:
-            raise ValueError("must be 2 to 10, or all")
+            raise ValueError(gettext("must be 2 to 10, or all"))
         return value
     # a list or an object is no choice (and is unhashable: no dict lookup with it)
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"must be one of {', '.join(choices)}")
+        raise ValueError(gettext("must be one of %(choices)s") % {"choices": ", ".join(choices)})
     return value
 
 
 def _clean_size(value: Any) -> float:
-    message = f"must be a number of rem from {MIN_SIZE} to {MAX_SIZE}"
+    message = gettext("must be a number of rem from %(low)s to %(high)s") % {
+        "low": MIN_SIZE,
+        "high": MAX_SIZE,
+    }
     if isinstance(value, bool):
         raise ValueError(message)
     try:

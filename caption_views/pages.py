@@ -4,6 +4,7 @@ parts registered for its places (:mod:`meetings.extensions`)."""
 from __future__ import annotations
 
 from django.template import Context
+from django.utils.translation import gettext_lazy as _
 
 from . import options
 from .models import CaptionSettings
@@ -13,11 +14,11 @@ def settings_panel(context: Context) -> dict:
     """The room's "Caption settings" panel, filled with the person's saved settings."""
     chosen = CaptionSettings.as_dict_for(context["request"].user)
     fields = [
-        ("scheme", "Colours", options.SCHEMES),
-        ("font", "Font", options.FONTS),
-        ("spacing", "Line spacing", options.SPACINGS),
-        ("placement", "Lines sit at the", options.PLACEMENTS),
-        ("lines", "Lines shown", options.LINES),
+        ("scheme", _("Colours"), options.SCHEMES),
+        ("font", _("Font"), options.FONTS),
+        ("spacing", _("Line spacing"), options.SPACINGS),
+        ("placement", _("Lines sit at the"), options.PLACEMENTS),
+        ("lines", _("Lines shown"), options.LINES),
     ]
     return {
         "settings": chosen,

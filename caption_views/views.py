@@ -11,6 +11,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from meetings.access import get_meeting_for_user
@@ -22,6 +24,7 @@ from .models import CaptionLink, CaptionSettings
 #: what a caption link's URL may set (?background=transparent&lines=2…)
 VIEW_OPTIONS = {*options.DEFAULTS, "background"}
 LABEL_MAX_LENGTH = CaptionLink._meta.get_field("label").max_length
+BODY_REFUSED = _("The body must be a JSON object of settings.")
 
 
 @login_required
@@ -33,15 +36,16 @@ def save_settings(request: HttpRequest) -> JsonResponse:
     except (ValueError, RecursionError):
         # ValueError: not JSON, not UTF-8, or a number of over 4,300 digits (Python refuses
         # to read it); RecursionError: arrays nested deeper than the parser goes
-        return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)
+        return JsonResponse({"error": BODY_REFUSED}, status=400)
     if not isinstance(values, dict) or not values:
-        return JsonResponse({"error": "The body must be a JSON object of settings."}, status=400)
+        return JsonResponse({"error": BODY_REFUSED}, status=400)
     try:
         cleaned = options.clean(values, set(options.DEFAULTS))
     except options.InvalidOption as exc:
         return JsonResponse(
             {
-                "error": f"Not saved: {exc}. Your other settings are unchanged.",
+                "error": gettext("Not saved: %(problem)s. Your other settings are unchanged.")
+                % {"problem": exc},
                 "errors": exc.errors,
             },
             status=400,
@@ -53,7 +57,9 @@ def save_settings(request: HttpRequest) -> JsonResponse:
 def label_problem(label: str) -> str | None:
     """Why a caption link's label (optional: blank is fine) cannot be kept, or None."""
     if len(label) > LABEL_MAX_LENGTH:
-        return f"The label is too long (at most {LABEL_MAX_LENGTH} characters)."
+        return gettext("The label is too long (at most %(most)d characters).") % {
+            "most": LABEL_MAX_LENGTH
+        }
     try:
         if label:
             validate_one_line(label)
@@ -67,7 +73,7 @@ def links(request: HttpRequest, slug: str) -> HttpResponse:
     """A host's list of the meeting's caption links; a POST makes a new one."""
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can manage caption links.")
+        return HttpResponseForbidden(gettext("Only hosts can manage caption links."))
     meeting = access.meeting
     new_url = None
     label = ""
@@ -98,12 +104,14 @@ def links(request: HttpRequest, slug: str) -> HttpResponse:
 def revoke_link(request: HttpRequest, slug: str, link_id: int) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can revoke caption links.")
+        return HttpResponseForbidden(gettext("Only hosts can revoke caption links."))
     link = get_object_or_404(CaptionLink, pk=link_id, meeting=access.meeting)
     with transaction.atomic():
         revoked = actions.do_revoke_link(link)
     if revoked:
-        messages.success(request, "The caption link is revoked: every open view of it closed.")
+        messages.success(
+            request, gettext("The caption link is revoked: every open view of it closed.")
+        )
     return redirect("caption-views-links", access.meeting.slug)
 
 

@@ -130,9 +130,13 @@ MIDDLEWARE = [
     # Daphne serves no static files of its own; WhiteNoise does, in development and production.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # the interface's language: the language cookie, else the browser's Accept-Language
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # a signed-in person's language is the one saved on their account, on any browser
+    "config.middleware.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last, as django-axes asks: it turns a refused login into the lockout page
@@ -244,7 +248,12 @@ LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "meetings-index"
 LOGOUT_REDIRECT_URL = "accounts-login"
 
-LANGUAGE_CODE = "en-us"
+# The interface's languages (docs/OPERATIONS.md, "The interface's languages"); the switch names
+# each in itself (Django's name_local). Not the meetings' languages: the engine decides those.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("th", "ไทย")]
+# one catalogue for the project: its templates and static files are at the root too
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -291,6 +300,7 @@ if HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

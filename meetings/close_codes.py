@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class CloseCode:
     """The codes by name: plain ints, as Daphne (autobahn) refuses to close with an int subclass
@@ -39,12 +41,12 @@ FINAL = frozenset(
 
 #: what the room page says of a close the server gave no reason for (an error event first)
 PAGE_MESSAGES = {
-    CloseCode.NOT_AUTHENTICATED: "You are logged out. Log in again to rejoin the meeting.",
-    CloseCode.FORBIDDEN: "You are not a participant of this meeting.",
-    CloseCode.NOT_FOUND: "This meeting does not exist any more.",
-    CloseCode.IDLE: "The connection was idle for too long.",
-    CloseCode.TOO_MANY: "Too many connections or too much audio from your account.",
-    CloseCode.TOO_BIG: "A message was too large for the server.",
+    CloseCode.NOT_AUTHENTICATED: _("You are logged out. Log in again to rejoin the meeting."),
+    CloseCode.FORBIDDEN: _("You are not a participant of this meeting."),
+    CloseCode.NOT_FOUND: _("This meeting does not exist any more."),
+    CloseCode.IDLE: _("The connection was idle for too long."),
+    CloseCode.TOO_MANY: _("Too many connections or too much audio from your account."),
+    CloseCode.TOO_BIG: _("A message was too large for the server."),
 }
 
 
@@ -52,6 +54,7 @@ def for_pages() -> dict[str, Any]:
     """The codes by name, the page's messages by code, and the codes not to retry after."""
     return {
         "codes": dict(CODES),
-        "messages": {str(code): text for code, text in PAGE_MESSAGES.items()},
+        # in the language of the page they are rendered into
+        "messages": {str(code): str(text) for code, text in PAGE_MESSAGES.items()},
         "final": sorted(FINAL),
     }

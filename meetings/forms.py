@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from django import forms
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import languages as meeting_languages
 from .models import PERSONAL_SLUG_PREFIX, Meeting, Membership, User, is_personal_slug
@@ -16,7 +18,8 @@ class SignupForm(UserCreationForm):
         max_length=100,
         required=False,
         validators=[validate_one_line],
-        help_text="The name other participants see.",
+        label=_("Display name"),
+        help_text=_("The name other participants see."),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -33,21 +36,21 @@ class ProfileForm(forms.ModelForm):
     """The display name and mentions: the words to watch for, and the browser's notification."""
 
     watch_words = forms.CharField(
-        label="Words to watch for",
+        label=_("Words to watch for"),
         required=False,
         strip=False,
         # the bounds below, line breaks included; refused before the lines are even split
         max_length=WATCH_WORDS_MAX * (WATCH_WORD_MAX_LENGTH + 2),
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=(
+        help_text=_(
             "One word or phrase a line. A caption that says one is highlighted in the room. "
             "Until you change it, your display name is watched."
         ),
     )
     mention_notifications = forms.BooleanField(
-        label="Notify me in the browser when I am mentioned",
+        label=_("Notify me in the browser when I am mentioned"),
         required=False,
-        help_text="While the room's tab is in the background. Your browser asks you first.",
+        help_text=_("While the room's tab is in the background. Your browser asks you first."),
     )
 
     field_order = ("display_name", "watch_words", "mention_notifications")
@@ -55,6 +58,8 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("display_name", "mention_notifications")
+        labels = {"display_name": _("Display name")}
+        help_texts = {"display_name": _("The name other participants see.")}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +83,8 @@ class ProfileForm(forms.ModelForm):
                 words.append(word)
         if len(words) > WATCH_WORDS_MAX:
             raise forms.ValidationError(
-                f"Watch at most {WATCH_WORDS_MAX} words or phrases (you listed {len(words)})."
+                gettext("Watch at most %(most)d words or phrases (you listed %(listed)d).")
+                % {"most": WATCH_WORDS_MAX, "listed": len(words)}
             )
         if self.instance.watch_words is None and words == self.shown_words:
             return None
@@ -94,12 +100,16 @@ def _validate_watch_word(word: str) -> None:
         ) from None
     if len(word) > WATCH_WORD_MAX_LENGTH:
         raise forms.ValidationError(
-            f"“{word[:20]}…” is too long: a watch word or phrase has at most "
-            f"{WATCH_WORD_MAX_LENGTH} characters."
+            gettext(
+                "“%(start)s…” is too long: a watch word or phrase has at most %(most)d characters."
+            )
+            % {"start": word[:20], "most": WATCH_WORD_MAX_LENGTH}
         )
     # Captions are matched whole word by whole word: punctuation alone never matches.
     if not any(char.isalnum() for char in word):
-        raise forms.ValidationError(f"“{word}”: use at least one letter or digit.")
+        raise forms.ValidationError(
+            gettext("“%(word)s”: use at least one letter or digit.") % {"word": word}
+        )
 
 
 class AdminUserChangeForm(UserChangeForm):
@@ -123,7 +133,7 @@ class MeetingForm(forms.ModelForm):
     language = forms.CharField(initial="en", widget=forms.Select)
     scheduled_for = forms.DateTimeField(
         required=False,
-        label="Scheduled start (optional)",
+        label=_("Scheduled start (optional)"),
         # the browser's date and time picker; Django reads its ISO 8601 value
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
@@ -132,29 +142,34 @@ class MeetingForm(forms.ModelForm):
         model = Meeting
         fields = ("title", "language", "glossary", "scheduled_for")
         widgets = {"glossary": forms.Textarea(attrs={"rows": 3})}
+        labels = {"title": _("Title"), "language": _("Language"), "glossary": _("Glossary")}
+        help_texts = {"glossary": _("Names and jargon the speech engine should expect.")}
 
     def __init__(self, *args, languages: meeting_languages.Languages, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.languages = languages
         language = self.fields["language"]
         language.widget.choices = meeting_languages.choices(languages)
+        language.label = _("Language")
         language.help_text = (
-            "The languages this server's speech engine can caption."
+            _("The languages this server's speech engine can caption.")
             if languages.codes != {"en"}
-            else "This server's speech model transcribes English only; other languages need "
-            "a multilingual model or another engine."
+            else _(
+                "This server's speech model transcribes English only; other languages need "
+                "a multilingual model or another engine."
+            )
         )
         zone = timezone.get_current_timezone_name()
-        self.fields["scheduled_for"].help_text = (
-            f"In {zone} time. It lists the meeting as upcoming; captions start whenever "
+        self.fields["scheduled_for"].help_text = gettext(
+            "In %(zone)s time. It lists the meeting as upcoming; captions start whenever "
             "someone first speaks."
-        )
+        ) % {"zone": zone}
 
     def clean_scheduled_for(self) -> datetime | None:
         when = self.cleaned_data["scheduled_for"]
         # a minute's grace: "now", picked in the form, is in the past once it is posted
         if when is not None and when < timezone.now() - timedelta(minutes=1):
-            raise forms.ValidationError("Choose a time in the future, or leave it empty.")
+            raise forms.ValidationError(_("Choose a time in the future, or leave it empty."))
         return when
 
     def clean_language(self) -> str:
@@ -162,7 +177,7 @@ class MeetingForm(forms.ModelForm):
         if meeting_languages.can_caption(language, self.languages):
             return language
         if language != "auto" and meeting_languages.name(language) == language:
-            raise forms.ValidationError("Choose a language from the list.")  # none we know
+            raise forms.ValidationError(_("Choose a language from the list."))  # none we know
         raise forms.ValidationError(meeting_languages.refusal(language, self.languages))
 
 
@@ -196,21 +211,25 @@ class MeetingAdminForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.SPEAKER)
+    username = forms.CharField(max_length=150, label=_("Username"))
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices, initial=Membership.Role.SPEAKER, label=_("Role")
+    )
 
     def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise forms.ValidationError(f"There is no user called {username!r}.")
+            raise forms.ValidationError(
+                gettext("There is no user called %(name)s.") % {"name": repr(username)}
+            )
         return user
 
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(
         choices=Membership.Role.choices,
-        error_messages={"invalid_choice": "Choose a valid role: host, speaker or listener."},
+        error_messages={"invalid_choice": _("Choose a valid role: host, speaker or listener.")},
     )
 
 
@@ -220,7 +239,7 @@ class CorrectSegmentForm(forms.Form):
         max_length=10_000,
         strip=True,
         validators=[validate_text],
-        error_messages={"required": "A segment cannot be left empty."},
+        error_messages={"required": _("A segment cannot be left empty.")},
     )
 
     def clean_text(self) -> str:
@@ -229,7 +248,7 @@ class CorrectSegmentForm(forms.Form):
 
 
 class RenameSpeakerForm(forms.Form):
-    old_name = forms.CharField(max_length=100, label="Speaker", strip=False)
+    old_name = forms.CharField(max_length=100, label=_("Speaker"), strip=False)
     new_name = forms.CharField(
-        max_length=100, label="New name", strip=True, validators=[validate_one_line]
+        max_length=100, label=_("New name"), strip=True, validators=[validate_one_line]
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from chat.client import ChatEndpoint
 
-HOW_TO_ENABLE = (
+# English, as the worker logs it; pages show gettext(HOW_TO_ENABLE), in their language
+HOW_TO_ENABLE = gettext_noop(
     "Set LLM_BASE_URL, LLM_MODEL and (for OpenAI and other hosted services) LLM_API_KEY to an "
     "OpenAI-compatible chat endpoint such as OpenAI, Ollama or vLLM, then restart the service "
     "(docs/OPERATIONS.md, “Summaries and translation”)."

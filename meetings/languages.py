@@ -10,41 +10,43 @@ from __future__ import annotations
 from typing import Protocol
 
 from django.conf.locale import LANG_INFO
+from django.utils.translation import gettext, gettext_noop
 
 AUTO = "auto"
-AUTO_LABEL = "Detect automatically"
+AUTO_LABEL = gettext_noop("Detect automatically")
 
-#: English names of Whisper's languages that Django's LANG_INFO does not name
+#: English names of Whisper's languages that Django's LANG_INFO does not name (translated for
+#: people by this project's catalogue; Django's translates its own)
 MORE_NAMES = {
-    "am": "Amharic",
-    "as": "Assamese",
-    "ba": "Bashkir",
-    "bo": "Tibetan",
-    "fo": "Faroese",
-    "gu": "Gujarati",
-    "ha": "Hausa",
-    "haw": "Hawaiian",
-    "ht": "Haitian Creole",
-    "jw": "Javanese",
-    "la": "Latin",
-    "ln": "Lingala",
-    "lo": "Lao",
-    "mg": "Malagasy",
-    "mi": "Māori",
-    "mt": "Maltese",
-    "oc": "Occitan",
-    "ps": "Pashto",
-    "sa": "Sanskrit",
-    "sd": "Sindhi",
-    "si": "Sinhala",
-    "sn": "Shona",
-    "so": "Somali",
-    "su": "Sundanese",
-    "tl": "Tagalog",
-    "yi": "Yiddish",
-    "yo": "Yoruba",
-    "yue": "Cantonese",
-    "zh": "Chinese",
+    "am": gettext_noop("Amharic"),
+    "as": gettext_noop("Assamese"),
+    "ba": gettext_noop("Bashkir"),
+    "bo": gettext_noop("Tibetan"),
+    "fo": gettext_noop("Faroese"),
+    "gu": gettext_noop("Gujarati"),
+    "ha": gettext_noop("Hausa"),
+    "haw": gettext_noop("Hawaiian"),
+    "ht": gettext_noop("Haitian Creole"),
+    "jw": gettext_noop("Javanese"),
+    "la": gettext_noop("Latin"),
+    "ln": gettext_noop("Lingala"),
+    "lo": gettext_noop("Lao"),
+    "mg": gettext_noop("Malagasy"),
+    "mi": gettext_noop("Māori"),
+    "mt": gettext_noop("Maltese"),
+    "oc": gettext_noop("Occitan"),
+    "ps": gettext_noop("Pashto"),
+    "sa": gettext_noop("Sanskrit"),
+    "sd": gettext_noop("Sindhi"),
+    "si": gettext_noop("Sinhala"),
+    "sn": gettext_noop("Shona"),
+    "so": gettext_noop("Somali"),
+    "su": gettext_noop("Sundanese"),
+    "tl": gettext_noop("Tagalog"),
+    "yi": gettext_noop("Yiddish"),
+    "yo": gettext_noop("Yoruba"),
+    "yue": gettext_noop("Cantonese"),
+    "zh": gettext_noop("Chinese"),
 }
 
 
@@ -60,9 +62,18 @@ def name(code: str) -> str:
     return MORE_NAMES.get(code) or LANG_INFO.get(code, {}).get("name") or code
 
 
+def shown_name(code: str) -> str:
+    """The name in the interface's language: "Thai" on an English page, "ไทย" on a Thai one.
+
+    `name` stays English: it is what the chat model is told (summaries, translations).
+    """
+    english = name(code)
+    return gettext(english) if english != code else code
+
+
 def label(code: str) -> str:
     """ "Thai (th)": the name people look for, and the code the API and exports use."""
-    return AUTO_LABEL if code == AUTO else f"{name(code)} ({code})"
+    return shown_name(code) if code == AUTO else f"{shown_name(code)} ({code})"
 
 
 def choices(languages: Languages) -> list[tuple[str, str]]:
@@ -80,16 +91,30 @@ def can_caption(code: str, languages: Languages) -> bool:
 
 def refusal(code: str, languages: Languages) -> str:
     """Why a meeting in ``code`` gets no captions in it here, in words for its people."""
-    if languages.codes == {"en"}:
-        model = "This server's speech model transcribes English only"
-    else:
-        model = "This server's speech engine cannot transcribe it"
+    english_only = languages.codes == {"en"}
+    if code == AUTO and english_only:
+        return gettext(
+            "This server's speech model transcribes English only, so it cannot detect the "
+            "language. Choose the meeting's language."
+        )
     if code == AUTO:
-        return f"{model}, so it cannot detect the language. Choose the meeting's language."
-    return (
-        f"{model}: captions in {label(code)} need a multilingual model or another engine "
-        "(see “Meeting languages” in the operations guide)."
-    )
+        return gettext(
+            "This server's speech engine cannot transcribe it, so it cannot detect the "
+            "language. Choose the meeting's language."
+        )
+    if english_only:
+        refused = gettext(
+            "This server's speech model transcribes English only: captions in %(language)s "
+            "need a multilingual model or another engine (see “Meeting languages” in the "
+            "operations guide)."
+        )
+    else:
+        refused = gettext(
+            "This server's speech engine cannot transcribe it: captions in %(language)s need "
+            "a multilingual model or another engine (see “Meeting languages” in the "
+            "operations guide)."
+        )
+    return refused % {"language": label(code)}
 
 
 def room_warning(code: str, languages: Languages) -> dict[str, str] | None:
@@ -98,15 +123,19 @@ def room_warning(code: str, languages: Languages) -> dict[str, str] | None:
     if can_caption(code, languages):
         return None
     if code == AUTO:
-        headline = "Detecting the meeting's language needs another speech model or engine."
+        headline = gettext("Detecting the meeting's language needs another speech model or engine.")
     else:
-        headline = f"Captions in {label(code)} need another speech model or engine."
+        headline = gettext("Captions in %(language)s need another speech model or engine.") % {
+            "language": label(code)
+        }
     if languages.codes == {"en"}:
-        detail = "This server's model transcribes English only, so speech here is captioned as "
-        detail += "English."
+        detail = gettext(
+            "This server's model transcribes English only, so speech here is captioned as English."
+        )
     else:
-        detail = "This server's speech engine does not know this language; it captions what it "
-        detail += "can."
+        detail = gettext(
+            "This server's speech engine does not know this language; it captions what it can."
+        )
     return {"headline": headline, "detail": detail}
 
 

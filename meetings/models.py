@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from . import languages
 from .fields import RegConfigField
@@ -35,6 +36,11 @@ class User(AbstractUser):
     )
     mention_notifications = models.BooleanField(
         default=False, help_text="Notify in the browser when a watch word is said."
+    )
+    # Checked against settings.LANGUAGES where it is set, not by choices here: a language added
+    # or taken out of the interface needs no migration. Empty: the browser's language.
+    language = models.CharField(
+        max_length=10, blank=True, help_text="The interface's language, chosen with the switch."
     )
 
     #: the longest name a segment or recording keeps (their speaker_name)
@@ -147,9 +153,9 @@ class MeetingQuerySet(models.QuerySet):
 
 class Meeting(models.Model):
     class Kind(models.TextChoices):
-        ROOM = "room", "Meeting room"
+        ROOM = "room", _("Meeting room")
         # /ws/realtime/transcribe keeps a user's own captions in their personal meeting
-        PERSONAL = "personal", "Personal transcript"
+        PERSONAL = "personal", _("Personal transcript")
 
     title = models.CharField(max_length=200, validators=[validate_one_line])
     slug = models.SlugField(max_length=80, unique=True)
@@ -289,9 +295,9 @@ def personal_slug(user: User) -> str:
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        HOST = "host", "Host"
-        SPEAKER = "speaker", "Speaker"
-        LISTENER = "listener", "Listener"
+        HOST = "host", _("Host")
+        SPEAKER = "speaker", _("Speaker")
+        LISTENER = "listener", _("Listener")
 
     meeting = models.ForeignKey(Meeting, models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from subtitles.text import (
     BIDI_CONTROLS,
@@ -40,7 +41,7 @@ def _refuse_controls(value: str) -> None:
     found = UNWRITABLE.search(value) or BIDI_CONTROLS.search(value)
     if found:
         raise ValidationError(
-            "Remove the invisible control character %(char)s: it cannot be shown or exported.",
+            _("Remove the invisible control character %(char)s: it cannot be shown or exported."),
             code="control_character",
             params={"char": _describe(found.group())},
         )
@@ -49,10 +50,12 @@ def _refuse_controls(value: str) -> None:
 def validate_one_line(value: str) -> None:
     """A name or title: one line, no control characters, something visible in it."""
     if LINE_BREAKS.search(value):
-        raise ValidationError("Use a single line: no line breaks.", code="line_break")
+        raise ValidationError(_("Use a single line: no line breaks."), code="line_break")
     _refuse_controls(value)
     if not any(unicodedata.category(char)[0] in "LNPS" for char in value):
-        raise ValidationError("Use at least one visible letter, digit or symbol.", code="invisible")
+        raise ValidationError(
+            _("Use at least one visible letter, digit or symbol."), code="invisible"
+        )
 
 
 def validate_text(value: str) -> None:

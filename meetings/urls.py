@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import recordings, views
+from . import interface_language, recordings, views
 
 urlpatterns = [
     path("", views.index, name="meetings-index"),
@@ -45,6 +45,7 @@ urlpatterns = [
     path("m/<slug:slug>/join/<str:code>/", views.join, name="meetings-join"),
     path("accounts/signup/", views.signup, name="accounts-signup"),
     path("accounts/profile/", views.profile, name="accounts-profile"),
+    path("accounts/language/", interface_language.set_language, name="accounts-language"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="accounts-login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
     path("healthz", views.healthz, name="healthz"),

@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -82,7 +84,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {user.name}.")
+        messages.success(request, _("Welcome, %(name)s.") % {"name": user.name})
         return HttpResponseRedirect(next_url(request))
     return render(request, "registration/signup.html", {"form": form})
 
@@ -103,7 +105,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         user.display_name = form.cleaned_data["display_name"]
         user.mention_notifications = form.cleaned_data["mention_notifications"]
         user.save(update_fields=["display_name", "watch_words", "mention_notifications"])
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, _("Your profile is saved."))
         return redirect("accounts-profile")
     return render(request, "registration/profile.html", {"form": form})
 
@@ -248,7 +250,7 @@ def export_transcript(request: HttpRequest, slug: str, fmt: str) -> HttpResponse
     translation = request.GET.get("translation", "")
     line_length = request.GET.get("line_length", "")
     if line_length and not (re.fullmatch("[0-9]{2,3}", line_length) and int(line_length) >= 10):
-        return HttpResponseBadRequest("line_length is a number of characters, from 10 to 999.")
+        return HttpResponseBadRequest(_("line_length is a number of characters, from 10 to 999."))
     try:
         body, filename = queries.transcript_export(
             access.meeting,
@@ -295,14 +297,14 @@ def _export_pending(request: HttpRequest, meeting: Meeting, pending: ExportPendi
 def correct_segment(request: HttpRequest, slug: str, segment_id: int) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can correct the transcript.")
+        return HttpResponseForbidden(_("Only hosts can correct the transcript."))
     segment = get_object_or_404(Segment, meeting=access.meeting, pk=segment_id)
     form = CorrectSegmentForm(request.POST)
     if not form.is_valid():
         # Show the page again with the box open and the text as typed, minus what was refused.
         errors = list(form.errors["text"])
         if form.has_error("text", "control_character"):
-            errors.append("It is taken out of the text below: check it, then save again.")
+            errors.append(_("It is taken out of the text below: check it, then save again."))
         pending = {
             "segment": segment.pk,
             "text": without_controls(request.POST.get("text", "")),
@@ -310,7 +312,7 @@ def correct_segment(request: HttpRequest, slug: str, segment_id: int) -> HttpRes
         }
         return render_transcript(request, access, segment.version_id, pending=pending, status=400)
     actions.do_correct_segment(segment, form.cleaned_data["text"], request.user)
-    messages.success(request, "The correction is saved; the original text is kept.")
+    messages.success(request, _("The correction is saved; the original text is kept."))
     return redirect(_transcript_url(access.meeting, segment.version_id) + f"#segment-{segment.pk}")
 
 
@@ -319,7 +321,7 @@ def correct_segment(request: HttpRequest, slug: str, segment_id: int) -> HttpRes
 def rename_speaker(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can rename speakers.")
+        return HttpResponseForbidden(_("Only hosts can rename speakers."))
     version_id = id_from_text(request.POST.get("version", ""))
     form = RenameSpeakerForm(request.POST)
     if not form.is_valid():
@@ -327,7 +329,11 @@ def rename_speaker(request: HttpRequest, slug: str) -> HttpResponse:
         return render_transcript(request, access, version_id, pending=pending, status=400)
     old, new = form.cleaned_data["old_name"], form.cleaned_data["new_name"]
     count = actions.do_rename_speaker(access.meeting, old, new)
-    messages.success(request, f"{old} is now {new} in {count} segments.")
+    messages.success(
+        request,
+        _("%(old)s is now %(new)s in %(count)d segments.")
+        % {"old": old, "new": new, "count": count},
+    )
     return redirect(_transcript_url(access.meeting, version_id))
 
 
@@ -344,7 +350,12 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "meetings/search.html", {"query": query, "results": results})
 
 
-OWNER_STAYS_HOST = "The owner of a meeting is always its host and cannot be removed."
+def role_changed(user: User, membership: Membership) -> str:
+    role = membership.get_role_display().lower()
+    return _("%(name)s is now a %(role)s.") % {"name": user.name, "role": role}
+
+
+OWNER_STAYS_HOST = gettext_lazy("The owner of a meeting is always its host and cannot be removed.")
 
 
 @login_required
@@ -352,7 +363,7 @@ OWNER_STAYS_HOST = "The owner of a meeting is always its host and cannot be remo
 def invite(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can invite participants.")
+        return HttpResponseForbidden(_("Only hosts can invite participants."))
     form = InviteForm(request.POST)
     if not form.is_valid():
         for error in form.errors.values():
@@ -363,7 +374,7 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
         user = form.cleaned_data["username"]
         # an existing member gets the new role; the action tells their open sockets
         membership = actions.do_set_role(access.meeting, user, form.cleaned_data["role"])
-        messages.success(request, f"{user.name} is now a {membership.get_role_display().lower()}.")
+        messages.success(request, role_changed(user, membership))
     return redirect("meetings-room", slug)
 
 
@@ -379,7 +390,7 @@ def _member_or_404(meeting: Meeting, user_id: int) -> User:
 def set_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can change roles.")
+        return HttpResponseForbidden(_("Only hosts can change roles."))
     user = _member_or_404(access.meeting, user_id)
     form = RoleForm(request.POST)
     if user.pk == access.meeting.owner_id:
@@ -388,7 +399,7 @@ def set_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
         messages.error(request, " ".join(form.errors["role"]))
     else:
         membership = actions.do_set_role(access.meeting, user, form.cleaned_data["role"])
-        messages.success(request, f"{user.name} is now a {membership.get_role_display().lower()}.")
+        messages.success(request, role_changed(user, membership))
     return redirect("meetings-room", slug)
 
 
@@ -397,13 +408,13 @@ def set_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 def remove_participant(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can remove participants.")
+        return HttpResponseForbidden(_("Only hosts can remove participants."))
     user = _member_or_404(access.meeting, user_id)
     if user.pk == access.meeting.owner_id:
         messages.error(request, OWNER_STAYS_HOST)
     else:
         actions.do_remove_member(access.meeting, user, by=request.user)
-        messages.success(request, f"{user.name} is no longer a participant.")
+        messages.success(request, _("%(name)s is no longer a participant.") % {"name": user.name})
     return redirect("meetings-room", slug)
 
 
@@ -413,12 +424,14 @@ def let_back_in(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     """Lift a removal: the join link lets the person in again."""
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can let removed participants back in.")
+        return HttpResponseForbidden(_("Only hosts can let removed participants back in."))
     removal = get_object_or_404(
         Removal.objects.select_related("user"), meeting=access.meeting, user_id=user_id
     )
     actions.do_let_back_in(access.meeting, removal.user)
-    messages.success(request, f"{removal.user.name} may join again with the join link.")
+    messages.success(
+        request, _("%(name)s may join again with the join link.") % {"name": removal.user.name}
+    )
     return redirect("meetings-room", slug)
 
 
@@ -427,10 +440,10 @@ def let_back_in(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 def rotate_join_code(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can change the join link.")
+        return HttpResponseForbidden(_("Only hosts can change the join link."))
     access.meeting.join_code = new_join_code()
     access.meeting.save(update_fields=["join_code"])
-    messages.success(request, "The old join link no longer works.")
+    messages.success(request, _("The old join link no longer works."))
     return redirect("meetings-room", slug)
 
 
@@ -439,17 +452,19 @@ def join(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     meeting = Meeting.objects.rooms().filter(slug=slug).first()
     # as bytes: compare_digest refuses str with characters outside ASCII
     if meeting is None or not secrets.compare_digest(meeting.join_code.encode(), code.encode()):
-        messages.error(request, "This join link is not valid any more. Ask the host for a new one.")
+        messages.error(
+            request, _("This join link is not valid any more. Ask the host for a new one.")
+        )
         return redirect("meetings-index")
     if meeting.role_of(request.user) is None:
         # a link shared before someone was removed must not undo the removal
         if Removal.objects.filter(meeting=meeting, user=request.user).exists():
             messages.error(
-                request, "A host removed you from this meeting. Ask a host to let you back in."
+                request, _("A host removed you from this meeting. Ask a host to let you back in.")
             )
             return redirect("meetings-index")
         meeting.add_member(request.user, Membership.Role.SPEAKER)
-        messages.success(request, f"You joined {meeting.title}.")
+        messages.success(request, _("You joined %(title)s.") % {"title": meeting.title})
     return redirect("meetings-room", slug)
 
 

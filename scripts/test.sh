@@ -22,10 +22,11 @@ fi
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 
 # Debian's Chromium drives the browser tests (Playwright never downloads a browser here), with
-# Debian's Thai fonts for the pages in Thai.
+# Debian's Thai fonts for the pages in Thai; GNU gettext checks the interface's translations.
 packages=()
 [ -x /usr/bin/chromium ] || packages+=(chromium)
-fc-list 2>/dev/null | grep -qi "tlwg" || packages+=(fonts-thai-tlwg-otf)
+[ -n "$(fc-list :lang=th 2>/dev/null)" ] || packages+=(fonts-thai-tlwg-otf)
+command -v xgettext >/dev/null && command -v msgattrib >/dev/null || packages+=(gettext)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from meetings.text import LINE_BREAKS, validate_one_line, validate_text
 
@@ -12,15 +14,15 @@ NEW_ROWS = 2
 
 class SummaryForm(forms.Form):
     text = forms.CharField(
-        label="Summary",
+        label=_("Summary"),
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=20_000,
         required=False,
         validators=[validate_text],
     )
     decisions = forms.CharField(
-        label="Decisions",
-        help_text="One decision a line.",
+        label=_("Decisions"),
+        help_text=_("One decision a line."),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=20_000,
         required=False,
@@ -32,13 +34,13 @@ class SummaryForm(forms.Form):
         self.rows = action_items + NEW_ROWS
         for n in range(1, self.rows + 1):
             self.fields[f"owner_{n}"] = forms.CharField(
-                label=f"Owner of action item {n}",
+                label=gettext("Owner of action item %(n)d") % {"n": n},
                 max_length=100,
                 required=False,
                 validators=[validate_one_line],
             )
             self.fields[f"task_{n}"] = forms.CharField(
-                label=f"Action item {n}",
+                label=gettext("Action item %(n)d") % {"n": n},
                 max_length=1000,
                 required=False,
                 validators=[validate_one_line],

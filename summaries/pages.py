@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.template import Context
+from django.utils.translation import gettext
 
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
 
@@ -20,6 +21,6 @@ def summary_section(context: Context) -> dict:
         "can_edit": access.can_edit,
         "summary": summary,
         "configured": chat_endpoint() is not None,
-        "how_to_enable": HOW_TO_ENABLE,
+        "how_to_enable": gettext(HOW_TO_ENABLE),
         "docs_url": settings.CAPTIONS_DOCS_URL,
     }

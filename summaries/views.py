@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from meetings.access import get_meeting_for_user
@@ -30,18 +31,22 @@ def _summary_url(slug: str) -> str:
 def ask(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can ask for a summary.")
+        return HttpResponseForbidden(gettext("Only hosts can ask for a summary."))
     if chat_endpoint() is None:
-        messages.error(request, "Summaries are not set up. " + HOW_TO_ENABLE)
+        messages.error(request, gettext("Summaries are not set up.") + " " + gettext(HOW_TO_ENABLE))
         return redirect(_summary_url(slug))
     if (refusal := _refusal(request, access.meeting.pk)) is not None:
         messages.error(request, refusal)
         return redirect(_summary_url(slug))
     summary = request_summary(access.meeting, request.user)
     if summary.requested_by_id == request.user.pk:
-        messages.success(request, "The summary is being written; this page shows its progress.")
+        messages.success(
+            request, gettext("The summary is being written; this page shows its progress.")
+        )
     else:
-        messages.info(request, "A summary is already being written; this page shows its progress.")
+        messages.info(
+            request, gettext("A summary is already being written; this page shows its progress.")
+        )
     return redirect(_summary_url(slug))
 
 
@@ -58,10 +63,10 @@ def _refusal(request: HttpRequest, meeting_id: int) -> str | None:
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_meeting_for_user(request.user, slug)
     if not access.can_edit:
-        return HttpResponseForbidden("Only hosts can edit the summary.")
+        return HttpResponseForbidden(gettext("Only hosts can edit the summary."))
     summary = get_object_or_404(Summary, meeting=access.meeting)
     if summary.in_progress:
-        messages.info(request, "The summary is being written; edit it once it is done.")
+        messages.info(request, gettext("The summary is being written; edit it once it is done."))
         return redirect(_summary_url(slug))
     form = SummaryForm.for_summary(summary)
     if request.method == "POST":
@@ -78,7 +83,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
                     *("edited_by", "edited_at", "updated_at"),
                 ]
             )
-            messages.success(request, "The summary is saved.")
+            messages.success(request, gettext("The summary is saved."))
             return redirect(_summary_url(slug))
     ctx = {"meeting": access.meeting, "summary": summary, "form": form}
     return render(request, "summaries/edit.html", ctx, status=400 if form.errors else 200)

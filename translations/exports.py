@@ -17,12 +17,13 @@ from typing import NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from meetings.budget import CHAT_TOKENS
 from meetings.exports import ExportLine
 from meetings.extensions import ExportPending, ExportRefused
 from meetings.language_model import chat_endpoint
-from meetings.languages import name
+from meetings.languages import name, shown_name
 from meetings.models import Segment
 from meetings.rates import describe_rate, over_rate_per_user_and_meeting
 from meetings.text import one_line
@@ -112,8 +113,9 @@ def _translate_in_the_worker(
             429,
         ) from exc
     progress = job_json(job)
-    raise ExportPending(
-        f"The transcript is being translated into {name(language)}: {progress['done']} of "
-        f"{progress['total']} segments are done.",
-        progress,
+    message = gettext(
+        "The transcript is being translated into %(language)s: %(done)s of %(total)s segments "
+        "are done."
     )
+    shown = {"language": shown_name(language), "done": progress["done"], "total": progress["total"]}
+    raise ExportPending(message % shown, progress)

@@ -4,9 +4,10 @@ render the parts registered for their places (:mod:`meetings.extensions`)."""
 from __future__ import annotations
 
 from django.template import Context
+from django.utils.translation import gettext
 
 from meetings.language_model import HOW_TO_ENABLE, chat_endpoint
-from meetings.languages import name
+from meetings.languages import shown_name
 
 from .languages import offered
 from .models import Translation
@@ -18,8 +19,8 @@ def room_picker(context: Context) -> dict:
     return {
         "translation": {
             "configured": chat_endpoint() is not None,
-            "languages": offered(),
-            "how_to_enable": HOW_TO_ENABLE,
+            "languages": [(code, shown_name(code)) for code, _name in offered()],
+            "how_to_enable": gettext(HOW_TO_ENABLE),
         }
     }
 
@@ -28,4 +29,4 @@ def export_languages(context: Context) -> dict:
     """(code, name) of the languages the meeting has translations in: the transcript page
     offers its exports with each."""
     languages = Translation.objects.languages_of(context["meeting"])
-    return {"translation_languages": [(code, name(code)) for code in languages]}
+    return {"translation_languages": [(code, shown_name(code)) for code in languages]}

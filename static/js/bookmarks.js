@@ -4,6 +4,8 @@
 // bookmark.added). No keyboard shortcut: a letter key would fire while people type a note, and
 // the form's button is one Tab away.
 
+import { gettext, interpolate } from "./i18n.js";
+
 // The meeting's clock as the transcript shows it: 2:03, or 1:02:03.
 function clock(ms) {
   const total = Math.floor(Math.max(ms, 0) / 1000);
@@ -24,7 +26,7 @@ function item(bookmark, transcriptUrl) {
   time.textContent = clock(bookmark.at_ms);
   const author = document.createElement("span");
   author.className = "author";
-  author.textContent = bookmark.author.name || "Someone";
+  author.textContent = bookmark.author.name || gettext("Someone");
   li.append(time, author);
   if (bookmark.note) {
     const text = document.createElement("span");
@@ -66,18 +68,18 @@ export function startBookmarks(send) {
       if (waiting && event.bookmark.author.id === me) {
         waiting = false;
         note.value = "";
-        status.textContent = `Bookmarked at ${clock(event.bookmark.at_ms)}.`;
+        status.textContent = interpolate(gettext("Bookmarked at %(time)s."), { time: clock(event.bookmark.at_ms) });
       }
     } else if (event.type === "error" && waiting) {
       waiting = false; // the room's alert says why (a note too long, too many bookmarks)
-      status.textContent = "Not bookmarked.";
+      status.textContent = gettext("Not bookmarked.");
     }
   }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     waiting = send({ type: "bookmark.add", note: note.value.trim() });
-    status.textContent = waiting ? "Bookmarking…" : "Not connected: try again when the room is back.";
+    status.textContent = waiting ? gettext("Bookmarking…") : gettext("Not connected: try again when the room is back.");
   });
 
   return { handle };

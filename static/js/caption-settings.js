@@ -2,6 +2,8 @@
 // once through data-caption-* attributes and CSS properties, and, in the room, saved on the
 // person's account (POST JSON to the panel's data-url), so it follows them to other devices.
 
+import { gettext, interpolate } from "./i18n.js";
+
 const root = document.documentElement;
 // the text size was kept in this browser before it was kept on the account
 const OLD_SIZE_KEY = "caption-size";
@@ -66,18 +68,19 @@ export class CaptionSettings {
         },
         body: JSON.stringify(changes),
       });
-      reply = await response.json().catch(() => ({ error: `Not saved (error ${response.status}).` }));
-      if (!response.ok) throw new Error(reply.error || `Not saved (error ${response.status}).`);
+      const failed = interpolate(gettext("Not saved (error %(status)s)."), { status: response.status });
+      reply = await response.json().catch(() => ({ error: failed }));
+      if (!response.ok) throw new Error(reply.error || failed);
     } catch (error) {
       // the account keeps what it had: the page shows that again, and says why
-      this.status.textContent = error instanceof TypeError ? "Not saved: the server cannot be reached." : error.message;
+      this.status.textContent = error instanceof TypeError ? gettext("Not saved: the server cannot be reached.") : error.message;
       Object.assign(this.values, this.saved);
       this.showInForm(this.values);
       this.apply(this.values);
       return;
     }
     this.saved = reply;
-    this.status.textContent = "Saved.";
+    this.status.textContent = gettext("Saved.");
   }
 
   update(changes) {

@@ -4,8 +4,9 @@
 import { applyCaptionSettings } from "./caption-settings.js";
 import { CaptionList } from "./captions.js";
 import { closeCodes } from "./close-codes.js";
+import { gettext } from "./i18n.js";
 
-const GONE_MESSAGE = "This caption link was revoked by a host of the meeting.";
+const GONE_MESSAGE = gettext("This caption link was revoked by a host of the meeting.");
 
 const view = document.getElementById("caption-view");
 const status = document.getElementById("caption-view-status");
@@ -24,7 +25,7 @@ function handle(event) {
   switch (event.type) {
     case "viewer.ready":
       retries = 0;
-      say(event.ended ? "The meeting has ended." : "");
+      say(event.ended ? gettext("The meeting has ended.") : "");
       for (const final of event.history) captions.show(final, true);
       break;
     case "caption.partial":
@@ -34,7 +35,7 @@ function handle(event) {
       captions.show(event, true, { live: true });
       break;
     case "meeting.ended":
-      say("The meeting has ended.");
+      say(gettext("The meeting has ended."));
       break;
     case "meeting.reopened":
       say("");
@@ -66,7 +67,7 @@ function connect(wsUrl) {
     const first = event.code === codes.TOO_MANY ? 30000 : 1000;
     const delay = Math.min(60000, first * 2 ** retries) * (0.75 + Math.random() / 2);
     retries += 1;
-    say("Reconnecting…");
+    say(gettext("Reconnecting…"));
     setTimeout(() => connect(wsUrl), delay);
   });
 }

@@ -2,6 +2,8 @@
 // the oldest lines dropped past a limit, and the list kept at the newest line until the person
 // scrolls up to read back (then nothing moves, and "Jump to live" brings them back).
 
+import { gettext, interpolate } from "./i18n.js";
+
 /**
  * A final as the list is about to show it: what the room's features hear (room.js).
  * @typedef {object} ShownFinal
@@ -55,7 +57,9 @@ export class CaptionList {
   showJump() {
     if (!this.jump) return;
     this.jump.hidden = this.following;
-    this.jump.textContent = this.missed ? `Jump to live (${this.missed} new)` : "Jump to live";
+    this.jump.textContent = this.missed
+      ? interpolate(gettext("Jump to live (%(count)s new)"), { count: this.missed })
+      : gettext("Jump to live");
   }
 
   // After a change of size, spacing or lines (caption-settings.js): the newest line stays in
@@ -124,7 +128,9 @@ export class CaptionList {
     line.append(speaker, text);
     if (isFinal && event.confidence != null && event.confidence < this.lowConfidence) {
       line.classList.add("low-confidence");
-      line.title = `Low confidence (${Math.round(event.confidence * 100)} %)`;
+      line.title = interpolate(gettext("Low confidence (%(percent)s %)"), {
+        percent: Math.round(event.confidence * 100),
+      });
     }
     if (!isFinal) {
       // Screen readers announce finals only: a partial would be read again and again.

@@ -2,6 +2,8 @@
 // host's End and Start-again buttons, and what every page does when the meeting ends or starts
 // again. room.js owns the connection and the microphone and hands both over as hooks.
 
+import { gettext, interpolate } from "./i18n.js";
+
 export class MeetingState {
   // hooks.send(message): false when not connected; hooks.microphone(allowed): stops the
   // microphone and disables it, or enables it again; hooks.alert(text): the room's alert.
@@ -40,7 +42,7 @@ export class MeetingState {
         this.changed(true, this.endedBy(event.by));
         break;
       case "meeting.reopened":
-        this.changed(false, `${event.by.name} started the meeting again.`);
+        this.changed(false, interpolate(gettext("%(name)s started the meeting again."), { name: event.by.name }));
         break;
       case "error": // audio refused: this page had not heard of the end
         if (event.code === "meeting_ended" && !this.ended) this.changed(true, "");
@@ -52,13 +54,13 @@ export class MeetingState {
 
   endedBy(by) {
     return by
-      ? `${by.name} ended the meeting.`
-      : "The meeting ended by itself: nobody had been in it or spoken for a while.";
+      ? interpolate(gettext("%(name)s ended the meeting."), { name: by.name })
+      : gettext("The meeting ended by itself: nobody had been in it or spoken for a while.");
   }
 
   control(type) {
     if (!this.hooks.send({ type })) {
-      this.hooks.alert("Not connected to the room: try again once the page says Connected.");
+      this.hooks.alert(gettext("Not connected to the room: try again once the page says Connected."));
     }
   }
 
@@ -68,11 +70,11 @@ export class MeetingState {
     this.hooks.microphone(!ended);
     this.show(ended);
     if (ended) {
-      if (why) this.els.detail.textContent = `${why} Microphones are off; the captions below stay for reading.`;
-      this.announce(`The meeting has ended. ${why}`);
+      if (why) this.els.detail.textContent = `${why} ${gettext("Microphones are off; the captions below stay for reading.")}`;
+      this.announce(`${gettext("The meeting has ended.")} ${why}`);
       if (focusLost) this.els.notice.focus();
     } else {
-      this.announce(`${why} Microphones can be turned on again.`);
+      this.announce(`${why} ${gettext("Microphones can be turned on again.")}`);
       const next = document.getElementById("mic-start") || this.els.end;
       if (focusLost && next) next.focus();
     }

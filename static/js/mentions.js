@@ -3,6 +3,8 @@
 // readers; if they allowed it, the browser notifies them while the room's tab is hidden.
 // room.js hands it each final before the final is shown.
 
+import { gettext, interpolate } from "./i18n.js";
+
 const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
 // Scripts written without spaces between words: there, where words end comes from the browser's
 // word segmenter (a dictionary, in Chromium's ICU).
@@ -120,12 +122,12 @@ export function startMentions() {
     line.classList.add("mention");
     const label = document.createElement("span");
     label.className = "visually-hidden";
-    label.textContent = "Mentions you: ";
+    label.textContent = `${gettext("Mentions you:")} `;
     line.prepend(label);
     latest = line;
     count += 1;
     if (jump) {
-      jump.textContent = `Latest mention (${count})`;
+      jump.textContent = interpolate(gettext("Latest mention (%(count)s)"), { count });
       jump.hidden = false;
     }
     // captions from before this page joined are highlighted, not notified

@@ -1,5 +1,10 @@
 // The room's list of participants, and who of them is in the room now.
 
+import { gettext } from "./i18n.js";
+
+// the roles as the server names them (host, speaker, listener), for people
+const ROLE_NAMES = { host: gettext("host"), speaker: gettext("speaker"), listener: gettext("listener") };
+
 export class ParticipantList {
   constructor(list) {
     this.list = list;
@@ -29,8 +34,8 @@ export class ParticipantList {
       const item = document.createElement("li");
       item.dataset.userId = id;
       item.classList.toggle("present", person.connections > 0);
-      const presence = person.connections > 0 ? " · in the room" : "";
-      item.textContent = `${person.name} (${person.role})${presence}`;
+      const presence = person.connections > 0 ? ` · ${gettext("in the room")}` : "";
+      item.textContent = `${person.name} (${ROLE_NAMES[person.role] ?? person.role})${presence}`;
       return item;
     });
     this.list.replaceChildren(...items);

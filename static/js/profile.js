@@ -1,17 +1,21 @@
 // The profile page's entry: turning mention notifications on asks the browser for its
 // permission, from the person's own click or key press (browsers ignore requests made without one).
 
+import { gettext } from "./i18n.js";
+
 const box = document.getElementById("id_mention_notifications");
 const status = document.getElementById("notify-status");
 const supported = "Notification" in window;
 
 function say(permission) {
   const messages = {
-    granted: "This browser will notify you while the room is in the background.",
-    denied: "This browser blocks notifications from this site: allow them in its site settings. Mentions are still highlighted in the room.",
+    granted: gettext("This browser will notify you while the room is in the background."),
+    denied: gettext(
+      "This browser blocks notifications from this site: allow them in its site settings. Mentions are still highlighted in the room.",
+    ),
     // on, from another browser: this one was never asked
-    default: "This browser has not been asked yet: turn the box off and on again to allow it.",
-    unsupported: "This browser cannot show notifications. Mentions are still highlighted in the room.",
+    default: gettext("This browser has not been asked yet: turn the box off and on again to allow it."),
+    unsupported: gettext("This browser cannot show notifications. Mentions are still highlighted in the room."),
   };
   status.textContent = box.checked ? messages[permission] : "";
 }

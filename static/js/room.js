@@ -7,6 +7,7 @@ import { startBookmarks } from "./bookmarks.js";
 import { CaptionList } from "./captions.js";
 import { closeCodes } from "./close-codes.js";
 import { startFeatures } from "./features.js";
+import { gettext, interpolate } from "./i18n.js";
 import { MeetingState } from "./meeting-end.js";
 import { startMentions } from "./mentions.js";
 import { keepMicProcessingChoice } from "./mic-processing.js";
@@ -60,7 +61,7 @@ let features = [];
 
 function connect() {
   clearTimeout(retryTimer);
-  setStatus("connecting", "Connecting…");
+  setStatus("connecting", gettext("Connecting…"));
   const url = new URL(room.dataset.wsPath, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   socket = new WebSocket(url);
@@ -90,7 +91,7 @@ function onClose(event) {
   const reason = (event.code >= 4000 && lastError && lastError.message) || messages[event.code];
   lastError = null;
   if (final.includes(event.code)) {
-    setStatus("closed", "Disconnected");
+    setStatus("closed", gettext("Disconnected"));
     showAlert(reason);
     stopCapture();
     return;
@@ -99,10 +100,10 @@ function onClose(event) {
   retries += 1;
   const seconds = Math.ceil(delay / 1000);
   if (event.code === codes.TOO_MANY) {
-    setStatus("waiting", `Not connected. Trying again in ${seconds} s…`);
-    showAlert(`${reason} This page tries again in ${seconds} s.`);
+    setStatus("waiting", interpolate(gettext("Not connected. Trying again in %(seconds)s s…"), { seconds }));
+    showAlert(`${reason} ${interpolate(gettext("This page tries again in %(seconds)s s."), { seconds })}`);
   } else {
-    setStatus("reconnecting", `Connection lost. Reconnecting in ${seconds} s…`);
+    setStatus("reconnecting", interpolate(gettext("Connection lost. Reconnecting in %(seconds)s s…"), { seconds }));
     if (reason) showAlert(reason);
   }
   retryTimer = setTimeout(connect, delay);
@@ -155,7 +156,14 @@ function startSpeaking(again) {
   }
   if (missedMs > 0) {
     const seconds = Math.ceil(missedMs / 1000);
-    showAlert(`The connection dropped while you spoke: about ${seconds} s of what you said could not be sent again and may be missing from the captions.`);
+    showAlert(
+      interpolate(
+        gettext(
+          "The connection dropped while you spoke: about %(seconds)s s of what you said could not be sent again and may be missing from the captions.",
+        ),
+        { seconds },
+      ),
+    );
   }
 }
 
@@ -169,7 +177,7 @@ function handleEvent(event) {
       me = event.participant.id;
       retries = 0;
       lastError = null;
-      setStatus("connected", "Connected");
+      setStatus("connected", gettext("Connected"));
       hideAlert();
       participants.render(event.participants);
       for (const final of event.history) captions.show(final, true, { mine: final.speaker.id === me });
@@ -254,7 +262,11 @@ function captureConstraints() {
 async function startCapture() {
   hideAlert();
   if (!navigator.mediaDevices || !window.AudioWorkletNode) {
-    showAlert("This browser cannot capture the microphone here: it needs a recent browser and a secure page (https or localhost).");
+    showAlert(
+      gettext(
+        "This browser cannot capture the microphone here: it needs a recent browser and a secure page (https or localhost).",
+      ),
+    );
     return;
   }
   els.start.disabled = true;
@@ -271,7 +283,7 @@ async function startCapture() {
   } catch (error) {
     stream.getTracks().forEach((track) => track.stop());
     els.start.disabled = false;
-    showAlert(`The microphone could not be started (${error.message}).`);
+    showAlert(interpolate(gettext("The microphone could not be started (%(error)s)."), { error: error.message }));
     return;
   }
   els.start.hidden = true;
@@ -371,14 +383,16 @@ function microphoneErrorMessage(error) {
   switch (error.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return "Microphone access was denied. Allow the microphone for this site in the browser's settings, then press Start again.";
+      return gettext(
+        "Microphone access was denied. Allow the microphone for this site in the browser's settings, then press Start again.",
+      );
     case "NotFoundError":
     case "OverconstrainedError":
-      return "No microphone was found. Connect one and press Start again.";
+      return gettext("No microphone was found. Connect one and press Start again.");
     case "NotReadableError":
-      return "The microphone is in use by another application or could not be read.";
+      return gettext("The microphone is in use by another application or could not be read.");
     default:
-      return `The microphone could not be opened (${error.message || error.name}).`;
+      return interpolate(gettext("The microphone could not be opened (%(error)s)."), { error: error.message || error.name });
   }
 }
 

@@ -1,15 +1,20 @@
 // The transcript page while its summary is written: show the job's progress, and load the
 // page again once it is done (or failed) so that the summary itself appears.
 
+import { gettext, interpolate } from "./i18n.js";
+
 const POLL_MS = 2000;
 const status = document.getElementById("summary-status");
 const bar = document.getElementById("summary-progress");
 
 function show(job) {
   if (job.status === "queued") {
-    status.textContent = "The summary is waiting for the worker.";
+    status.textContent = gettext("The summary is waiting for the worker.");
   } else if (job.status === "running") {
-    status.textContent = `Writing the summary: part ${job.parts_done} of ${job.parts_total} done.`;
+    status.textContent = interpolate(gettext("Writing the summary: part %(done)s of %(total)s done."), {
+      done: job.parts_done,
+      total: job.parts_total,
+    });
     bar.max = Math.max(job.parts_total, 1);
     bar.value = job.parts_done;
   }
@@ -21,7 +26,7 @@ async function poll() {
     if (response.ok) {
       const job = await response.json();
       if (job.status === "done" || job.status === "failed") {
-        status.textContent = job.status === "done" ? "The summary is ready." : "The summary failed.";
+        status.textContent = job.status === "done" ? gettext("The summary is ready.") : gettext("The summary failed.");
         window.location.hash = "summary";
         window.location.reload();
         return;

@@ -2,6 +2,8 @@
 // and let hosts correct it with one key. Segments carry their recording's URL and where they
 // start and end in it (data-recording-url, data-start-ms, data-end-ms), rendered by the server.
 
+import { gettext, interpolate } from "./i18n.js";
+
 // sessionStorage, not the URL: the correction's redirect is the server's, and the place only
 // matters for the page load that follows a save in this tab
 const PLACE_KEY = "transcript-audio-place";
@@ -17,7 +19,8 @@ let pendingSeek = null;
 
 function describe(segment) {
   const speaker = segment.querySelector(".speaker").textContent;
-  return `the segment at ${segment.querySelector(".time").textContent} (${speaker})`;
+  const time = segment.querySelector(".time").textContent;
+  return interpolate(gettext("the segment at %(time)s (%(speaker)s)"), { time, speaker });
 }
 
 function setCurrent(segment) {
@@ -69,10 +72,12 @@ function load(url, seconds, then) {
 function playFrom(segment, startMs = Number(segment.dataset.startMs), what = describe(segment)) {
   list = segment.closest("ol");
   setCurrent(segment);
-  nowPlaying.textContent = `Playing from ${what}.`;
+  nowPlaying.textContent = interpolate(gettext("Playing from %(what)s."), { what });
   load(segment.dataset.recordingUrl, startMs / 1000, () => {
     audio.play().catch((error) => {
-      nowPlaying.textContent = `The recording could not be played (${error.message}).`;
+      nowPlaying.textContent = interpolate(gettext("The recording could not be played (%(error)s)."), {
+        error: error.message,
+      });
     });
   });
 }
@@ -86,7 +91,7 @@ function onPlayClick(event) {
   // the server chose: from the moment itself, marking that segment as it goes on.
   const segment = document.getElementById(bookmark.dataset.segment);
   const when = bookmark.querySelector(".time").textContent;
-  playFrom(segment, Number(bookmark.dataset.startMs), `the bookmark at ${when}`);
+  playFrom(segment, Number(bookmark.dataset.startMs), interpolate(gettext("the bookmark at %(time)s"), { time: when }));
 }
 
 function isTyping(target) {
@@ -128,7 +133,7 @@ function restore() {
   if (!segment || segment.dataset.recordingUrl !== place.url) return;
   list = segment.closest("ol");
   setCurrent(segment);
-  nowPlaying.textContent = `Paused in ${describe(segment)}.`;
+  nowPlaying.textContent = interpolate(gettext("Paused in %(what)s."), { what: describe(segment) });
   load(place.url, Number(place.time) || 0);
   // After a refused correction the box is open again: leave the focus to it. Otherwise the
   // keyboard goes on from the segment's Play button, focused once the page has loaded:
@@ -154,7 +159,7 @@ export function startTranscriptAudio() {
   });
   audio.addEventListener("error", () => {
     seeking = false;
-    nowPlaying.textContent = "The recording could not be loaded.";
+    nowPlaying.textContent = gettext("The recording could not be loaded.");
   });
   audio.addEventListener("seeked", () => {
     seeking = false;

@@ -32,7 +32,7 @@ def create_with_the_keyboard(page: Page, title: str, type_ahead: str | None) -> 
     """Title typed, then Tab to the language (typing a name picks it), Tab on to Create."""
     page.get_by_label("Title").fill(title)
     page.keyboard.press("Tab")
-    language = page.get_by_label("Language")
+    language = page.get_by_label("Language:", exact=True)
     expect(language).to_be_focused()
     if type_ahead:
         page.keyboard.type(type_ahead)
@@ -53,7 +53,7 @@ def test_an_english_only_server_offers_english_and_warns_in_a_thai_room(
     )
     base = web_server
     page = create_page(browser, base)
-    language = page.get_by_label("Language")
+    language = page.get_by_label("Language:", exact=True)
     expect(language).to_have_value("en")
     expect(language.locator("option")).to_have_text(["English (en)"])
     expect(language).to_have_accessible_description(
