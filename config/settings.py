@@ -385,6 +385,9 @@ CAPTIONS_MAX_AUDIO_RATE = envfloat("CAPTIONS_MAX_AUDIO_RATE", "2.0")
 CAPTIONS_AUDIO_BURST_SECONDS = envint("CAPTIONS_AUDIO_BURST_SECONDS", "30")
 # a connection's place in its user's quota lapses this long after its process stopped renewing it
 CAPTIONS_CONNECTION_LEASE_SECONDS = envint("CAPTIONS_CONNECTION_LEASE_SECONDS", "60")
+# who came and went is told to a room at most this often by each web process (presence.changed):
+# a thousand people joining make a message a second, not a message each to everyone
+CAPTIONS_PRESENCE_BATCH_SECONDS = envfloat("CAPTIONS_PRESENCE_BATCH_SECONDS", "1.0")
 # commits and stops that end an utterance early (each starts a beam-5 decode), per user
 CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60")
 # speakers captioned at once by one web process; one more is refused with `server_busy` and stays

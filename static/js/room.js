@@ -31,6 +31,8 @@ const els = {
   meter: document.getElementById("mic-level"),
   processing: document.getElementById("mic-processing"),
   participants: document.getElementById("participants"),
+  presenceCount: document.getElementById("presence-count"),
+  participantsMore: document.getElementById("participants-more"),
   smaller: document.getElementById("text-smaller"),
   larger: document.getElementById("text-larger"),
 };
@@ -173,7 +175,7 @@ function handleEvent(event) {
       lastError = null;
       setStatus("connected", "Connected");
       hideAlert();
-      participants.render(event.participants);
+      participants.render(event);
       for (const final of event.history) captions.show(final, true, { mine: final.speaker.id === me });
       break;
     case "caption.partial":
@@ -186,9 +188,11 @@ function handleEvent(event) {
     case "speech.started":
       if (event.speaker.id === me) unfinished.started(event.item_id, event.audio_ms);
       break;
-    case "participant.joined":
-    case "participant.left":
-      participants.mark(event.participant, event.type === "participant.joined");
+    case "presence.changed":
+      participants.update(event);
+      break;
+    case "participants.page":
+      participants.addPage(event);
       break;
     case "error":
       lastError = event;
@@ -423,7 +427,11 @@ function start() {
     // in this order: mentions marks the line, then translation may hide it until translated
     beforeFinal: (shown) => tellFeatures("beforeFinal", shown),
   });
-  participants = new ParticipantList(els.participants);
+  participants = new ParticipantList(els.participants, {
+    count: els.presenceCount,
+    more: els.participantsMore,
+    send,
+  });
   const settings = new CaptionSettings({ onApply: () => captions.keepNewestInView() });
   settings.sizeButtons(els.smaller, els.larger);
   if (canSpeak) {

@@ -88,13 +88,13 @@ async def test_it_shows_the_same_captions_to_every_participant(live_cast):
         assert (await comm.receive_json_from(timeout=5))["type"] == "session.ready"
     joined = await listener.receive_json_from(timeout=5)
     assert joined == {
-        "type": "participant.joined",
-        "participant": {
-            "id": live_cast.dave.pk,
-            "name": "Dave",
-            "role": "listener",
-            "connections": 1,
-        },
+        "type": "presence.changed",
+        "connections": 2,
+        "changed": [
+            {"id": live_cast.bob.pk, "name": "Bob", "role": "speaker", "connections": 1},
+            {"id": live_cast.dave.pk, "name": "Dave", "role": "listener", "connections": 1},
+        ],
+        "more": 0,
     }
 
     spoken = await speak_clip(speaker, "A_LS_1089-134691-0001", real_time=True)
