@@ -388,6 +388,9 @@ CAPTIONS_CONNECTION_LEASE_SECONDS = envint("CAPTIONS_CONNECTION_LEASE_SECONDS", 
 # who came and went is told to a room at most this often by each web process (presence.changed):
 # a thousand people joining make a message a second, not a message each to everyone
 CAPTIONS_PRESENCE_BATCH_SECONDS = envfloat("CAPTIONS_PRESENCE_BATCH_SECONDS", "1.0")
+# what a connection's client may leave unread (besides Twisted's 64 KiB and the kernel's buffers)
+# before it is closed with 4412 and reconnects: a stalled listener holds no more than this
+CAPTIONS_MAX_UNSENT_BYTES = envint("CAPTIONS_MAX_UNSENT_BYTES", str(512 * 1024))
 # commits and stops that end an utterance early (each starts a beam-5 decode), per user
 CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60")
 # speakers captioned at once by one web process; one more is refused with `server_busy` and stays
