@@ -12,6 +12,8 @@ all start the site with it.
 - A listener that falls too far behind (what it has not read passes
   CAPTIONS_MAX_UNSENT_BYTES) is closed with 4412 and reconnects: its backlog is bounded, and
   nobody else waits for it.
+- A storm of connections (a thousand people opening the link at 9:00) is queued, not refused:
+  a listen backlog of LISTEN_BACKLOG, and CONNECT_SECONDS for the application to accept.
 
 It also gives freed memory back to the system every minute (config/memory.py).
 """
@@ -30,6 +32,12 @@ from meetings.close_codes import CloseCode
 from .memory import start_releasing_free_memory
 from .redaction import redact_query
 
+#: connections the kernel holds for Daphne to accept (Twisted's default is 50); the kernel's
+#: net.core.somaxconn caps it
+LISTEN_BACKLOG = 4096
+#: how long a WebSocket may wait to be accepted (Daphne's default is 5 s): in a storm the
+#: application takes its connections in turn, and one refused comes back as one more
+CONNECT_SECONDS = 60
 #: how long a listener closed as too slow has to read the close frame behind its backlog
 SLOW_CLOSE_SECONDS = 30
 
@@ -101,10 +109,13 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
 
 
 class CaptionsServer(Server):
-    def __init__(self, *args: Any, action_logger: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, action_logger: Any = None, endpoints: Any = None, **kwargs: Any
+    ) -> None:
         if action_logger is not None:
             action_logger = RedactingActionLogger(action_logger)
-        super().__init__(*args, action_logger=action_logger, **kwargs)
+        endpoints = [with_backlog(endpoint) for endpoint in endpoints or []]
+        super().__init__(*args, action_logger=action_logger, endpoints=endpoints, **kwargs)
 
     # Server.run() creates its WebSocket factory and starts the reactor in the same method,
     # with no hook in between. Every factory it makes is assigned to this attribute, so the
@@ -122,8 +133,19 @@ class CaptionsServer(Server):
         self._ws_factory = factory
 
 
+def with_backlog(endpoint: str) -> str:
+    """A TCP endpoint description (``tcp:port=8000:interface=…``) with LISTEN_BACKLOG."""
+    if endpoint.startswith("tcp:") and ":backlog=" not in endpoint:
+        return f"{endpoint}:backlog={LISTEN_BACKLOG}"
+    return endpoint
+
+
 class CaptionsCommandLine(CommandLineInterface):
     server_class = CaptionsServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser.set_defaults(websocket_connect_timeout=CONNECT_SECONDS)
 
 
 if __name__ == "__main__":

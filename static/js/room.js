@@ -113,10 +113,13 @@ function onClose(event) {
 }
 
 function retryDelay(code) {
-  // Backoff with jitter (no stampede on a restarted server); 30 s first when refused as too many.
+  // Exponential backoff with full jitter: when a server process goes, its thousand listeners
+  // come back spread over the first seconds, not all in the same one. 30 s first when refused
+  // as too many.
   const tooMany = code === closeCodes().codes.TOO_MANY;
-  const [first, most] = tooMany ? [30000, 300000] : [1000, 30000];
-  return Math.min(most, first * 2 ** retries) * (0.75 + Math.random() / 2);
+  const [first, most] = tooMany ? [30000, 300000] : [2000, 30000];
+  const ceiling = Math.min(most, first * 2 ** retries);
+  return tooMany ? ceiling * (0.75 + Math.random() / 2) : 250 + Math.random() * ceiling;
 }
 
 function send(message) {
