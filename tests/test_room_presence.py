@@ -120,7 +120,7 @@ async def test_it_counts_each_persons_connections(live_cast):
 
     await second.disconnect()
     went = await collect(first, lambda e: e["type"] == "presence.changed" and e["connections"] == 1)
-    assert {"id": live_cast.bob.pk, "name": "Bob", "role": "speaker", "connections": 1} in went[
-        -1
-    ]["changed"]
+    assert {"id": live_cast.bob.pk, "name": "Bob", "role": "speaker", "connections": 1} in went[-1][
+        "changed"
+    ]
     await first.disconnect()
