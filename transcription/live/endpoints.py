@@ -44,9 +44,7 @@ class MeetingConsumer(CaptionConsumer):
 
     async def join(self) -> tuple[int, dict[int, int]]:
         await self.channel_layer.group_add(events.room_group(self.room_id), self.channel_name)
-        # Read the meeting's end again now that this connection hears the room: an end from
-        # before is in the row, a later one reaches it as meeting.ended. None is missed.
-        self.meeting.ended_at = await database_sync_to_async(queries.meeting_ended_at)(self.room_id)
+        # session.ready reads the meeting's end again, now that this connection hears the room
         count = await presence.room_connection_count(self.room_id)
         return count, await presence.rooms.connections(self.room_id)
 
