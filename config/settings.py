@@ -180,7 +180,10 @@ else:
             "BACKEND": "config.channel_layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # Captions are small and frequent; a busy room must not drop them.
+                # Captions are small and frequent; a busy room must not drop them. A listener's
+                # channel holds what its consumer has not yet handed to the socket (a few
+                # events at a time at 1,000 listeners, docs/BENCHMARKS.md "Big rooms"); what
+                # its client has not read is bounded apart (CAPTIONS_MAX_UNSENT_BYTES).
                 "capacity": 1000,
                 "expiry": 30,
                 "prefix": REDIS_KEY_PREFIX,
