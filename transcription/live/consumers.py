@@ -428,11 +428,9 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _session_ready(self, connections: int, in_room: dict[int, int]) -> events.SessionReady:
-        # After join(): an end from before is in the row, a later one reaches this connection
-        # as meeting.ended. None is missed. (Read here, with the rest: one trip to the database
-        # thread less per connection in a storm.)
+        # After join(), in this one trip: an end from before is in the row, a later one reaches
+        # this connection as meeting.ended. (in_room may be a batch old, but this one is here.)
         self.meeting.ended_at = queries.meeting_ended_at(self.meeting.pk)
-        # in_room may be a batch old: this connection is in the room whatever it says
         in_room = {**in_room, self.user.pk: max(in_room.get(self.user.pk, 0), 1)}
         speakers = queries.speaking_members(self.meeting, PARTICIPANTS_PAGE)
         return events.session_ready(
