@@ -85,7 +85,10 @@ async def listen(url: str, token: str, listener: Listener) -> None:
     """One listener, until cancelled."""
     started = time.monotonic()
     try:
-        async with websockets.connect(url + f"?token={token}", max_size=2**22) as ws:
+        # no handshake timeout of the client's own, as browsers have none to speak of
+        async with websockets.connect(
+            url + f"?token={token}", max_size=2**22, open_timeout=None
+        ) as ws:
             ready = json.loads(await ws.recv())
             assert ready["type"] == "session.ready", ready["type"]
             listener.connect_s = time.monotonic() - started

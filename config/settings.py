@@ -184,7 +184,10 @@ else:
             "BACKEND": "config.channel_layer.ResilientRedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # Captions are small and frequent; a busy room must not drop them.
+                # Captions are small and frequent; a busy room must not drop them. A listener's
+                # channel holds what its consumer has not yet handed to the socket (a few
+                # events at a time at 1,000 listeners, docs/BENCHMARKS.md "Big rooms"); what
+                # its client has not read is bounded apart (CAPTIONS_MAX_UNSENT_BYTES).
                 "capacity": 1000,
                 "expiry": 30,
                 "prefix": REDIS_KEY_PREFIX,
@@ -395,6 +398,12 @@ CAPTIONS_MAX_AUDIO_RATE = envfloat("CAPTIONS_MAX_AUDIO_RATE", "2.0")
 CAPTIONS_AUDIO_BURST_SECONDS = envint("CAPTIONS_AUDIO_BURST_SECONDS", "30")
 # a connection's place in its user's quota lapses this long after its process stopped renewing it
 CAPTIONS_CONNECTION_LEASE_SECONDS = envint("CAPTIONS_CONNECTION_LEASE_SECONDS", "60")
+# who came and went is told to a room at most this often by each web process (presence.changed):
+# a thousand people joining make a message a second, not a message each to everyone
+CAPTIONS_PRESENCE_BATCH_SECONDS = envfloat("CAPTIONS_PRESENCE_BATCH_SECONDS", "1.0")
+# what a connection's client may leave unread (besides Twisted's 64 KiB and the kernel's buffers)
+# before it is closed with 4412 and reconnects: a stalled listener holds no more than this
+CAPTIONS_MAX_UNSENT_BYTES = envint("CAPTIONS_MAX_UNSENT_BYTES", str(512 * 1024))
 # commits and stops that end an utterance early (each starts a beam-5 decode), per user
 CAPTIONS_MAX_COMMITS_PER_MINUTE = envint("CAPTIONS_MAX_COMMITS_PER_MINUTE", "60")
 # speakers captioned at once by one web process; one more is refused with `server_busy` and stays

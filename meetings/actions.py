@@ -51,7 +51,7 @@ def _room_message(event: Mapping[str, Any]) -> dict[str, Any]:
 
 async def announce(
     meeting_id: int,
-    event: events.CaptionPartial | events.SpeechEvent | events.ParticipantEvent,
+    event: events.CaptionPartial | events.SpeechEvent | events.PresenceChanged,
 ) -> None:
     """Tell the room something that is not stored: partials, speech and presence."""
     await send_now(events.room_group(meeting_id), _room_message(event))

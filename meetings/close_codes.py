@@ -28,6 +28,8 @@ class CloseCode:
     IDLE = 4408
     #: a caption link revoked, or its maker no longer a host, while open
     REVOKED = 4410
+    #: a listener too far behind: what it had not read passed CAPTIONS_MAX_UNSENT_BYTES
+    TOO_SLOW = 4412
     TOO_MANY = 4429
 
 
@@ -47,6 +49,7 @@ PAGE_MESSAGES = {
     CloseCode.IDLE: _("The connection was idle for too long."),
     CloseCode.TOO_MANY: _("Too many connections or too much audio from your account."),
     CloseCode.TOO_BIG: _("A message was too large for the server."),
+    CloseCode.TOO_SLOW: _("The connection fell too far behind the room."),
 }
 
 

@@ -59,9 +59,25 @@ class SpeechEvent(TypedDict):
     audio_ms: int
 
 
-class ParticipantEvent(TypedDict):
-    type: Literal["participant.joined", "participant.left"]
-    participant: ParticipantInfo
+class PresenceChanged(TypedDict):
+    """Who came or went, told to the room at most about once a second per server process."""
+
+    type: Literal["presence.changed"]
+    #: open connections to the room now, on every server process
+    connections: int
+    #: the people whose connections changed, each with their count now (0: gone)
+    changed: list[ParticipantInfo]
+    #: how many more people changed than ``changed`` lists
+    more: int
+
+
+class ParticipantsPage(TypedDict):
+    """The answer to participants.list: one page of the meeting's members."""
+
+    type: Literal["participants.page"]
+    participants: list[ParticipantInfo]
+    #: what to send as ``after`` for the next page; None after the last
+    next: int | None
 
 
 class MeetingEnded(TypedDict):
@@ -97,7 +113,12 @@ class SessionReady(TypedDict):
     participant: ParticipantInfo
     engine: str
     sample_rate: int
-    participants: list[ParticipantInfo]
+    #: members of the meeting in all (their list comes in pages: participants.list)
+    members: int
+    #: open connections to the room, on every server process
+    connections: int
+    #: the hosts and speakers, a page at most, each with their connections to the room
+    speakers: list[ParticipantInfo]
     history: list[CaptionFinal]
     #: the meeting's bookmarks, oldest moment first
     bookmarks: list[BookmarkInfo]
@@ -187,10 +208,19 @@ def speech_event(
     return {"type": kind, "speaker": speaker_info(user), "item_id": item_id, "audio_ms": audio_ms}
 
 
-def participant_event(
-    kind: Literal["participant.joined", "participant.left"], participant: ParticipantInfo
-) -> ParticipantEvent:
-    return {"type": kind, "participant": participant}
+def presence_changed(
+    connections: int, changed: list[ParticipantInfo], more: int
+) -> PresenceChanged:
+    return {
+        "type": "presence.changed",
+        "connections": connections,
+        "changed": changed,
+        "more": more,
+    }
+
+
+def participants_page(participants: list[ParticipantInfo], after: int | None) -> ParticipantsPage:
+    return {"type": "participants.page", "participants": participants, "next": after}
 
 
 def meeting_ended(meeting: Meeting, by: User | None) -> MeetingEnded:
@@ -212,11 +242,14 @@ def session_ready(
     *,
     engine: str,
     sample_rate: int,
-    participants: list[ParticipantInfo],
+    members: int,
+    connections: int,
+    speakers: list[ParticipantInfo],
     history: list[Segment],
     bookmarks: list[Bookmark],
 ) -> SessionReady:
-    """The first event of a connection: who and where it is, who else is, what was just said."""
+    """The first event of a connection: who and where it is, how many are here and who speaks,
+    what was just said. Its size does not grow with the room's: the members come in pages."""
     return {
         "type": "session.ready",
         "meeting": {
@@ -228,7 +261,9 @@ def session_ready(
         "participant": participant,
         "engine": engine,
         "sample_rate": sample_rate,
-        "participants": participants,
+        "members": members,
+        "connections": connections,
+        "speakers": speakers,
         "history": [caption_final(segment) for segment in history],
         "bookmarks": [bookmark_info(bookmark) for bookmark in bookmarks],
     }

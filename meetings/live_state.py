@@ -75,6 +75,9 @@ class LiveState(Protocol):
     async def members(self, key: str) -> set[str]:
         """The set's live members."""
 
+    async def count(self, key: str) -> int:
+        """How many live members the set has (without reading them)."""
+
     async def mark(self, key: str, value: float, seconds: int) -> None:
         """Keep ``value`` under ``key`` for ``seconds``."""
 
@@ -119,6 +122,10 @@ class RedisLiveState:
         async with async_client() as client:
             found = await client.zrangebyscore(key, self.clock(), "+inf")
         return {member.decode() for member in found}
+
+    async def count(self, key: str) -> int:
+        async with async_client() as client:
+            return await client.zcount(key, self.clock(), "+inf")
 
     async def mark(self, key: str, value: float, seconds: int) -> None:
         async with async_client() as client:
@@ -178,6 +185,10 @@ class MemoryLiveState:
     async def members(self, key: str) -> set[str]:
         with self._lock:
             return set(self._live(key, self.clock()))
+
+    async def count(self, key: str) -> int:
+        with self._lock:
+            return len(self._live(key, self.clock()))
 
     async def mark(self, key: str, value: float, seconds: int) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, F, Sum
 
@@ -52,9 +53,27 @@ def bookmarks(meeting: Meeting) -> list[Bookmark]:
     return list(Bookmark.objects.filter(meeting=meeting).order_by("at_ms", "id"))
 
 
-def members(meeting: Meeting) -> list[Membership]:
-    """The meeting's memberships, users included, in the order people joined."""
-    return list(Membership.objects.filter(meeting=meeting).select_related("user"))
+def members_page(meeting: Meeting, after: int, size: int) -> list[Membership]:
+    """Up to ``size`` of the meeting's memberships after the one with id ``after``, users
+    included, in the order people joined (by id: a page does not move as others join)."""
+    found = Membership.objects.filter(meeting=meeting, pk__gt=after).select_related("user")
+    return list(found.order_by("pk")[:size])
+
+
+def speaking_members(meeting: Meeting, size: int) -> list[Membership]:
+    """Up to ``size`` of the meeting's hosts and speakers, users included, hosts first."""
+    roles = [Membership.Role.HOST, Membership.Role.SPEAKER]
+    found = Membership.objects.filter(meeting=meeting, role__in=roles).select_related("user")
+    return list(found.order_by("role", "pk")[:size])
+
+
+def member_count(meeting: Meeting) -> int:
+    return Membership.objects.filter(meeting=meeting).count()
+
+
+def meeting_ended_at(meeting_id: int) -> datetime | None:
+    """When the meeting ended, read again (None: it goes on, or it is gone)."""
+    return Meeting.objects.filter(pk=meeting_id).values_list("ended_at", flat=True).first()
 
 
 def active_user(user_id: int) -> User | None:

@@ -32,6 +32,8 @@ const els = {
   meter: document.getElementById("mic-level"),
   processing: document.getElementById("mic-processing"),
   participants: document.getElementById("participants"),
+  presenceCount: document.getElementById("presence-count"),
+  participantsMore: document.getElementById("participants-more"),
 };
 const canSpeak = room?.dataset.canSpeak === "true";
 
@@ -110,10 +112,13 @@ function onClose(event) {
 }
 
 function retryDelay(code) {
-  // Backoff with jitter (no stampede on a restarted server); 30 s first when refused as too many.
+  // Exponential backoff with full jitter: when a server process goes, its thousand listeners
+  // come back spread over the first seconds, not all in the same one. 30 s first when refused
+  // as too many.
   const tooMany = code === closeCodes().codes.TOO_MANY;
-  const [first, most] = tooMany ? [30000, 300000] : [1000, 30000];
-  return Math.min(most, first * 2 ** retries) * (0.75 + Math.random() / 2);
+  const [first, most] = tooMany ? [30000, 300000] : [2000, 30000];
+  const ceiling = Math.min(most, first * 2 ** retries);
+  return tooMany ? ceiling * (0.75 + Math.random() / 2) : 250 + Math.random() * ceiling;
 }
 
 function send(message) {
@@ -179,7 +184,7 @@ function handleEvent(event) {
       lastError = null;
       setStatus("connected", gettext("Connected"));
       hideAlert();
-      participants.render(event.participants);
+      participants.render(event);
       for (const final of event.history) captions.show(final, true, { mine: final.speaker.id === me });
       break;
     case "caption.partial":
@@ -192,9 +197,11 @@ function handleEvent(event) {
     case "speech.started":
       if (event.speaker.id === me) unfinished.started(event.item_id, event.audio_ms);
       break;
-    case "participant.joined":
-    case "participant.left":
-      participants.mark(event.participant, event.type === "participant.joined");
+    case "presence.changed":
+      participants.update(event);
+      break;
+    case "participants.page":
+      participants.addPage(event);
       break;
     case "error":
       lastError = event;
@@ -434,7 +441,11 @@ async function start() {
   features = [startFeature(startMentions), startFeature(() => startBookmarks(send)), ...added].filter(
     Boolean,
   );
-  participants = new ParticipantList(els.participants);
+  participants = new ParticipantList(els.participants, {
+    count: els.presenceCount,
+    more: els.participantsMore,
+    send,
+  });
   if (canSpeak) {
     els.start.hidden = false;
     els.start.addEventListener("click", startCapture);

@@ -57,7 +57,7 @@ async def test_it_rejects_bad_audio_and_messages_without_closing(live_cast):
     comm = await communicator("/ws/meetings/weekly-sync/", live_cast.bob)
     assert (await comm.connect())[0]
     await comm.receive_json_from(timeout=5)
-    await collect(comm, lambda e: e["type"] == "participant.joined")  # our own, via the group
+    await collect(comm, lambda e: e["type"] == "presence.changed")  # our own, via the group
     await comm.send_json_to({"type": "session.start", "sample_rate": 96000})
     assert (await comm.receive_json_from(timeout=5))["code"] == "invalid_audio_format"
     await comm.send_to(bytes_data=b"\x01\x02\x03")

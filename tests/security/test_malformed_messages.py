@@ -44,7 +44,7 @@ HOSTILE = [
 
 async def reply(comm) -> dict:
     """The next event meant for this client (presence events of the room aside)."""
-    while (event := await comm.receive_json_from(timeout=5))["type"].startswith("participant."):
+    while (event := await comm.receive_json_from(timeout=5))["type"].startswith("presence."):
         pass
     return event
 

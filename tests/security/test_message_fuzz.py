@@ -35,7 +35,7 @@ ERROR_CODES = {
     "upstream_error",
 }
 # what may come before the pong, besides errors: replies to valid messages and room presence
-OTHER_EVENTS = {"pong", "session.stopped", "participant.joined", "participant.left"}
+OTHER_EVENTS = {"pong", "session.stopped", "presence.changed", "participants.page"}
 
 scalars = (
     st.none()

@@ -36,7 +36,7 @@ async def next_for_me(comm) -> dict:
         if output["type"] != "websocket.send":
             return output
         event = json.loads(output["text"])
-        if not event["type"].startswith(("participant.", "speech.", "caption.")):
+        if not event["type"].startswith(("presence.", "speech.", "caption.")):
             return output
 
 
@@ -112,7 +112,7 @@ async def test_changes_made_without_the_actions_are_noticed_too(live_cast):
 
 async def assert_closed_within(comm, code: int, says: str, seconds: float = 15) -> None:
     output = await comm.receive_output(timeout=seconds)
-    while output["type"] == "websocket.send" and '"participant.' in output["text"]:
+    while output["type"] == "websocket.send" and '"presence.' in output["text"]:
         output = await comm.receive_output(timeout=seconds)
     assert says in output["text"]
     assert await next_for_me(comm) == {"type": "websocket.close", "code": code}

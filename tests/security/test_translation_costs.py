@@ -102,7 +102,7 @@ async def test_choosing_is_rate_limited_per_user_and_per_room(live_cast, chat, s
 
     async def choose(comm, language):
         await comm.send_json_to({"type": "translation.choose", "language": language})
-        while (event := await comm.receive_json_from(timeout=5))["type"].startswith("participant"):
+        while (event := await comm.receive_json_from(timeout=5))["type"].startswith("presence."):
             pass  # who comes and goes in the room
         return event
 

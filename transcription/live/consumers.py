@@ -45,6 +45,7 @@ from .messages import (
     Commit,
     EndMeeting,
     InvalidMessage,
+    ListParticipants,
     Ping,
     ReopenMeeting,
     SessionStart,
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: participants in a session.ready's speakers and in one participants.page, at most
+PARTICIPANTS_PAGE = 100
 # How long a disconnecting speaker's last utterance may take to finish.
 FLUSH_ON_DISCONNECT_SECONDS = 10.0
 #: a connection that broke without a close frame (the network went): room.js sends again
@@ -136,9 +139,11 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
         self.lease, self.access = lease, access
         metrics.connections.inc()
         await self.channel_layer.group_add(events.user_group(user.pk), self.channel_name)
-        in_room = await self.join()
-        await self.send_event(await self._session_ready(in_room))
-        await self.welcomed(in_room.get(user.pk, 0))
+        connections, in_room = await self.join()
+        await self.send_event(await self._session_ready(connections, in_room))
+        await self.welcomed()
+        # in a storm connecting may take a while: idle counts from the welcome
+        self.last_activity = time.monotonic()
         self.tasks.append(asyncio.create_task(self._keep_alive()))
 
     async def disconnect(self, code: int) -> None:
@@ -210,6 +215,8 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
                 await self.on_bookmark(message)
             case ChooseTranslation():
                 await self.on_translation_choose(message)
+            case ListParticipants():
+                await self.on_participants_list(message)
 
     async def on_session_start(self, message: SessionStart) -> None:
         if self.state is not CaptureState.IDLE:
@@ -420,15 +427,21 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
         return events.participant_info(self.user, self.access.role, connections)
 
     @database_sync_to_async
-    def _session_ready(self, in_room: dict[int, int]) -> events.SessionReady:
-        members = queries.members(self.meeting)
+    def _session_ready(self, connections: int, in_room: dict[int, int]) -> events.SessionReady:
+        # After join(), in this one trip: an end from before is in the row, a later one reaches
+        # this connection as meeting.ended. (in_room may be a batch old, but this one is here.)
+        self.meeting.ended_at = queries.meeting_ended_at(self.meeting.pk)
+        in_room = {**in_room, self.user.pk: max(in_room.get(self.user.pk, 0), 1)}
+        speakers = queries.speaking_members(self.meeting, PARTICIPANTS_PAGE)
         return events.session_ready(
             self.meeting,
             self.participant(),
             engine=settings.TRANSCRIPTION_ENGINE,
             sample_rate=self.sample_rate,
-            participants=[
-                events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in members
+            members=queries.member_count(self.meeting),
+            connections=max(connections, 1),
+            speakers=[
+                events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in speakers
             ],
             history=queries.recent_finals(self.meeting, settings.CAPTIONS_HISTORY),
             bookmarks=queries.bookmarks(self.meeting),
@@ -443,11 +456,12 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
         """The user's access to this endpoint's meeting (sync: runs off the event loop)."""
         raise NotImplementedError
 
-    async def join(self) -> dict[int, int]:
-        """Start hearing the audience; who is there now (user id → connections)."""
-        return {}
+    async def join(self) -> tuple[int, dict[int, int]]:
+        """Start hearing the audience; how many connections it has now, and who is in it
+        (user id → connections, possibly a presence batch old)."""
+        return 1, {}
 
-    async def welcomed(self, connections: int) -> None:
+    async def welcomed(self) -> None:
         """After session.ready: tell the others, if there are others."""
 
     async def leave(self) -> None:
@@ -476,6 +490,9 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
 
     async def on_translation_choose(self, message: ChooseTranslation) -> None:
         raise InvalidMessage("translation.choose: only meeting rooms are translated.")
+
+    async def on_participants_list(self, message: ListParticipants) -> None:
+        raise InvalidMessage("participants.list: only meeting rooms have participants.")
 
     async def audio_refused(self) -> bool:
         """True when this audio may not be captioned (told once; see :attr:`refused`)."""

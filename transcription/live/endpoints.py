@@ -7,20 +7,17 @@ sender alone.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
-from meetings import actions, events
+from meetings import actions, events, queries
 from meetings.access import Access, get_meeting_for_user, get_personal_transcript
 
 from . import limits, presence
-from .consumers import CaptionConsumer
-from .messages import AddBookmark, EndMeeting, ReopenMeeting
+from .consumers import PARTICIPANTS_PAGE, CaptionConsumer
+from .messages import AddBookmark, EndMeeting, ListParticipants, ReopenMeeting
 
 if TYPE_CHECKING:
     from meetings.models import Meeting, Segment, User
@@ -45,24 +42,28 @@ class MeetingConsumer(CaptionConsumer):
     def access_for(self, user: User) -> Access:
         return get_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
 
-    async def join(self) -> dict[int, int]:
+    async def join(self) -> tuple[int, dict[int, int]]:
         await self.channel_layer.group_add(events.room_group(self.room_id), self.channel_name)
-        # Read the meeting's end again now that this connection hears the room: an end from
-        # before is in the row, a later one reaches it as meeting.ended. None is missed.
-        with contextlib.suppress(Http404, PermissionDenied):  # the recheck closes those
-            fresh = await database_sync_to_async(self.access_for)(self.user)
-            self.meeting.ended_at = fresh.meeting.ended_at
-        return await presence.room_connections(self.room_id)
+        # session.ready reads the meeting's end again, now that this connection hears the room
+        count = await presence.room_connection_count(self.room_id)
+        return count, await presence.rooms.connections(self.room_id)
 
-    async def welcomed(self, connections: int) -> None:
-        joined = events.participant_event("participant.joined", self.participant(connections))
-        await actions.announce(self.room_id, joined)
+    async def welcomed(self) -> None:
+        presence.rooms.changed(self.room_id, self.participant())
 
     async def leave(self) -> None:
-        connections = (await presence.room_connections(self.room_id)).get(self.user.pk, 0)
-        left = events.participant_event("participant.left", self.participant(connections))
-        await actions.announce(self.room_id, left)
+        presence.rooms.changed(self.room_id, self.participant())
         await self.channel_layer.group_discard(events.room_group(self.room_id), self.channel_name)
+
+    async def on_participants_list(self, message: ListParticipants) -> None:
+        """A page of the members, each with their connections to the room now."""
+        page = await database_sync_to_async(queries.members_page)(
+            self.meeting, message.after, PARTICIPANTS_PAGE
+        )
+        in_room = await presence.rooms.connections(self.room_id)
+        listed = [events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in page]
+        after = page[-1].pk if len(page) == PARTICIPANTS_PAGE else None
+        await self.send_event(events.participants_page(listed, after))
 
     async def deliver(self, event: Any) -> None:
         await actions.announce(self.room_id, event)
@@ -145,8 +146,7 @@ class MeetingConsumer(CaptionConsumer):
     room_caption_final = room_caption_partial
     room_speech_started = room_caption_partial
     room_speech_stopped = room_caption_partial
-    room_participant_joined = room_caption_partial
-    room_participant_left = room_caption_partial
+    room_presence_changed = room_caption_partial
     room_session_stopped = room_caption_partial
     room_bookmark_added = room_caption_partial
 

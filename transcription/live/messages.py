@@ -135,6 +135,13 @@ class ChooseTranslation(ClientMessage):
     language: Annotated[str, Field(pattern=TRANSLATION_PATTERN)] | None = None
 
 
+class ListParticipants(ClientMessage):
+    """One page of the meeting's members, after the one whose page said ``next``."""
+
+    type: Literal["participants.list"]
+    after: int = Field(0, ge=0, le=2**63 - 1, strict=True)
+
+
 MESSAGES: dict[str, type[ClientMessage]] = {
     "ping": Ping,
     "session.start": SessionStart,
@@ -147,6 +154,7 @@ MESSAGES: dict[str, type[ClientMessage]] = {
     "meeting.reopen": ReopenMeeting,
     "bookmark.add": AddBookmark,
     "translation.choose": ChooseTranslation,
+    "participants.list": ListParticipants,
 }
 
 
