@@ -79,12 +79,12 @@ async def clean(ways: list[str]) -> None:
             print(f"  {clip.name}: " + " | ".join(f"{w}: {t}" for w, t in texts.items()))
 
 
-async def devset(ways: list[str]) -> None:
+async def devset(ways: list[str], only: set[str] | None = None) -> None:
     from bench.devset import load_clips
     from tests.speech import corpus_word_error_rate
     from transcription.audio import float_to_pcm16
 
-    clips = load_clips()
+    clips = load_clips(only)
     texts: dict[str, dict[str, str]] = {way: {} for way in ways}
     affected: list = []
     for clip in clips:
@@ -114,10 +114,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="clean,devset")
     parser.add_argument("--ways", default="alone,text,audio")
+    parser.add_argument("--only", help="dev set clip ids, comma-separated")
     args = parser.parse_args()
     ways = args.ways.split(",")
+    only = set(args.only.split(",")) if args.only else None
     for part in args.parts.split(","):
-        await {"clean": clean, "devset": devset}[part](ways)
+        await (devset(ways, only) if part == "devset" else clean(ways))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ TURNS = [
     ("A_LS_1089-134691-0000", 0.0, 1.68, "he could wait no longer", 0.7),
     ("A_LS_1089-134691-0001", 3.58, 4.84, "but he could wait no longer", 0.7),
     ("A_LJ001-0005", 2.06, 2.62, "in the middle", 0.3),
-    ("A_LS_1272-128104-0000", 2.4, 3.18, "the middle classes", 0.7),
+    ("A_LS_1272-128104-0000", 2.06, 3.18, "of the middle classes", 0.7),
     ("A_LS_61-70968-0000", 0.0, 2.4, "he began a confused complaint against the wizard", 0.7),
     ("A_LS_2412-153948-0000", 0.0, 2.12, "if the reader will excuse me", 2.0),
 ]

@@ -24,6 +24,7 @@ from .decode import (
     compression_ratio,
     encode_window,
     generate,
+    join_without_overlap,
     prompt_tokens,
     remove_repetitions,
     start_tokens,
@@ -57,8 +58,8 @@ def decode_after(
     model: Any, tok: Any, samples: np.ndarray, config: SessionConfig, said: Said, beam: int
 ) -> Decoded | None:
     """``samples`` decoded after ``said``: its audio first, its text the forced prefix; the
-    text after the prefix. None when Whisper adds nothing, doubts it heard speech, or loops:
-    the utterance is then decoded alone."""
+    text after the prefix. None when Whisper adds nothing, doubts it heard speech, loops, or
+    starts by saying the prefix's last words again: the utterance is then decoded alone."""
     audio = np.concatenate([said.samples, samples])
     encoded = model.model.encode(encode_window(model, audio))
     sot, language = start_tokens(model, tok, audio, config.language)
@@ -73,6 +74,14 @@ def decode_after(
     avg_logprob = result.scores[0]
     if not text or _not_speech(result.no_speech_prob, avg_logprob):
         return None
-    if compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+    if compression_ratio(text) > COMPRESSION_RATIO_LIMIT or _goes_over(said.text, text):
         return None
     return Decoded(text, avg_logprob, language, result.no_speech_prob)
+
+
+def _goes_over(before: str, after: str) -> bool:
+    """Whether ``after`` starts with the last two words or more of ``before``. On the dev set
+    the decoder, forced through a prefix, said its end again ("a chemistry corpus. A chemistry
+    corpus.", "word word" once more than said); decoded alone, the audio says whether it was."""
+    joined = join_without_overlap(before, after)
+    return len(joined.split()) < len(before.split()) + len(after.split())
