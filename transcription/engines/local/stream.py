@@ -12,7 +12,8 @@ utterance, so no word is lost or doubled at a cut. While a long utterance goes o
 settled (decoded, and kept up to a pause between words well before the audio's end), so that its
 partials, and its final when others crowd it, decode only the rest. Finals are decoded as Whisper
 decodes long audio (:mod:`.decode`), with every voice brought to one level first
-(:mod:`..levels`) and, if the config asks, the speaker's recent finals as the prompt. Decoding runs
+(:mod:`..levels`) and, if the config asks, the speaker's recent finals as the prompt; a short
+final is decoded after the utterance before it (:mod:`.left_context`). Decoding runs
 in the process's thread pool, so the event loop never waits. What a session holds, and the
 phases it goes through, are written down in :mod:`.state`.
 """
@@ -96,7 +97,8 @@ class Turn(NamedTuple):
 class LocalSession(EngineSession):
     """One speaker's session: its hearing (:class:`~.state.Listening`), the utterance being
     heard (:class:`~.state.Speech`, with its decodes in flight), an early final that speech may
-    go on from, and the speaker's recent finals; :attr:`phase` says what it is doing."""
+    go on from, the speaker's recent finals, and the utterance before (a short final's left
+    context); :attr:`phase` says what it is doing."""
 
     def __init__(self, config: SessionConfig, local: LocalConfig, slots: DecodeSlots) -> None:
         self.config = config
@@ -442,9 +444,10 @@ class LocalSession(EngineSession):
     ) -> Turn:
         model, tok = realtime_model(self.local), tokenizer(self.local)
         beam = self.slots.final_beam()
-        decoded = said and decode_after(model, tok, samples, self.config, said, beam)
-        if decoded:
-            return Turn(decoded, judge and self.turns.complete(samples, decoded.text))
+        if said is not None:
+            after = decode_after(model, tok, samples, self.config, said, beam)
+            if after is not None:
+                return Turn(after, judge and self.turns.complete(samples, after.text))
         # A final decoded alone hears all of its utterance; one crowded by others decodes only
         # what follows the settled head: a shorter window, for a few tenths of a point of WER.
         if beam == FINAL_BEAM_SIZE:
