@@ -71,3 +71,16 @@ async def test_each_turn_keeps_its_words_and_no_phrase_is_said_twice():
     for turn, share in zip(turns, coverage(turns, finals, slack_ms=300), strict=True):
         assert share >= 0.75, (turn.reference, said)
     assert programme_wer(turns, finals) <= 0.1, said
+
+
+async def test_a_phrase_said_again_right_after_itself_is_kept_twice():
+    """The same words as the previous final, as a short utterance of their own: decoded after
+    it, Whisper starts with the prefix's last words, which may be its own echo; decoded alone
+    they are kept (the second recording's "he could wait no longer", without its "but")."""
+    first = clip_samples(clip("A_LS_1089-134691-0000"))
+    again = clip_samples(clip("A_LS_1089-134691-0001"))[int(3.66 * RATE) : int(4.92 * RATE)]
+    pause = np.zeros(int(0.7 * RATE))
+    samples = np.concatenate([pause, first, pause, again, np.zeros(2 * RATE)])
+    engine = LocalRealtimeEngine(LocalConfig(), DecodeSlots())
+    finals = await stream_pcm_finals(float_to_pcm16(samples.astype(np.float32)), engine, 1.0)
+    assert [normalise(f.text) for f in finals] == ["he could wait no longer"] * 2, finals
