@@ -46,6 +46,9 @@ class LocalConfig:
     #: live finals of utterances up to this long (s) get the speaker's recent finals as prompt.
     #: Off: on the long-form programmes it did not help (docs/BENCHMARKS.md, bench/context.py)
     context_up_to_s: float = 0.0
+    #: a short final is decoded after the speaker's previous utterance, its audio and its
+    #: words (left_context.py): alone, JFK's "ask not" was "as not"
+    left_context: bool = True
     #: the end of turn from what was said (turns.py): early finals, and Smart Turn's file
     turns: TurnConfig = field(default_factory=TurnConfig)
 

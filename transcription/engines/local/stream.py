@@ -12,7 +12,8 @@ utterance, so no word is lost or doubled at a cut. While a long utterance goes o
 settled (decoded, and kept up to a pause between words well before the audio's end), so that its
 partials, and its final when others crowd it, decode only the rest. Finals are decoded as Whisper
 decodes long audio (:mod:`.decode`), with every voice brought to one level first
-(:mod:`..levels`) and, if the config asks, the speaker's recent finals as the prompt. Decoding runs
+(:mod:`..levels`) and, if the config asks, the speaker's recent finals as the prompt; a short
+final is decoded after the utterance before it (:mod:`.left_context`). Decoding runs
 in the process's thread pool, so the event loop never waits. What a session holds, and the
 phases it goes through, are written down in :mod:`.state`.
 """
@@ -48,6 +49,7 @@ from .decode import (
     decode_partial,
 )
 from .gate import confident
+from .left_context import LEFT_AUDIO_S, Said, decode_after
 from .models import DecodeSlots, LocalConfig, realtime_model, tokenizer
 from .state import EarlyFinal, Listening, Phase, Speech
 from .turns import TurnDetector
@@ -95,7 +97,8 @@ class Turn(NamedTuple):
 class LocalSession(EngineSession):
     """One speaker's session: its hearing (:class:`~.state.Listening`), the utterance being
     heard (:class:`~.state.Speech`, with its decodes in flight), an early final that speech may
-    go on from, and the speaker's recent finals; :attr:`phase` says what it is doing."""
+    go on from, the speaker's recent finals, and the utterance before (a short final's left
+    context); :attr:`phase` says what it is doing."""
 
     def __init__(self, config: SessionConfig, local: LocalConfig, slots: DecodeSlots) -> None:
         self.config = config
@@ -110,6 +113,7 @@ class LocalSession(EngineSession):
         self.early: EarlyFinal | None = None
         self.ids = itertools.count(1)
         self.recent = ""  # the speaker's latest finals: the decoder's context
+        self.said: Said | None = None  # the latest final's utterance: a short one's left
         self.worker = asyncio.create_task(self._run())
 
     @property
@@ -326,7 +330,13 @@ class LocalSession(EngineSession):
         if speech.continues and audio.size <= LONG_UTTERANCE_S * SAMPLE_RATE:
             context = speech.continues  # the words before a false cut: Whisper reads on from them
         judge = judge and speech.frames.heard
-        args = (audio, speech_after, context, speech.head)
+        # a short utterance the detector heard is decoded after the one before it (Whisper's
+        # second opinion on one it did not hear must judge that audio alone)
+        said = self.said
+        wanted = self.local.left_context and speech.frames.heard
+        if not (wanted and said is not None and said.before(speech.start, audio)):
+            said = None
+        args = (audio, speech_after, context, speech.head, said)
         if judge and self.slots.free >= 2 and not self.slots.waiting:
             return asyncio.create_task(self._decode_and_hear(*args))
         return asyncio.create_task(
@@ -404,6 +414,9 @@ class LocalSession(EngineSession):
             )
         )
         self.recent = f"{self.recent} {decoded.text}"[-CONTEXT_CHARS:]
+        heard = speech.frames.heard and speech.frames.samples <= LEFT_AUDIO_S * SAMPLE_RATE
+        audio = speech.frames.audio(self.threshold) if heard else np.zeros(0, np.float32)
+        self.said = Said(audio, decoded.text, end)
 
     def _decode_partial(self, samples: np.ndarray, head: Head = NO_HEAD) -> Decoded | None:
         """In a decode thread. None when a final needs the core more: by the partial's turn,
@@ -421,10 +434,20 @@ class LocalSession(EngineSession):
         return not paused and self.slots.no_final_waiting()
 
     def _decode_final(
-        self, samples: np.ndarray, speech_after, context: str, head: Head, judge: bool = False
+        self,
+        samples: np.ndarray,
+        speech_after,
+        context: str,
+        head: Head,
+        said: Said | None = None,
+        judge: bool = False,
     ) -> Turn:
         model, tok = realtime_model(self.local), tokenizer(self.local)
         beam = self.slots.final_beam()
+        if said is not None:
+            after = decode_after(model, tok, samples, self.config, said, beam)
+            if after is not None:
+                return Turn(after, judge and self.turns.complete(samples, after.text))
         # A final decoded alone hears all of its utterance; one crowded by others decodes only
         # what follows the settled head: a shorter window, for a few tenths of a point of WER.
         if beam == FINAL_BEAM_SIZE:
