@@ -67,13 +67,33 @@ def speaking_members(meeting: Meeting, size: int) -> list[Membership]:
     return list(found.order_by("role", "pk")[:size])
 
 
-def member_count(meeting: Meeting) -> int:
-    return Membership.objects.filter(meeting=meeting).count()
+@dataclass(frozen=True)
+class RoomSnapshot:
+    """What every new connection to a meeting is told, the same for each of them."""
+
+    ended_at: datetime | None
+    members: int
+    speakers: list[Membership]
+    history: list[Segment]
+    bookmarks: list[Bookmark]
 
 
-def meeting_ended_at(meeting_id: int) -> datetime | None:
-    """When the meeting ended, read again (None: it goes on, or it is gone)."""
-    return Meeting.objects.filter(pk=meeting_id).values_list("ended_at", flat=True).first()
+def room_snapshot(meeting: Meeting, speakers: int, history: int) -> RoomSnapshot:
+    """The meeting's end (read again), its member count, up to ``speakers`` hosts and
+    speakers, its latest ``history`` finals and its bookmarks: four queries."""
+    ended_at, members = (
+        Meeting.objects.filter(pk=meeting.pk)
+        .annotate(members=Count("memberships"))
+        .values_list("ended_at", "members")
+        .first()
+    ) or (None, 0)
+    return RoomSnapshot(
+        ended_at=ended_at,
+        members=members,
+        speakers=speaking_members(meeting, speakers),
+        history=recent_finals(meeting, history),
+        bookmarks=bookmarks(meeting),
+    )
 
 
 def active_user(user_id: int) -> User | None:

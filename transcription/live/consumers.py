@@ -26,14 +26,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config import log_context
-from meetings import events, queries
+from meetings import events
 from meetings.access import Access
 from meetings.close_codes import CloseCode
 
 from .. import metrics
 from ..engines import PAID_ENGINES
 from ..engines.base import EngineUnavailable, SessionConfig
-from . import limits, presence
+from . import limits, presence, snapshot
 from .capture import CaptureState
 from .messages import (
     DEFAULT_SAMPLE_RATE,
@@ -426,25 +426,25 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
     def participant(self, connections: int | None = None) -> events.ParticipantInfo:
         return events.participant_info(self.user, self.access.role, connections)
 
-    @database_sync_to_async
-    def _session_ready(self, connections: int, in_room: dict[int, int]) -> events.SessionReady:
-        # After join(), in this one trip: an end from before is in the row, a later one reaches
-        # this connection as meeting.ended. (in_room may be a batch old, but this one is here.)
-        self.meeting.ended_at = queries.meeting_ended_at(self.meeting.pk)
-        in_room = {**in_room, self.user.pk: max(in_room.get(self.user.pk, 0), 1)}
-        speakers = queries.speaking_members(self.meeting, PARTICIPANTS_PAGE)
+    async def _session_ready(self, connections: int, here: dict[int, int]) -> events.SessionReady:
+        # After join(): an end from before is in the snapshot, a later one reaches this
+        # connection as meeting.ended. (here may be a presence batch old, but this one is here.)
+        room = await snapshot.read(self.meeting, PARTICIPANTS_PAGE, settings.CAPTIONS_HISTORY)
+        self.meeting.ended_at = room.ended_at
+        in_room = {**here, self.user.pk: max(here.get(self.user.pk, 0), 1)}
         return events.session_ready(
             self.meeting,
             self.participant(),
             engine=settings.TRANSCRIPTION_ENGINE,
             sample_rate=self.sample_rate,
-            members=queries.member_count(self.meeting),
+            members=room.members,
             connections=max(connections, 1),
             speakers=[
-                events.participant_info(m.user, m.role, in_room.get(m.user_id, 0)) for m in speakers
+                events.participant_info(m.user, m.role, in_room.get(m.user_id, 0))
+                for m in room.speakers
             ],
-            history=queries.recent_finals(self.meeting, settings.CAPTIONS_HISTORY),
-            bookmarks=queries.bookmarks(self.meeting),
+            history=room.history,
+            bookmarks=room.bookmarks,
         )
 
     # --- What each endpoint decides ----------------------------------------------------
