@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
+from .batched_reads import BatchedReads
 from .models import Meeting, Membership, User
 
 
@@ -32,21 +33,46 @@ def get_meeting_for_user(user: User, slug: str) -> Access:
     Raises Http404 when there is no such meeting and PermissionDenied when the
     user is not one of its participants. Superusers act as hosts of every meeting.
     """
-    # The user's membership in the same query: in a storm of a thousand connections each
-    # round trip to the database is one more wait on the web process's one database thread.
-    membership = Membership.objects.filter(meeting=OuterRef("pk"), user=user.pk)
-    meeting = (
-        Meeting.objects.select_related("owner")
-        .annotate(member_role=Subquery(membership.values("role")[:1]))
-        .filter(slug=slug)
-        .first()
-    )
-    if meeting is None:
-        raise Http404("No such meeting")
-    role = _effective_role(meeting, user, meeting.member_role)
-    if role is None:
-        raise PermissionDenied("You are not a participant of this meeting")
-    return Access(meeting, role)
+    found = meetings_for_users([(slug, user)])[(slug, user)]
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def meetings_for_users(asked: list[tuple[str, User]]) -> dict[tuple[str, User], Access | Exception]:
+    """get_meeting_for_user for each (slug, user), or the exception it raises: two queries in
+    all, for a storm of connections to one room."""
+    slugs = {slug for slug, _ in asked}
+    meetings = {m.slug: m for m in Meeting.objects.select_related("owner").filter(slug__in=slugs)}
+    roles = {
+        (meeting_id, user_id): role
+        for meeting_id, user_id, role in Membership.objects.filter(
+            meeting__in=meetings.values(), user__in={user.pk for _, user in asked}
+        ).values_list("meeting_id", "user_id", "role")
+    }
+    found: dict[tuple[str, User], Access | Exception] = {}
+    for slug, user in asked:
+        meeting = meetings.get(slug)
+        if meeting is None:
+            found[slug, user] = Http404("No such meeting")
+            continue
+        role = _effective_role(meeting, user, roles.get((meeting.pk, user.pk)))
+        if role is None:
+            found[slug, user] = PermissionDenied("You are not a participant of this meeting")
+        else:
+            found[slug, user] = Access(meeting, role)
+    return found
+
+
+#: a storm's access checks, a few queries for all who connect together
+_accesses: BatchedReads[tuple[str, User], Access] = BatchedReads(meetings_for_users)
+
+
+async def aget_meeting_for_user(user: User, slug: str) -> Access:
+    """get_meeting_for_user for a connection, asked with the others connecting now."""
+    access = await _accesses.get((slug, user))
+    # a meeting of its own: a connection keeps on it what it hears (the meeting's end)
+    return Access(copy.copy(access.meeting), access.role)
 
 
 def role_in(meeting: Meeting, user: User | None) -> str | None:

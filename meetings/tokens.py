@@ -22,18 +22,29 @@ def active_token(raw: str | None) -> ApiToken | None:
     """The active token of an active user that ``raw`` is, or None."""
     if not raw:
         return None
-    token = (
-        ApiToken.objects.active()
+    return active_tokens([raw])[raw]
+
+
+def active_tokens(raws: list[str]) -> dict[str, ApiToken | None]:
+    """Each raw token's active token of an active user, or None: one query for all (and one
+    update of those last used long enough ago), for a storm of connections."""
+    hashes = {raw: hash_token(raw.strip()) for raw in raws}
+    found = {
+        token.token_hash: token
+        for token in ApiToken.objects.active()
         .select_related("user")
-        .filter(token_hash=hash_token(raw.strip()))
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
+        .filter(token_hash__in=set(hashes.values()))
+        if token.user.is_active
+    }
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
+    stale = [
+        token.pk
+        for token in found.values()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION
+    ]
+    if stale:
+        ApiToken.objects.filter(pk__in=stale).update(last_used_at=now)
+    return {raw: found.get(token_hash) for raw, token_hash in hashes.items()}
 
 
 def token_from_authorization(header: str | None) -> str | None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from importlib import import_module
 from urllib.parse import parse_qs, urlparse
 
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.http.request import is_same_domain, split_domain_port
 from django.utils.crypto import constant_time_compare
 
+from .batched_reads import BatchedReads
 from .models import ApiToken, User
-from .tokens import active_token, token_from_authorization
+from .tokens import active_tokens, token_from_authorization
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -21,6 +21,10 @@ def _header(scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin1")
     return None
+
+
+#: a storm's token lookups, one query for all who connect together
+_tokens: BatchedReads[str, ApiToken | None] = BatchedReads(active_tokens)
 
 
 class TokenAuthMiddleware:
@@ -40,7 +44,7 @@ class TokenAuthMiddleware:
             query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
             raw = (query.get("token") or [None])[0]
         if raw:
-            token = await database_sync_to_async(active_token)(raw)
+            token = await _tokens.get(raw)
             if token is not None:
                 # the token's id, so that a revocation closes this connection too
                 scope = dict(scope, user=token.user, auth="token", token_id=token.pk)

@@ -73,8 +73,7 @@ SERVER_BUSY = (
 NOT_CAPTIONED = "Your microphone is not captioned; you are still in the room as a listener."
 PAID_SESSIONS_LIMIT = (
     "Too many speaking sessions started in the last minute on this server's paid speech engine: "
-    + NOT_CAPTIONED
-    + " Try again in a minute."
+    f"{NOT_CAPTIONED} Try again in a minute."
 )
 
 
@@ -117,12 +116,10 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
             return
         self.user = user
         try:
-            access = await database_sync_to_async(self.access_for)(user)
-        except Http404:
-            await self.close(CloseCode.NOT_FOUND)
-            return
-        except PermissionDenied:
-            await self.close(CloseCode.FORBIDDEN)
+            access = await self.access_on_connect(user)
+        except (Http404, PermissionDenied) as refused:
+            found = not isinstance(refused, Http404)
+            await self.close(CloseCode.FORBIDDEN if found else CloseCode.NOT_FOUND)
             return
         self.meeting = access.meeting
         log_context.meeting.set(str(self.meeting.pk))
@@ -455,6 +452,9 @@ class CaptionConsumer(RightsMixin, AsyncWebsocketConsumer):
     def access_for(self, user: User) -> Access:
         """The user's access to this endpoint's meeting (sync: runs off the event loop)."""
         raise NotImplementedError
+
+    async def access_on_connect(self, user: User) -> Access:
+        return await database_sync_to_async(self.access_for)(user)
 
     async def join(self) -> tuple[int, dict[int, int]]:
         """Start hearing the audience; how many connections it has now, and who is in it

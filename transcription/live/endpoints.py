@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 
 from meetings import actions, events, queries
-from meetings.access import Access, get_meeting_for_user, get_personal_transcript
+from meetings.access import (
+    Access,
+    aget_meeting_for_user,
+    get_meeting_for_user,
+    get_personal_transcript,
+)
 
 from . import limits, presence
 from .consumers import PARTICIPANTS_PAGE, CaptionConsumer
@@ -41,6 +46,10 @@ class MeetingConsumer(CaptionConsumer):
 
     def access_for(self, user: User) -> Access:
         return get_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
+
+    async def access_on_connect(self, user: User) -> Access:
+        # with the others connecting now: a storm's checks take a few queries, not two each
+        return await aget_meeting_for_user(user, self.scope["url_route"]["kwargs"]["slug"])
 
     async def join(self) -> tuple[int, dict[int, int]]:
         await self.channel_layer.group_add(events.room_group(self.room_id), self.channel_name)
