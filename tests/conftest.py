@@ -227,8 +227,9 @@ def https_site(
 ) -> Iterator[tuple[HttpsSite, str]]:
     """One `serve.py --https` site for the tests of a module that do not restart it, as
     (the site, its web process's own http base URL); the module's ``HTTPS_SITE_ENV`` is added to
-    its environment. Tests that use it take ``live_cast`` or ``transactional_db``: the site
-    serves the test database, emptied after each test."""
+    its environment. It captions with the scripted engine unless that names another (the
+    module's site cannot follow one test's ``whisper``). Tests that use it take ``live_cast``
+    or ``transactional_db``: the site serves the test database, emptied after each test."""
     web_port = free_port()
     env = getattr(request.module, "HTTPS_SITE_ENV", {})
     tmp_path = tmp_path_factory.mktemp("https-site")

@@ -12,7 +12,10 @@ any context, then silence (``%noloop``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,8 +24,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-
-from tests.servers import stop_process
 
 from .pages import CHROMIUM, CONSOLE, SPOKEN
 
@@ -46,15 +47,29 @@ def chromium_endpoint(tmp_path_factory) -> Iterator[str]:
     config.write_text(json.dumps(CHROMIUM_OPTIONS))
     command = ["launch-server", "--browser", "chromium", "--config", str(config)]
     with open(output, "wb") as log:
+        # a process group of its own: `python -m playwright` runs the driver (node) as a child,
+        # which a signal to the wrapper alone would leave running, with its Chromium
         server = subprocess.Popen(
             [sys.executable, "-m", "playwright", *command],
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield _endpoint_of(server, output)
     finally:
-        stop_process(server)
+        _stop_group(server)
+
+
+def _stop_group(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's group (the driver closes Chromium on it), SIGKILL if it hangs."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def _endpoint_of(server: subprocess.Popen, output: Path) -> str:
