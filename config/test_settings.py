@@ -62,7 +62,7 @@ if os.environ.get("HTTPS") != "1":
 WHITENOISE_USE_FINDERS = True
 
 # Rooms in the test process caption with the scripted engine, unless a test asks for the real
-# model (the `whisper` fixture of tests/conftest.py); the servers the tests start run the
-# local engine, as production does.
+# model (the `whisper` fixture of tests/conftest.py). The servers the tests start are told
+# their engine in TRANSCRIPTION_ENGINE (tests/servers.py): the test process's own, by default.
 if not os.environ.get("CAPTIONS_TEST_SERVER"):
     TRANSCRIPTION_ENGINE = "scripted"

@@ -8,9 +8,11 @@ A test's tier follows from the fixtures it uses, never from a mark set by hand:
 * ``chaos``: a service every test shares, PostgreSQL or Redis, is restarted under the test
   (``chaos``); tests that kill processes of their own are in the ``server`` tier.
 
-``./scripts/test.sh --fast`` runs the tests in none of them: everything else uses the scripted
-engine (transcription/engines/scripted.py), so rooms, rights, security and exports are tested
-in moments, while the tests about speech keep the real engines.
+``./scripts/test.sh --fast`` runs the tests in none of them. Rooms caption with the scripted
+engine (transcription/engines/scripted.py), in the test process and in the servers the tests
+start (tests/servers.py), so rooms, rights, security and exports are tested in moments; a test
+about speech asks for the real model with ``whisper``, which also puts it in the ``model`` tier
+and makes the servers it starts (and the shared ``web_server``) run the local engine.
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def _channel_layer_per_test() -> Iterator[None]:
 
 @pytest.fixture
 def whisper(settings) -> None:
-    """Rooms in this process caption with the real local engine (faster-whisper, tiny.en).
+    """Rooms caption with the real local engine (faster-whisper, tiny.en): in this process, in
+    the servers and workers the test starts, and in ``web_server``.
 
     Without it they use the scripted engine of the test settings.
     """
@@ -175,18 +178,28 @@ def live_cast(transactional_db) -> Cast:
 
 @pytest.fixture(scope="session")
 def _shared_web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
-    with django_db_blocker.unblock(), daphne_server() as base:
+    with django_db_blocker.unblock(), daphne_server(TRANSCRIPTION_ENGINE="scripted") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def _shared_whisper_web_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    with django_db_blocker.unblock(), daphne_server(TRANSCRIPTION_ENGINE="local") as base:
         yield base
 
 
 @pytest.fixture
-def web_server(_shared_web_server, transactional_db) -> str:
-    """The base URL of the run's one Daphne (`python -m config.server`, the local engine).
+def web_server(request, transactional_db) -> str:
+    """The base URL of the run's one Daphne (`python -m config.server`) for the test's engine.
 
     Shared by every test that needs no server of its own: it serves the test database, which
-    `transactional_db` commits to and empties after each test.
+    `transactional_db` commits to and empties after each test. It captions with the scripted
+    engine; a test that asks for ``whisper`` gets the run's other one, on the local engine
+    (started when a test first needs it).
     """
-    return _shared_web_server
+    if "whisper" in request.fixturenames:
+        return request.getfixturevalue("_shared_whisper_web_server")
+    return request.getfixturevalue("_shared_web_server")
 
 
 @pytest.fixture
@@ -214,8 +227,9 @@ def https_site(
 ) -> Iterator[tuple[HttpsSite, str]]:
     """One `serve.py --https` site for the tests of a module that do not restart it, as
     (the site, its web process's own http base URL); the module's ``HTTPS_SITE_ENV`` is added to
-    its environment. Tests that use it take ``live_cast`` or ``transactional_db``: the site
-    serves the test database, emptied after each test."""
+    its environment. It captions with the scripted engine unless that names another (the
+    module's site cannot follow one test's ``whisper``). Tests that use it take ``live_cast``
+    or ``transactional_db``: the site serves the test database, emptied after each test."""
     web_port = free_port()
     env = getattr(request.module, "HTTPS_SITE_ENV", {})
     tmp_path = tmp_path_factory.mktemp("https-site")

@@ -1,4 +1,8 @@
-"""Real server processes for tests: Daphne serving the project on the test database."""
+"""Real server processes for tests: Daphne serving the project on the test database.
+
+They caption with the engine of the test's own process (`server_process_env`): the scripted one,
+unless the test is about speech and asks for the real model with the `whisper` fixture.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_process_env(**env: str) -> dict[str, str]:
+    """The environment of a server or worker a test starts: the test settings, the run's database.
+
+    It captions with the live engine of the test's own process, unless ``env`` names another:
+    the scripted engine, or the local one (the real model) for a test that asks for `whisper`
+    (tests/conftest.py). Rooms, rights and pages need no model; speech keeps the real one.
+    """
+    return {
+        **os.environ,
+        "CAPTIONS_TEST_SERVER": "1",
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "TRANSCRIPTION_ENGINE": settings.TRANSCRIPTION_ENGINE,
+        **env,
+    }
 
 
 # What decides how config.settings loads; a subprocess given `production_env` sees none of them.
@@ -54,9 +76,7 @@ def daphne_server(port: int | None = None, **env: str) -> Iterator[str]:
 def daphne_process(port: int | None = None, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """`daphne_server`, also yielding the process (to read its memory from /proc/<pid>)."""
     port = port or free_port()
-    server_env = dict(
-        os.environ, CAPTIONS_TEST_SERVER="1", DJANGO_SETTINGS_MODULE="config.test_settings", **env
-    )
+    server_env = server_process_env(**env)
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(server_log(port), "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
@@ -102,7 +122,7 @@ def transcription_worker(log_name: str = "worker-test", **env: str) -> Iterator[
         process = subprocess.Popen(
             [sys.executable, "manage.py", "transcription_worker", "--interval", "0.2"],
             cwd=ROOT,
-            env=dict(os.environ, CAPTIONS_TEST_SERVER="1", **env),
+            env=server_process_env(**env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -226,10 +246,7 @@ def serve_https(tmp_path: Path, *serve_args: str, **env: str) -> Iterator[HttpsS
     Caddy's state (its internal CA) and the collected static files go under ``tmp_path``.
     """
     https_port = free_port()
-    environment = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.test_settings",
-        CAPTIONS_TEST_SERVER="1",
+    environment = server_process_env(
         DOTENV_PATH=str(tmp_path / ".env"),
         STATIC_ROOT=str(tmp_path / "static"),
         XDG_DATA_HOME=str(tmp_path / "caddy"),

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
 from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
@@ -15,6 +16,9 @@ from tests.speech import clip
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 SPOKEN = clip("A_LS_1089-134691-0001")  # "for a full hour he had paced up and down waiting..."
+#: what the servers' scripted engine says for each utterance it hears (tests/servers.py), as in
+#: the test process: the captions of SPOKEN, in a test that did not ask for `whisper`
+SCRIPTED = settings.SCRIPTED_ENGINE_LINES[0]
 ROOM = "/m/weekly-sync/"
 DESKTOP = {"viewport": {"width": 1000, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -1,7 +1,8 @@
 """Caption views in real Chromium: settings that follow Dave to another device, and a caption
 link that shows Bob's live speech on a screen nobody logged in to, until Alice revokes it.
 
-Everything is real: Daphne, the consumers, the speech model, Redis and PostgreSQL. axe-core
+Everything is real: Daphne, the consumers, Redis and PostgreSQL; Bob's speech is captioned by
+the scripted engine (the words are beside the point: tests/servers.py). axe-core
 checks the room with the settings panel open and the caption view, in every colour scheme.
 Screenshots go to test-artifacts/.
 """
@@ -17,7 +18,7 @@ from meetings.models import User
 from .pages import (
     CONSOLE,
     DESKTOP,
-    SPOKEN,
+    SCRIPTED,
     assert_accessible,
     logged_in_page,
     off_the_event_loop,
@@ -151,11 +152,9 @@ def test_a_caption_link_shows_live_speech_until_revoked(live_cast, browser, web_
 
     bob = logged_in_page(browser, base, "bob", microphone=True)
     bob.get_by_role("button", name="Start microphone").click()
-    first_word = SPOKEN.reference.split()[0].lower()
     expect(overlay.locator("#captions .caption.final").first).to_be_visible(timeout=30_000)
     wait_for(lambda: bob.locator("#captions .caption.final").count() >= 1, timeout=30)
-    heard = " ".join(bob.locator("#captions .caption.final .text").all_inner_texts())
-    assert first_word in heard.lower()
+    assert bob.locator("#captions .caption.final .text").first.inner_text() == SCRIPTED
     expect(overlay.locator("#captions .caption.final .text").last).to_have_text(
         bob.locator("#captions .caption.final .text").last.inner_text()
     )

@@ -1,8 +1,9 @@
 """The room page in a real browser: Chromium's fake microphone plays recorded speech.
 
 Bob speaks into his room page; Dave, logged in on another browser context, reads the
-captions on his. Everything between them is real: Daphne, the consumer, the model,
-Redis and PostgreSQL. Screenshots go to test-artifacts/.
+captions on his. Everything between them is real: Daphne, the consumer, the model (this test
+is about what the model hears: ``whisper``), Redis and PostgreSQL. Screenshots go to
+test-artifacts/.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def final_text(page: Page) -> str:
     return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
 
 
-def test_a_listener_reads_what_the_speaker_says(live_cast, browser, web_server):
+def test_a_listener_reads_what_the_speaker_says(live_cast, browser, web_server, whisper):
     base = web_server
     dave = logged_in_page(browser, base, "dave", microphone=False, device=PHONE)
     record_caption_classes(dave)

@@ -86,7 +86,7 @@ def test_a_listener_reads_the_captions_in_french(live_cast, browser, web_servers
 
 
 def test_an_export_waits_on_a_page_and_downloads_once_the_worker_translated(
-    live_cast, browser, web_servers, job_workers
+    live_cast, browser, web_servers, job_workers, tmp_path
 ):
     def one_said_in_french_and_one_not():
         make = live_cast.factory.make_segment
@@ -114,6 +114,7 @@ def test_an_export_waits_on_a_page_and_downloads_once_the_worker_translated(
         with job_workers(**llm_settings(chat)):
             download = dave.wait_for_event("download", timeout=60_000)
         assert download.suggested_filename == "weekly-sync.fr.txt"
-        with open(download.path(), encoding="utf-8") as file:
-            assert "    le budget.\n" in file.read()
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)  # a copy from the browser server (conftest.py)
+        assert "    le budget.\n" in saved.read_text(encoding="utf-8")
         assert captions_sent(chat) == ["The budget."]

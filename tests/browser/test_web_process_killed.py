@@ -37,8 +37,11 @@ def two_free_ports() -> int:
 
 
 @pytest.fixture
-def site(live_cast, tmp_path, https_sites) -> Iterator[tuple[str, list[int]]]:
-    """https://localhost:<port> through Caddy, and the two web processes' ports behind it."""
+def site(live_cast, tmp_path, https_sites, whisper) -> Iterator[tuple[str, list[int]]]:
+    """https://localhost:<port> through Caddy, and the two web processes' ports behind it.
+
+    They run the real model (``whisper``): the words of the sentence cut by the kill are how the
+    test knows none was lost or captioned twice."""
     web_port = two_free_ports()
     with https_sites(tmp_path, "--port", str(web_port), "--web-processes", "2") as https:
         ports = [web_port, web_port + 1]

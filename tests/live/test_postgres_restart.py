@@ -149,7 +149,10 @@ def retries(base: str) -> float:
     return sum(s.value for f in families for s in f.samples if s.name == RETRIES)
 
 
-def test_a_postgres_restart_mid_utterance_stores_the_final_once_and_sends_it(web_servers, chaos):
+def test_a_postgres_restart_mid_utterance_stores_the_final_once_and_sends_it(
+    web_servers, chaos, whisper
+):
+    # the real model (whisper): the final stored after the restart must hold the words said
     with throwaway_postgres() as cluster:
         tokens = set_up_cast(cluster)
         # rights are checked again every second: one check falls in the outage

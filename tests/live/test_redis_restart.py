@@ -51,7 +51,8 @@ async def next_final(ws) -> dict:
     return event
 
 
-def test_a_redis_restart_mid_utterance_loses_no_final(live_cast, web_servers, chaos):
+def test_a_redis_restart_mid_utterance_loses_no_final(live_cast, web_servers, chaos, whisper):
+    # the real model (whisper): every word of the utterance cut by the restart must be heard
     port = free_port()
     redis = start_redis(port)
     tokens = [ApiToken.issue(user)[1] for user in (live_cast.bob, live_cast.dave)]
