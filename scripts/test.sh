@@ -43,8 +43,8 @@ fi
 # fresh machine that database does not exist yet, so that warning is silenced.
 DJANGO_SETTINGS_MODULE=config.test_settings \
   .venv/bin/python -W ignore::RuntimeWarning manage.py makemigrations --check --dry-run
-# Two workers, one per core; a module's tests stay on one worker, so a server or model it starts
-# for all of them starts once.
+# A module's tests stay on one worker, so a server or model it starts for all of them starts once.
+# The fast tier keeps both cores busy: two workers, one per core.
 if [ ${#tiers[@]} -gt 0 ]; then
   exec .venv/bin/python -m pytest -n 2 --dist loadfile "${tiers[@]}" "$@"
 fi
@@ -52,8 +52,10 @@ fi
 # times what happens during the outage (a partial while a final waits for the database): it
 # runs alone after the rest.
 # Exit status 5 is pytest's "no test was asked for" (a path without such tests).
+# The other tiers mostly wait (speech at its real pace, pages, servers starting): two workers used
+# about one core of the two (docs/BENCHMARKS.md, "The test suite's time"), so three run them.
 status=0
-.venv/bin/python -m pytest -n 2 --dist loadfile -m "not chaos" "$@" || status=$?
+.venv/bin/python -m pytest -n 3 --dist loadfile -m "not chaos" "$@" || status=$?
 if [ "$status" != 0 ] && [ "$status" != 5 ]; then exit "$status"; fi
 chaos=0
 .venv/bin/python -m pytest -m chaos "$@" || chaos=$?
