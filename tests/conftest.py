@@ -5,8 +5,9 @@ A test's tier follows from the fixtures it uses, never from a mark set by hand:
 * ``model``: the real speech model decodes (``whisper``, or the OpenAI engine's speech server);
 * ``server``: real server processes (``web_server``, ``web_servers``, ``speech_server``);
 * ``browser``: Debian's Chromium (``browser``);
-* ``chaos``: a service every test shares, PostgreSQL or Redis, is restarted under the test
-  (``chaos``); tests that kill processes of their own are in the ``server`` tier.
+* ``chaos``: a service every test shares, PostgreSQL or Redis, is restarted under the test, or
+  an outage is timed too tightly to share the cores (``chaos``); other tests that kill processes
+  of their own are in the ``server`` tier.
 
 ``./scripts/test.sh --fast`` runs the tests in none of them. Rooms caption with the scripted
 engine (transcription/engines/scripted.py), in the test process and in the servers the tests
@@ -162,7 +163,8 @@ def whisper(settings) -> None:
 @pytest.fixture
 def chaos() -> None:
     """Declares that the test restarts a service every test shares, PostgreSQL or Redis (and
-    brings it back as it found it): such tests run alone, after the others."""
+    brings it back as it found it), or times an outage too tightly to share the cores: such
+    tests run alone, after the others."""
 
 
 @pytest.fixture

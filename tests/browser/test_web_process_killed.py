@@ -66,7 +66,9 @@ def final_text(page) -> str:
     return " ".join(page.locator("#captions .caption.final .text").all_inner_texts())
 
 
-def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site):
+# chaos: it runs alone. Its caption after the reconnect is real speech decoded within 30 s, and
+# with other workers' tests beside it that failed once in a clean-clone run on four workers.
+def test_a_killed_web_process_loses_no_utterance(live_cast, browser, site, chaos):
     base, ports = site
     bob = logged_in_page(
         browser, base, "bob", microphone=True, device={**DESKTOP, "ignore_https_errors": True}
