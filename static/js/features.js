@@ -1,10 +1,24 @@
-// The features the apps above the core add to a page (meetings/extensions.py). Each one's
-// template part names its module in `data-feature-module`; the page's entry imports those and
-// starts each with what the page offers it, so no core module names a feature's.
+// The features of a page: the room's own (mentions, bookmarks) and those the apps above the core
+// add to it (meetings/extensions.py). Each app's template part names its module in
+// `data-feature-module`; the page's entry imports those and starts each with what the page offers
+// it, so no core module names a feature's.
 
 /**
- * Imports and starts the features of this page, in the order of their parts; a feature that
- * fails is reported (as an uncaught error would be) and the page goes on without it.
+ * Starts one feature: what it returns (its hooks), or null. Its error is reported (as an
+ * uncaught one would be) and the page goes on without it.
+ * @param {() => object | null} start
+ */
+export function startFeature(start) {
+  try {
+    return start();
+  } catch (error) {
+    reportError(error);
+    return null;
+  }
+}
+
+/**
+ * Imports and starts the apps' features of this page, in the order of their parts.
  * @param {object} page what the page offers its features (the room: `send`, `keepNewestInView`)
  * @returns {Promise<object[]>} what the started features return (their hooks), nulls left out
  */
@@ -14,12 +28,15 @@ export async function startFeatures(page) {
   );
   const started = [];
   for (const url of urls) {
+    let module;
     try {
-      const feature = (await import(url)).start(page);
-      if (feature) started.push(feature);
+      module = await import(url);
     } catch (error) {
       reportError(error);
+      continue;
     }
+    const feature = startFeature(() => module.start(page));
+    if (feature) started.push(feature);
   }
   return started;
 }

@@ -6,7 +6,7 @@
 import { startBookmarks } from "./bookmarks.js";
 import { CaptionList } from "./captions.js";
 import { closeCodes } from "./close-codes.js";
-import { startFeatures } from "./features.js";
+import { startFeature, startFeatures } from "./features.js";
 import { gettext, interpolate } from "./i18n.js";
 import { MeetingState } from "./meeting-end.js";
 import { startMentions } from "./mentions.js";
@@ -214,16 +214,6 @@ function handleEvent(event) {
       break;
     default:
       break; // speech.stopped, pong, session.stopped: nothing to show
-  }
-}
-
-// A feature that fails to start is reported and left out: the room works without it.
-function startFeature(startIt) {
-  try {
-    return startIt();
-  } catch (error) {
-    reportError(error);
-    return null;
   }
 }
 
