@@ -178,7 +178,7 @@ def decode_partial(
     result = generate(model, tok, encoded, prompt + sot + [tok.no_timestamps], beam=1)
     tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
     avg_logprob = result.scores[0] if tokens else None  # CTranslate2: log-prob / length
-    if _not_speech(result.no_speech_prob, avg_logprob, PARTIAL_NO_SPEECH_LIMIT):
+    if not_speech(result.no_speech_prob, avg_logprob, PARTIAL_NO_SPEECH_LIMIT):
         return Decoded(head.text, head.avg_logprob, language)
     rest = Decoded(remove_repetitions(tok.decode(tokens).strip()), avg_logprob, language)
     return after_head(head, rest)
@@ -235,7 +235,7 @@ def decode_head(
         return head
     sot, _ = start_tokens(model, tok, rest, config.language)
     result = generate(model, tok, encoded, prompt_tokens(tok, config.prompt, "") + sot, beam=beam)
-    if _not_speech(result.no_speech_prob, result.scores[0]):
+    if not_speech(result.no_speech_prob, result.scores[0]):
         return head
     said = [token for token in result.sequences_ids[0] if token < tok.eot]
     frames = rest.size // model.feature_extractor.hop_length
@@ -371,7 +371,7 @@ def _decode_seeking(model, tok, samples, config, context, speech_after, beam) ->
         piece = decode_timestamped(model, tok, samples[offset:], sot, prompt, may_seek, beam)
         if seek == 0:
             no_speech_prob = piece.no_speech_prob
-        if _not_speech(piece.no_speech_prob, piece.avg_logprob):
+        if not_speech(piece.no_speech_prob, piece.avg_logprob):
             break
         if piece.text:
             text = join_without_overlap(text, piece.text)
@@ -398,7 +398,7 @@ def join_without_overlap(before: str, after: str) -> str:
     return " ".join(said + new)
 
 
-def _not_speech(
+def not_speech(
     no_speech_prob: float, avg_logprob: float | None, limit: float = NO_SPEECH_LIMIT
 ) -> bool:
     """Whisper's guess that a window held no speech, and text it was not sure of."""

@@ -20,11 +20,11 @@ from .decode import (
     COMPRESSION_RATIO_LIMIT,
     SAMPLE_RATE,
     Decoded,
-    _not_speech,
     compression_ratio,
     encode_window,
     generate,
     join_without_overlap,
+    not_speech,
     prompt_tokens,
     remove_repetitions,
     start_tokens,
@@ -72,7 +72,7 @@ def decode_after(
     new = [token for token in ids if token < tok.eot]
     text = remove_repetitions(tok.decode(new).strip())
     avg_logprob = result.scores[0]
-    if not text or _not_speech(result.no_speech_prob, avg_logprob):
+    if not text or not_speech(result.no_speech_prob, avg_logprob):
         return None
     if compression_ratio(text) > COMPRESSION_RATIO_LIMIT or _goes_over(said.text, text):
         return None
